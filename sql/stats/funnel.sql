@@ -1,0 +1,57 @@
+-- purpose: the funnel by arm: units assigned, and how many reached each messaging stage.
+-- grain:   one row per arm. Each column counts units (contacts), not messages.
+-- params:  $experiment_id VARCHAR, $as_of TIMESTAMP, $action VARCHAR (the conversion action).
+-- needs:   temp table _units from outcomes/units.sql.
+-- Stages count the experiment's messages sent inside the unit's window. Read implies
+-- delivered (platforms may send a read without a delivered); failed = every message of the
+-- unit failed and none was delivered; replied = an inbound message after the first send.
+WITH sends AS (
+    SELECT u.contact_id, m.message_id, m.sent_at
+    FROM _units AS u
+    JOIN messages AS m ON m.contact_id = u.contact_id
+    WHERE m.experiment_id = $experiment_id
+      AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
+),
+unit_events AS (
+    SELECT
+        s.contact_id,
+        bool_or(e.status IN ('delivered', 'read')) AS delivered,
+        bool_or(e.status = 'read') AS was_read,
+        bool_or(e.status = 'failed') AS failed
+    FROM sends AS s
+    JOIN message_events AS e ON e.message_id = s.message_id
+    WHERE e.ts <= $as_of
+    GROUP BY s.contact_id
+),
+first_send AS (
+    SELECT contact_id, min(sent_at) AS first_sent FROM sends GROUP BY contact_id
+),
+replied AS (
+    SELECT DISTINCT f.contact_id
+    FROM first_send AS f
+    JOIN _units AS u ON u.contact_id = f.contact_id
+    JOIN inbound AS i ON i.contact_id = f.contact_id
+    WHERE i.ts >= f.first_sent AND i.ts < u.window_end
+),
+converted AS (
+    SELECT DISTINCT u.contact_id
+    FROM _units AS u
+    JOIN actions AS a ON a.contact_id = u.contact_id
+    WHERE a.action = $action AND a.ts >= u.assigned_at AND a.ts < u.window_end
+)
+SELECT
+    u.arm,
+    count(*) AS units,
+    count(f.contact_id) AS sent,
+    count(*) FILTER (WHERE ue.delivered) AS delivered,
+    count(*) FILTER (WHERE ue.was_read) AS "read",
+    count(r.contact_id) AS replied,
+    count(*) FILTER (WHERE ue.failed AND NOT ue.delivered) AS failed,
+    count(c.contact_id) AS converted
+FROM _units AS u
+LEFT JOIN first_send AS f ON f.contact_id = u.contact_id
+LEFT JOIN unit_events AS ue ON ue.contact_id = u.contact_id
+LEFT JOIN replied AS r ON r.contact_id = u.contact_id
+LEFT JOIN converted AS c ON c.contact_id = u.contact_id
+GROUP BY u.arm
+ORDER BY u.arm

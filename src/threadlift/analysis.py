@@ -1,0 +1,513 @@
+"""Analysis of one experiment: SQL → per-arm sufficient statistics → statistics → results.
+
+:func:`analyze` runs every query of the report against the workspace and returns an
+:class:`Analysis` whose ``to_dict()`` is ``report.json`` (DESIGN.md). Python sees only
+per-arm aggregates. A degenerate metric carries a named error code; it never aborts the
+analysis of the others.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import pandas as pd
+
+from threadlift import __version__, stats
+from threadlift.cost import cost_per_incremental
+from threadlift.experiment import Experiment
+from threadlift.moments import SufficientStats
+from threadlift.outcomes import (
+    FunnelRow,
+    cumulative_conversion,
+    funnel,
+    guardrail_counts,
+    metric_stats,
+    prepare_units,
+    proportion_stats,
+)
+from threadlift.sqlfiles import sql_text
+from threadlift.workspace import Workspace
+
+Correction = Literal["holm", "fdr_bh"]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric's comparison of one arm with its control arm."""
+
+    metric: str
+    type: str
+    arm: str
+    control_arm: str
+    comparison: stats.Comparison
+    pvalue_adjusted: float = math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        return {
+            "metric": self.metric,
+            "type": self.type,
+            "arm": self.arm,
+            "control_arm": self.control_arm,
+            "control": c.control,
+            "treatment": c.treatment,
+            "effect_size": c.effect_size,
+            "effect_size_ci_lower": c.effect_size_ci_lower,
+            "effect_size_ci_upper": c.effect_size_ci_upper,
+            "rel_effect_size": c.rel_effect_size,
+            "rel_effect_size_ci_lower": c.rel_effect_size_ci_lower,
+            "rel_effect_size_ci_upper": c.rel_effect_size_ci_upper,
+            "pvalue": c.pvalue,
+            "pvalue_adjusted": self.pvalue_adjusted,
+            "method": c.method,
+            "error": c.error,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything a report shows, as plain data."""
+
+    experiment: Experiment
+    as_of: datetime
+    arms: list[dict[str, Any]]
+    srm: dict[str, Any]
+    metrics: list[MetricResult]
+    complier: list[dict[str, Any]]
+    funnel: list[FunnelRow]
+    cumulative: list[dict[str, Any]]
+    guardrails: list[dict[str, Any]]
+    sender_quality: list[dict[str, Any]]
+    cost: list[dict[str, Any]]
+    alerts: list[Alert]
+    warnings: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``alert`` when any alert fired, else ``ok``."""
+        return "alert" if self.alerts else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``report.json``: the DESIGN.md keys plus extensions; NaN becomes null."""
+        exp = self.experiment
+        report = {
+            "experiment_id": exp.id,
+            "as_of": self.as_of.isoformat(),
+            "window_days": exp.window_days,
+            "channel": exp.channel,
+            "category": exp.category,
+            "assigned_at": exp.assigned_at.isoformat(),
+            "status": self.status,
+            "generated_by": f"threadlift {__version__}",
+            "arms": self.arms,
+            "srm": self.srm,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "complier": self.complier,
+            "funnel": [asdict(f) for f in self.funnel],
+            "cumulative": self.cumulative,
+            "guardrails": self.guardrails,
+            "sender_quality": self.sender_quality,
+            "cost": self.cost,
+            "alerts": [asdict(a) for a in self.alerts],
+            "warnings": self.warnings,
+            "methods": self.methods,
+        }
+        return _clean(report)
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """Metric results as a DataFrame (one row per metric and arm)."""
+        return pd.DataFrame([m.to_dict() for m in self.metrics])
+
+    def guardrails_frame(self) -> pd.DataFrame:
+        """Guardrail tests as a DataFrame."""
+        return pd.DataFrame(self.guardrails)
+
+    def funnel_frame(self) -> pd.DataFrame:
+        """The funnel by arm as a DataFrame."""
+        return pd.DataFrame([asdict(f) for f in self.funnel])
+
+    def cost_frame(self) -> pd.DataFrame:
+        """Cost per arm and category as a DataFrame."""
+        return pd.DataFrame(self.cost)
+
+
+def _clean(value: Any) -> Any:
+    """Recursively replace NaN/inf by None and datetimes by ISO strings (valid JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def default_as_of() -> datetime:
+    """Now, in UTC, to the second (naive, like every workspace timestamp)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+GUARDRAIL_KINDS = (
+    "block",
+    "report",
+    "opt_out",
+    "marketing_stop",
+    "spam_rate_limited",
+    "marketing_cap",
+    "undeliverable",
+)
+
+
+def analyze(
+    ws: Workspace,
+    experiment: Experiment,
+    *,
+    as_of: datetime | None = None,
+    correction: Correction = "holm",
+) -> Analysis:
+    """Run the full analysis of ``experiment`` as of ``as_of`` (default: now)."""
+    as_of = as_of or default_as_of()
+    con = ws.con
+    units = prepare_units(con, experiment, as_of)
+    alerts: list[Alert] = []
+    warnings: list[str] = []
+    methods: list[str] = []
+
+    arm_rows, srm = _srm(experiment, units, alerts)
+    metric_rows = _metrics(con, experiment, units, correction, warnings)
+    primary = experiment.metrics[0] if experiment.metrics else None
+    funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
+    complier = _complier(experiment, metric_rows, funnel_rows)
+    cumulative = _cumulative(con, experiment, as_of)
+    guardrails = _guardrails(con, experiment, units, alerts)
+    quality = _sender_quality(con, experiment, as_of)
+    cost = _cost(con, experiment, metric_rows, units)
+
+    methods.extend(_methods(experiment, correction))
+    return Analysis(
+        experiment=experiment,
+        as_of=as_of,
+        arms=arm_rows,
+        srm=srm,
+        metrics=metric_rows,
+        complier=complier,
+        funnel=funnel_rows,
+        cumulative=cumulative,
+        guardrails=guardrails,
+        sender_quality=quality,
+        cost=cost,
+        alerts=alerts,
+        warnings=warnings,
+        methods=methods,
+    )
+
+
+def _srm(
+    experiment: Experiment, units: dict[str, int], alerts: list[Alert]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    names = [arm.name for arm in experiment.arms]
+    weights = [arm.weight for arm in experiment.arms]
+    observed = [units.get(name, 0) for name in names]
+    total_units = sum(observed)
+    total_weight = math.fsum(weights)
+    arm_rows = [
+        {
+            "arm": arm.name,
+            "holdout": arm.holdout,
+            "units": units.get(arm.name, 0),
+            "weight": arm.weight,
+            "expected_share": arm.weight / total_weight,
+            "observed_share": units.get(arm.name, 0) / total_units if total_units else math.nan,
+        }
+        for arm in experiment.arms
+    ]
+    result = stats.srm_test(observed, weights, alpha=experiment.srm_alpha)
+    srm = {
+        "pvalue": result.pvalue,
+        "passed": bool(result.passed),
+        "statistic": result.statistic,
+        "alpha": experiment.srm_alpha,
+    }
+    if not result.passed:
+        shares = ", ".join(f"{r['arm']} {r['observed_share']:.2%} (expected {r['expected_share']:.2%})" for r in arm_rows)
+        alerts.append(
+            Alert(
+                "srm",
+                f"sample-ratio mismatch: arm sizes differ from the configured weights "
+                f"(p = {result.pvalue:.2g} < {experiment.srm_alpha}); {shares}. "
+                "Do not trust the lift until the cause (eligibility, logging, assignment) is found.",
+            )
+        )
+    return arm_rows, srm
+
+
+def _comparison_pairs(experiment: Experiment) -> list[tuple[str, str]]:
+    """(arm, control_arm): each treatment against the holdout, then treatment against treatment."""
+    control = experiment.control_arm
+    treatments = [arm.name for arm in experiment.arms if arm.name != control]
+    pairs = [(arm, control) for arm in treatments]
+    for i, first in enumerate(treatments):
+        for second in treatments[i + 1 :]:
+            pairs.append((second, first))
+    return pairs
+
+
+def _metrics(
+    con: Any,
+    experiment: Experiment,
+    units: dict[str, int],
+    correction: Correction,
+    warnings: list[str],
+) -> list[MetricResult]:
+    all_stats = metric_stats(con, experiment)
+    results: list[MetricResult] = []
+    for metric in experiment.metrics:
+        per_arm = all_stats.get(metric.name, {})
+        allowed = set(metric.arms) if metric.arms else None
+        for arm, control_arm in _comparison_pairs(experiment):
+            if allowed is not None and not {arm, control_arm} <= allowed:
+                continue
+            comparison = stats.compare(
+                metric.type,
+                per_arm.get(control_arm, SufficientStats(units=0)),
+                per_arm.get(arm, SufficientStats(units=0)),
+                alpha=experiment.alpha,
+                cuped=metric.cuped_days is not None,
+                sequential=experiment.sequential,
+            )
+            if comparison.error:
+                warnings.append(
+                    f"metric {metric.name} ({arm} vs {control_arm}): {comparison.error}"
+                )
+            results.append(MetricResult(metric.name, metric.type, arm, control_arm, comparison))
+    adjusted = stats.adjust_pvalues([r.comparison.pvalue for r in results], method=correction)
+    return [
+        MetricResult(r.metric, r.type, r.arm, r.control_arm, r.comparison, p)
+        for r, p in zip(results, adjusted, strict=True)
+    ]
+
+
+def _complier(
+    experiment: Experiment, metrics: list[MetricResult], funnel_rows: list[FunnelRow]
+) -> list[dict[str, Any]]:
+    by_arm = {row.arm: row for row in funnel_rows}
+    control = experiment.control_arm
+    rows: list[dict[str, Any]] = []
+    for result in metrics:
+        if result.control_arm != control or result.comparison.error:
+            continue
+        stage_counts = by_arm.get(result.arm)
+        if stage_counts is None or stage_counts.units == 0:
+            continue
+        for stage, reached in (("delivered", stage_counts.delivered), ("read", stage_counts.read)):
+            if reached == 0:
+                continue
+            estimate = stats.complier_effect(
+                result.comparison, reached=reached, units=stage_counts.units, alpha=experiment.alpha
+            )
+            rows.append(
+                {
+                    "metric": result.metric,
+                    "arm": result.arm,
+                    "stage": stage,
+                    "share": reached / stage_counts.units,
+                    "effect_size": estimate.effect_size,
+                    "effect_size_ci_lower": estimate.effect_size_ci_lower,
+                    "effect_size_ci_upper": estimate.effect_size_ci_upper,
+                    "method": estimate.method,
+                }
+            )
+    return rows
+
+
+def _cumulative(con: Any, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+    metric = next((m for m in experiment.metrics if m.type == "proportion"), None)
+    if metric is None:
+        return []
+    rows = cumulative_conversion(con, experiment, as_of, metric.action)
+    by_key = {(row.arm, row.day): row.stats for row in rows}
+    control = experiment.control_arm
+    result: list[dict[str, Any]] = []
+    for arm in experiment.arms:
+        if arm.name == control:
+            continue
+        for day in range(1, experiment.window_days + 1):
+            control_stats = by_key.get((control, day))
+            treatment_stats = by_key.get((arm.name, day))
+            if control_stats is None or treatment_stats is None:
+                continue
+            comparison = stats.compare(
+                "proportion", control_stats, treatment_stats, alpha=experiment.alpha
+            )
+            result.append(
+                {
+                    "metric": metric.name,
+                    "arm": arm.name,
+                    "control_arm": control,
+                    "day": day,
+                    "units": control_stats.units + treatment_stats.units,
+                    "control": comparison.control,
+                    "treatment": comparison.treatment,
+                    "effect_size": comparison.effect_size,
+                    "effect_size_ci_lower": comparison.effect_size_ci_lower,
+                    "effect_size_ci_upper": comparison.effect_size_ci_upper,
+                }
+            )
+    return result
+
+
+def _guardrails(
+    con: Any, experiment: Experiment, units: dict[str, int], alerts: list[Alert]
+) -> list[dict[str, Any]]:
+    if not experiment.guardrails:
+        return []
+    counts = guardrail_counts(con, experiment)
+    control = experiment.control_arm
+    rows: list[dict[str, Any]] = []
+    for guardrail in experiment.guardrails:
+        control_stats = proportion_stats(units[control], counts.get((control, guardrail.kind), 0.0))
+        for arm in experiment.arms:
+            if arm.name == control:
+                continue
+            treatment_stats = proportion_stats(
+                units[arm.name], counts.get((arm.name, guardrail.kind), 0.0)
+            )
+            test = stats.noninferiority(
+                "proportion",
+                control_stats,
+                treatment_stats,
+                max_increase=guardrail.max_increase,
+                max_rel_increase=guardrail.max_rel_increase,
+                alpha=experiment.alpha,
+            )
+            rows.append(
+                {
+                    "guardrail": guardrail.name,
+                    "kind": guardrail.kind,
+                    "arm": arm.name,
+                    "control_arm": control,
+                    "control": test.control,
+                    "treatment": test.treatment,
+                    "effect_size": test.effect_size,
+                    "effect_size_ci_upper": test.effect_size_ci_upper,
+                    "threshold": test.threshold,
+                    "margin_type": "absolute" if guardrail.max_increase is not None else "relative",
+                    "pvalue": test.pvalue,
+                    "breached": bool(test.breached),
+                }
+            )
+            if test.breached:
+                margin = (
+                    f"{guardrail.max_increase:g} absolute"
+                    if guardrail.max_increase is not None
+                    else f"{guardrail.max_rel_increase:.0%} relative"
+                )
+                alerts.append(
+                    Alert(
+                        "guardrail",
+                        f"guardrail {guardrail.name} breached in arm {arm.name}: "
+                        f"{guardrail.kind} rate {test.treatment:.3%} vs {test.control:.3%} in "
+                        f"{control}; the increase cannot be shown to stay within {margin} "
+                        f"(one-sided p = {test.pvalue:.3g})",
+                    )
+                )
+    return rows
+
+
+def _sender_quality(con: Any, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+    cursor = con.execute(
+        sql_text("stats/sender_quality"),
+        {
+            "experiment_id": experiment.id,
+            "sender_id": experiment.sender_id,
+            "since": experiment.assigned_at - timedelta(days=7),
+            "as_of": as_of,
+        },
+    )
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _cost(
+    con: Any, experiment: Experiment, metrics: list[MetricResult], units: dict[str, int]
+) -> list[dict[str, Any]]:
+    rows = con.execute(sql_text("stats/cost"), {"experiment_id": experiment.id}).fetchall()
+    conversion = next(
+        (
+            m
+            for m in metrics
+            if m.type == "proportion" and m.control_arm == experiment.control_arm
+        ),
+        None,
+    )
+    by_arm: dict[str, MetricResult] = {}
+    for m in metrics:
+        if conversion is not None and m.metric == conversion.metric and m.control_arm == experiment.control_arm:
+            by_arm[m.arm] = m
+    result: list[dict[str, Any]] = []
+    for arm, category, currency, billed, cost, unpriced in rows:
+        result.append(
+            {
+                "arm": arm,
+                "category": category,
+                "currency": currency,
+                "messages_billed": int(billed),
+                "cost": float(cost),
+                "unpriced": int(unpriced),
+            }
+        )
+    totals: dict[tuple[str, str | None], float] = {}
+    for row in result:
+        key = (row["arm"], row["currency"])
+        totals[key] = totals.get(key, 0.0) + row["cost"]
+    for row in result:
+        m = by_arm.get(row["arm"])
+        n = units.get(row["arm"], 0)
+        total = totals[(row["arm"], row["currency"])]
+        per = cost_per_incremental(total, m.comparison, n) if m is not None else None
+        row["incremental_conversions"] = per.incremental if per else math.nan
+        row["cost_per_incremental_conversion"] = per.estimate if per else math.nan
+        row["cost_per_incremental_conversion_ci_lower"] = per.ci_lower if per else math.nan
+        row["cost_per_incremental_conversion_ci_upper"] = per.ci_upper if per else math.nan
+        row["arm_total_cost"] = total
+    return result
+
+
+def _methods(experiment: Experiment, correction: Correction) -> list[str]:
+    lines = [
+        "Intent to treat: every assigned unit is counted from its own assigned_at over "
+        f"{experiment.window_days} days (or until as_of), in both arms alike.",
+        "Sample-ratio mismatch: chi-square test of arm sizes against the configured weights "
+        f"(alert when p < {experiment.srm_alpha}).",
+        "Means and proportions: Welch's t-test; relative effects and their intervals on the "
+        "log-ratio scale by the delta method (tea-tasting's conventions).",
+        "Ratio metrics: delta method. CUPED: one pooled theta over all arms, covariate = the "
+        "same quantity over cuped_days before assigned_at.",
+        f"Multiple testing: {'Holm' if correction == 'holm' else 'Benjamini-Hochberg'} "
+        "adjustment across all metrics and arm pairs (pvalue_adjusted).",
+        "Effects on those delivered / read: complier (instrumental-variable) estimates, "
+        "ITT divided by the treatment arm's delivered (read) share; never readers vs holdout.",
+        "Guardrails: one-sided non-inferiority tests of the rate increase against the margin.",
+        "Cost: billed messages priced by pricing category, market and the dated rate card; "
+        "cost per incremental conversion interval from the conversion effect's interval.",
+    ]
+    if experiment.sequential:
+        lines.append(
+            "Sequential: always-valid asymptotic confidence sequences (Waudby-Smith et al.), "
+            "so the report may be read daily."
+        )
+    return lines

@@ -1,0 +1,298 @@
+"""The ``threadlift`` command line.
+
+One error style: a one-line ``Error: …`` naming what was wrong and how to fix it, exit
+code 2 for bad input and 1 for a bug (``--debug`` shows the traceback). ``report``
+exits 3 when any alert fires (DESIGN.md). Heavy modules are imported inside commands so
+``threadlift --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from threadlift.errors import ThreadliftError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG_EXIT_CODES = "Exit codes: 0 ok, 1 bug, 2 bad input, 3 alert (guardrail breach or SRM)."
+
+
+class _State:
+    debug = False
+
+
+def _fail(message: str, code: int) -> None:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Map exceptions to one-line errors and DESIGN.md exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ThreadliftError as exc:
+            if _State.debug:
+                raise
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was committed by the step that was running", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if _State.debug:
+                raise
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} — this is a bug in threadlift; "
+                "rerun with --debug for the traceback and report it",
+                1,
+            )
+        return None
+
+    return cast(F, wrapper)
+
+
+def workspace_option(func: F) -> F:
+    """``--workspace PATH`` (default ``$THREADLIFT_WORKSPACE`` or ``./threadlift.duckdb``)."""
+    return click.option(
+        "--workspace",
+        "-w",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="THREADLIFT_WORKSPACE",
+        default="threadlift.duckdb",
+        show_default=True,
+        help="Workspace DuckDB file (env THREADLIFT_WORKSPACE).",
+    )(func)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time; use e.g. 2026-11-09T09:00:00Z", param_hint="--as-of"
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+@click.group(epilog=EPILOG_EXIT_CODES)
+@click.version_option(package_name="threadlift")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """Measure what conversational messaging really adds, with stable holdouts.
+
+    \b
+    Start here:
+      threadlift demo --out demo-out        # seeded workspace + full report
+    Then with your own data:
+      threadlift init -w my.duckdb
+      threadlift load contacts contacts.csv -w my.duckdb
+      threadlift assign experiment.toml -w my.duckdb --out assignments.csv
+      threadlift report experiment.toml -w my.duckdb --out reports/
+    """
+    _State.debug = debug
+
+
+@main.command(epilog="Example: threadlift init -w my.duckdb")
+@workspace_option
+@handle_errors
+def init(workspace: Path) -> None:
+    """Create the workspace and every canonical table (or migrate an older one)."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.create(workspace) as ws:
+        version = ws.schema_version()
+    click.echo(f"workspace {workspace} ready (schema version {version})")
+
+
+@main.command(epilog="Example: threadlift load actions orders-2026-11.csv more.parquet -w my.duckdb")
+@click.argument("table")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@workspace_option
+@handle_errors
+def load(table: str, files: tuple[Path, ...], workspace: Path) -> None:
+    """Load canonical rows into TABLE from CSV, Parquet or JSON-lines FILES.
+
+    Bad rows go to the quarantine table with file, line and reason; good rows are kept.
+    Loading the same file twice adds nothing; all files load in one transaction.
+    """
+    from threadlift.loading import FileLoad, load_files
+    from threadlift.workspace import Workspace
+
+    def report(done: FileLoad) -> None:
+        extra = f"; ignored columns: {', '.join(done.ignored_columns)}" if done.ignored_columns else ""
+        click.echo(
+            f"{done.path}: {done.rows} rows, {done.inserted} added, {done.duplicates} already "
+            f"present, {done.quarantined} quarantined{extra}",
+            err=True,
+        )
+
+    with Workspace.create(workspace) as ws:
+        result = load_files(ws, table, files, on_file=report)
+    click.echo(
+        f"{table}: {result.inserted} rows added, {result.duplicates} already present, "
+        f"{result.quarantined} quarantined"
+        + (" (see: threadlift quarantine)" if result.quarantined else "")
+    )
+
+
+@main.command(epilog="Example: threadlift quarantine --limit 20")
+@click.option("--limit", default=50, show_default=True, help="Rows to show.")
+@workspace_option
+@handle_errors
+def quarantine(limit: int, workspace: Path) -> None:
+    """Show rejected input rows with their file, line and reason."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        rows = ws.con.execute(
+            "SELECT target_table, source, location, reason FROM quarantine "
+            "ORDER BY ingested_at DESC, source, location LIMIT $n",
+            {"n": limit},
+        ).fetchall()
+    if not rows:
+        click.echo("quarantine is empty")
+    for table, source, location, reason in rows:
+        click.echo(f"{table}\t{source}:{location}\t{reason}")
+
+
+@main.command(epilog="Example: threadlift info -w my.duckdb")
+@workspace_option
+@handle_errors
+def info(workspace: Path) -> None:
+    """Row counts of every canonical table."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        click.echo(f"workspace {workspace} (schema version {ws.schema_version()})")
+        for table, count in ws.counts().items():
+            click.echo(f"  {table:<15} {count:>12,}")
+
+
+@main.command(
+    epilog="Example: threadlift assign winback.toml -w my.duckdb --out assignments.csv "
+    "--send-list send.csv"
+)
+@click.argument("experiment_file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write assignments CSV.")
+@click.option(
+    "--send-list", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the treatment contacts with the address to message.",
+)
+@click.option("--new-version", is_flag=True, help="Accept a changed design as a new version.")
+@workspace_option
+@handle_errors
+def assign(
+    experiment_file: Path, out: Path | None, send_list: Path | None, new_version: bool, workspace: Path
+) -> None:
+    """Assign the eligible audience of EXPERIMENT_FILE to arms (stable, idempotent)."""
+    from threadlift.assign import assign_experiment, export_assignments, export_send_list
+    from threadlift.experiment import load_experiment
+    from threadlift.workspace import Workspace
+
+    experiment = load_experiment(experiment_file)
+    with Workspace.open(workspace) as ws:
+        result = assign_experiment(ws, experiment, new_version=new_version)
+        click.echo(
+            f"{experiment.id}: {result.assigned} newly assigned, {result.already_assigned} "
+            "already assigned"
+        )
+        for arm, count in result.by_arm.items():
+            click.echo(f"  {arm:<20} {count:>10,}")
+        if result.excluded:
+            click.echo("excluded (not eligible):")
+            for reason, count in result.excluded.items():
+                click.echo(f"  {reason:<20} {count:>10,}")
+        if out is not None:
+            rows = export_assignments(ws, experiment, out)
+            click.echo(f"wrote {rows} assignments to {out}")
+        if send_list is not None:
+            rows = export_send_list(ws, experiment, send_list)
+            click.echo(f"wrote {rows} treatment contacts to {send_list}")
+
+
+@main.command(
+    epilog="Examples:\n\n  threadlift report winback.toml --out reports/ --as-of 2026-11-09T09:00:00Z\n\n"
+    "  threadlift report --all experiments/ --out reports/    # scheduled use\n\n"
+    + EPILOG_EXIT_CODES
+)
+@click.argument("experiment_file", required=False, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", help="Report as of this UTC time (ISO 8601); default now.")
+@click.option(
+    "--all", "all_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Report every experiment file (*.toml) in this directory into OUT/<id>/<as-of date>/.",
+)
+@click.option(
+    "--correction", type=click.Choice(["holm", "fdr_bh"]), default="holm", show_default=True,
+    help="Multiple-testing correction across metrics and arms.",
+)
+@workspace_option
+@handle_errors
+def report(
+    experiment_file: Path | None,
+    out: Path,
+    as_of: str | None,
+    all_dir: Path | None,
+    correction: str,
+    workspace: Path,
+) -> None:
+    """Write report.json, report.md and report.html for an experiment."""
+    from threadlift.analysis import analyze, default_as_of
+    from threadlift.experiment import load_experiment
+    from threadlift.report import EXIT_ALERT, write_report
+    from threadlift.workspace import Workspace
+
+    moment = _parse_as_of(as_of)
+    if (experiment_file is None) == (all_dir is None):
+        raise click.UsageError("give either EXPERIMENT_FILE or --all EXPERIMENTS_DIR")
+    if all_dir is not None:
+        from threadlift.scheduled import report_all
+
+        worst = report_all(workspace, all_dir, out, as_of=moment or default_as_of(),
+                           correction=correction)
+        sys.exit(worst)
+    assert experiment_file is not None
+    experiment = load_experiment(experiment_file)
+    with Workspace.open(workspace, read_only=True) as ws:
+        analysis = analyze(ws, experiment, as_of=moment, correction=correction)  # type: ignore[arg-type]
+    written = write_report(analysis, out)
+    for alert in analysis.alerts:
+        click.secho(f"ALERT [{alert.kind}] {alert.message}", fg="red", err=True)
+    click.echo(f"wrote {written.json_path}, {written.markdown_path.name}, {written.html_path.name}")
+    if written.exit_code == EXIT_ALERT:
+        sys.exit(EXIT_ALERT)
+
+
+@main.command(epilog="Example: threadlift demo --out demo-out --contacts 20000 --seed 7")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--contacts", default=20_000, show_default=True, help="Contacts to generate.")
+@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--workspace", "-w", type=click.Path(dir_okay=False, path_type=Path),
+              help="Workspace file (default OUT/demo.duckdb, rebuilt each run).")
+@handle_errors
+def demo(out: Path, contacts: int, seed: int, workspace: Path | None) -> None:
+    """Build a seeded synthetic workspace with a known true effect and report on it."""
+    from threadlift.demo import run_demo
+
+    result = run_demo(out, n_contacts=contacts, seed=seed, workspace=workspace, progress=_progress())
+    click.echo(result.summary())
+    if result.exit_code:
+        sys.exit(result.exit_code)

@@ -1,0 +1,135 @@
+"""``threadlift demo``: the whole path on seeded synthetic data with a known true effect.
+
+generate → write Parquet files → ``load`` each canonical table → ``assign`` → ``report``.
+The demo goes through the same loader, assignment and analysis as real data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from threadlift.report import WrittenReport
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo built and what it found."""
+
+    out: Path
+    workspace: Path
+    experiment_file: Path
+    report: WrittenReport
+    truth: dict[str, float]
+    estimate: dict[str, float]
+    alerts: list[str]
+    exit_code: int = 0
+
+    def summary(self) -> str:
+        """A few lines for the terminal: where things are and estimate vs truth."""
+        lines = [
+            f"workspace:   {self.workspace}",
+            f"experiment:  {self.experiment_file}",
+            f"report:      {self.report.html_path}",
+            f"             {self.report.json_path}",
+            f"             {self.report.markdown_path}",
+        ]
+        if "conversion_abs_effect" in self.truth and "effect_size" in self.estimate:
+            lines.append(
+                "conversion lift: estimated {:+.4f} (95% CI {:+.4f} to {:+.4f}); "
+                "true effect {:+.4f}".format(
+                    self.estimate["effect_size"],
+                    self.estimate["effect_size_ci_lower"],
+                    self.estimate["effect_size_ci_upper"],
+                    self.truth["conversion_abs_effect"],
+                )
+            )
+        lines.extend(f"alert: {alert}" for alert in self.alerts)
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _steps(enabled: bool, total: int) -> Iterator[object]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        yield (progress, progress.add_task("demo", total=total))
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    n_contacts: int = 20_000,
+    seed: int = 0,
+    workspace: str | Path | None = None,
+    progress: bool = False,
+) -> DemoResult:
+    """Build the demo workspace under ``out`` and write its report to ``out/report``."""
+    from threadlift.analysis import analyze
+    from threadlift.assign import assign_experiment
+    from threadlift.datasets import generate_whatsapp_experiment, write_tables
+    from threadlift.experiment import load_experiment
+    from threadlift.loading import LOADABLE_TABLES, load_files
+    from threadlift.report import write_report
+    from threadlift.workspace import Workspace
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ws_path = Path(workspace) if workspace is not None else out_dir / "demo.duckdb"
+    for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+    with _steps(progress, 5) as bar:
+
+        def advance(description: str) -> None:
+            if bar is not None:
+                rich_progress, task = bar  # type: ignore[misc]
+                rich_progress.update(task, advance=1, description=description)
+
+        data = generate_whatsapp_experiment(n_contacts=n_contacts, seed=seed)
+        advance("generated")
+        files = write_tables(data, out_dir / "data", "parquet")
+        experiment_file = out_dir / "experiment.toml"
+        experiment_file.write_text(data.experiment_toml, encoding="utf-8")
+        advance("written")
+        with Workspace.create(ws_path) as ws:
+            for table, path in files.items():
+                if table in LOADABLE_TABLES:
+                    load_files(ws, table, [path])
+            advance("loaded")
+            experiment = load_experiment(experiment_file)
+            assign_experiment(ws, experiment)
+            advance("assigned")
+            as_of = experiment.assigned_at + timedelta(days=experiment.window_days + 1)
+            analysis = analyze(ws, experiment, as_of=as_of)
+        written = write_report(analysis, out_dir / "report")
+        advance("reported")
+
+    primary = next(
+        (m for m in analysis.metrics
+         if m.control_arm == experiment.control_arm and m.type == "proportion"),
+        None,
+    )
+    estimate = {}
+    if primary is not None:
+        c = primary.comparison
+        estimate = {
+            "effect_size": c.effect_size,
+            "effect_size_ci_lower": c.effect_size_ci_lower,
+            "effect_size_ci_upper": c.effect_size_ci_upper,
+        }
+    return DemoResult(
+        out=out_dir,
+        workspace=ws_path,
+        experiment_file=experiment_file,
+        report=written,
+        truth=dict(data.truth),
+        estimate=estimate,
+        alerts=[a.message for a in analysis.alerts],
+    )

@@ -1,0 +1,428 @@
+"""``threadlift load``: canonical rows from CSV, Parquet or JSON lines.
+
+Every file is staged as text, then validated in DuckDB: required columns present,
+values castable to the column's type, timestamps normalised to UTC (ISO 8601 with an
+offset or ``Z``, naive values taken as UTC, or Unix seconds), domain values checked.
+Each bad row goes to ``quarantine`` with the file, its line (or Parquet row) and the
+reason; good rows are inserted unless a row with the same natural key exists, so
+loading a file twice adds nothing. All files of one call load in one transaction: an
+error or a kill leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from threadlift.errors import InputError
+from threadlift.workspace import NATURAL_KEYS, Column, Workspace
+
+LOADABLE_TABLES = tuple(NATURAL_KEYS)
+
+DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("consents", "status"): ("granted", "revoked"),
+    ("consents", "scope"): ("marketing", "utility", "authentication", "all"),
+    ("feedback", "kind"): ("block", "report", "opt_out"),
+    ("sender_quality", "quality_rating"): ("GREEN", "YELLOW", "RED", "UNKNOWN", "NA"),
+}
+"""Allowed values of columns with a closed vocabulary (DESIGN.md)."""
+
+_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What loading one file did."""
+
+    path: str
+    rows: int
+    inserted: int
+    duplicates: int
+    quarantined: int
+    ignored_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one ``load`` call did, per file."""
+
+    table: str
+    files: list[FileLoad] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        return sum(f.inserted for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+
+def file_format(path: Path) -> str:
+    """``csv``, ``parquet`` or ``jsonl`` from the file name (``.gz`` allowed for text)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    fmt = _FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise InputError(
+            f"{path}: unknown file type; use .csv, .parquet or .jsonl/.ndjson (optionally .gz)"
+        )
+    return fmt
+
+
+def load_files(
+    ws: Workspace,
+    table: str,
+    paths: Sequence[str | Path],
+    *,
+    on_file: Callable[[FileLoad], None] | None = None,
+) -> LoadResult:
+    """Load files into a canonical table in one transaction.
+
+    Args:
+        ws: The open workspace.
+        table: A canonical table name (``contacts``, ``actions``…).
+        paths: CSV, Parquet or JSON-lines files.
+        on_file: Called after each file (progress reporting).
+
+    Raises:
+        InputError: unknown table, unreadable file, or a required column missing.
+    """
+    if table not in LOADABLE_TABLES:
+        raise InputError(
+            f"cannot load table {table!r}; loadable tables: {', '.join(LOADABLE_TABLES)}"
+        )
+    columns = ws.columns(table)
+    files = [Path(p) for p in paths]
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        file_format(path)
+    result = LoadResult(table=table)
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for path in files:
+            loaded = _load_one(con, table, columns, path)
+            result.files.append(loaded)
+            if on_file is not None:
+                on_file(loaded)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], path: Path
+) -> FileLoad:
+    fmt = file_format(path)
+    source = str(path.resolve())
+    present, rejects = _stage(con, path, fmt)
+    wanted = {c.name for c in columns}
+    missing = [c.name for c in columns if c.required and c.name not in present]
+    if missing:
+        raise InputError(
+            f"{path}: missing required column {', '.join(repr(m) for m in missing)} for table "
+            f"{table} (columns expected: {', '.join(c.name for c in columns)})"
+        )
+    ignored = tuple(sorted(c for c in present if c not in wanted))
+    _write_rejects(con, table, source, fmt, rejects)
+    con.execute(_typed_sql(table, columns, present))
+    location_unit = "row" if fmt == "parquet" else "line"
+    con.execute(
+        """
+        INSERT INTO quarantine (source, location, reason, raw, ingested_at, target_table)
+        SELECT $source, $unit || ' ' || _line, _reason, _raw, now()::TIMESTAMP, $table
+        FROM _typed t
+        WHERE _reason IS NOT NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM quarantine q
+            WHERE q.source = $source AND q.location = $unit || ' ' || t._line
+              AND q.reason = t._reason AND q.target_table = $table)
+        """,
+        {"source": source, "unit": location_unit, "table": table},
+    )
+    counts = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _typed"
+    ).fetchone()
+    assert counts is not None
+    rows, bad = int(counts[0]), int(counts[1])
+    key = NATURAL_KEYS[table]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    key_match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in key)
+    key_cols = ", ".join(f'"{k}"' for k in key)
+    before = _count(con, table)
+    con.execute(
+        f"""
+        INSERT INTO "{table}" ({names})
+        SELECT {names} FROM (
+            SELECT * FROM _typed WHERE _reason IS NULL
+            QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY _line) = 1
+        ) s
+        WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {key_match})
+        """
+    )
+    inserted = _count(con, table) - before
+    con.execute("DROP TABLE IF EXISTS _staged")
+    con.execute("DROP TABLE IF EXISTS _typed")
+    return FileLoad(
+        path=str(path),
+        rows=rows + len(rejects),
+        inserted=inserted,
+        duplicates=rows - bad - inserted,
+        quarantined=bad + len(rejects),
+        ignored_columns=ignored,
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str
+) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Stage ``path`` as ``_staged`` (all VARCHAR, plus ``_line``); return columns and rejects.
+
+    Rejects are structurally malformed rows (CSV with the wrong number of fields, JSON that
+    does not parse): ``(line, reason, raw)``.
+    """
+    con.execute("DROP TABLE IF EXISTS _staged")
+    if fmt == "csv":
+        return _stage_csv(con, path)
+    if fmt == "jsonl":
+        return _stage_jsonl(con, path)
+    return _stage_parquet(con, path)
+
+
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[list[str], list[tuple[int, str, str]]]:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        try:
+            header = next(csv.reader(handle))
+        except StopIteration:
+            raise InputError(f"{path}: empty file; a CSV needs a header row") from None
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: repeated column names in the header: {header}")
+    column_types = {name: "VARCHAR" for name in header}
+    con.execute("DROP TABLE IF EXISTS reject_errors")
+    con.execute("DROP TABLE IF EXISTS reject_scans")
+    con.execute(
+        """
+        CREATE TEMP TABLE _staged AS
+        SELECT *, row_number() OVER () AS _row
+        FROM read_csv($path, header = true, delim = ',', quote = '"', escape = '"',
+                      auto_detect = false, columns = $columns, store_rejects = true,
+                      rejects_table = 'reject_errors', rejects_scan = 'reject_scans')
+        """,
+        {"path": str(path), "columns": column_types},
+    )
+    rejects_raw = con.execute(
+        "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
+    ).fetchall()
+    seen: dict[int, tuple[int, str, str]] = {}
+    for line, error_type, message, raw in rejects_raw:
+        if int(line) not in seen:
+            reason = f"malformed CSV row ({str(error_type).lower()}): {message}"
+            seen[int(line)] = (int(line), reason, str(raw).rstrip("\r\n"))
+    rejects = sorted(seen.values())
+    rejected_lines = sorted(seen)
+    # Good rows keep file order; map the k-th good row to its physical line by skipping
+    # the header (line 1) and every rejected line before it.
+    con.execute("ALTER TABLE _staged ADD COLUMN _line BIGINT")
+    if rejected_lines:
+        _assign_lines(con, rejected_lines)
+    else:
+        con.execute("UPDATE _staged SET _line = _row + 1")
+    return header, rejects
+
+
+def _assign_lines(con: duckdb.DuckDBPyConnection, rejected_lines: list[int]) -> None:
+    """Physical line of each good CSV row, given the sorted rejected lines (header is line 1).
+
+    Good rows keep file order, so the k-th good row sits on the k-th line (from 2) that
+    is not a rejected line.
+    """
+    con.execute(
+        """
+        UPDATE _staged SET _line = m.line FROM (
+            SELECT line, row_number() OVER (ORDER BY line) AS r
+            FROM (SELECT unnest(generate_series(2, (SELECT count(*) FROM _staged) + $n + 1)) AS line)
+            WHERE NOT list_contains($lines, line)
+        ) m WHERE _staged._row = m.r
+        """,
+        {"lines": rejected_lines, "n": len(rejected_lines)},
+    )
+
+
+def _stage_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[list[str], list[tuple[int, str, str]]]:
+    con.execute(
+        """
+        CREATE TEMP TABLE _lines AS
+        SELECT row_number() OVER () AS _line, line AS _text
+        FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '',
+                      escape = '', header = false, auto_detect = false)
+        """,
+        {"path": str(path)},
+    )
+    rejects = [
+        (int(line), "malformed JSON line: not a JSON object", str(text))
+        for line, text in con.execute(
+            """
+            SELECT _line, _text FROM _lines
+            WHERE _text IS NOT NULL AND trim(_text) <> ''
+              AND NOT (json_valid(_text) AND starts_with(ltrim(_text), '{'))
+            ORDER BY _line
+            """
+        ).fetchall()
+    ]
+    keys_row = con.execute(
+        """
+        SELECT list_sort(list_distinct(flatten(list(json_keys(_text::JSON))))) FROM _lines
+        WHERE _text IS NOT NULL AND json_valid(_text) AND starts_with(ltrim(_text), '{')
+        """
+    ).fetchone()
+    keys: list[str] = list(keys_row[0]) if keys_row and keys_row[0] else []
+    selects = ", ".join(
+        f"json_extract_string(_text::JSON, {_sql_string('$.' + json.dumps(k))}) AS {_ident(k)}"
+        for k in keys
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE _staged AS
+        SELECT {selects + ',' if selects else ''} _line FROM _lines
+        WHERE _text IS NOT NULL AND json_valid(_text) AND starts_with(ltrim(_text), '{{')
+        """
+    )
+    con.execute("DROP TABLE _lines")
+    return keys, rejects
+
+
+def _stage_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[list[str], list[tuple[int, str, str]]]:
+    described = con.execute(
+        "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+    ).fetchall()
+    names = [str(row[0]) for row in described]
+    casts = ", ".join(
+        f"CAST({_ident(n)} AS VARCHAR) AS {_ident(n)}" for n in names if n != "file_row_number"
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE _staged AS
+        SELECT {casts}, file_row_number + 1 AS _line
+        FROM read_parquet($path, file_row_number = true)
+        """,
+        {"path": str(path)},
+    )
+    return names, []
+
+
+def _write_rejects(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    fmt: str,
+    rejects: list[tuple[int, str, str]],
+) -> None:
+    if not rejects:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _rejects (line BIGINT, reason VARCHAR, raw VARCHAR)")
+    con.executemany("INSERT INTO _rejects VALUES (?, ?, ?)", rejects)
+    con.execute(
+        """
+        INSERT INTO quarantine (source, location, reason, raw, ingested_at, target_table)
+        SELECT $source, 'line ' || line, reason, raw, now()::TIMESTAMP, $table FROM _rejects r
+        WHERE NOT EXISTS (
+            SELECT 1 FROM quarantine q WHERE q.source = $source
+              AND q.location = 'line ' || r.line AND q.reason = r.reason
+              AND q.target_table = $table)
+        """,
+        {"source": source, "table": table},
+    )
+    con.execute("DROP TABLE _rejects")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed_sql(table: str, columns: list[Column], present: list[str]) -> str:
+    """SQL creating ``_typed``: each column cast to its type, plus ``_reason`` and ``_raw``."""
+    selects: list[str] = []
+    reasons: list[str] = []
+    for column in columns:
+        if column.name in present:
+            text = f"NULLIF(trim({_ident(column.name)}), '')"
+        else:
+            text = "CAST(NULL AS VARCHAR)"
+        typed = _cast(text, column.type)
+        selects.append(f"{typed} AS {_ident(column.name)}")
+        label = _sql_string(column.name)
+        if column.required:
+            reasons.append(
+                f"CASE WHEN {text} IS NULL THEN 'missing value for required column ' || {label} END"
+            )
+        if column.type != "VARCHAR":
+            reasons.append(
+                f"CASE WHEN {text} IS NOT NULL AND {typed} IS NULL THEN "
+                f"'bad {column.type} in column ' || {label} || ': ' || {text} END"
+            )
+        allowed = DOMAINS.get((table, column.name))
+        if allowed:
+            values = ", ".join(_sql_string(v) for v in allowed)
+            reasons.append(
+                f"CASE WHEN {text} IS NOT NULL AND {text} NOT IN ({values}) THEN "
+                f"'unknown value in column ' || {label} || ': ' || {text} || "
+                f"' (allowed: {', '.join(allowed)})' END"
+            )
+    raw_fields = ", ".join(f"{_sql_string(n)}: {_ident(n)}" for n in present) or "'empty': NULL"
+    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
+    return f"""
+        CREATE TEMP TABLE _typed AS
+        SELECT {", ".join(selects)}, {reason} AS _reason,
+               to_json({{{raw_fields}}})::VARCHAR AS _raw, _line
+        FROM _staged
+    """
+
+
+def _cast(text: str, dtype: str) -> str:
+    if dtype.startswith("TIMESTAMP"):
+        return (
+            f"CASE WHEN regexp_full_match({text}, '-?[0-9]{{9,11}}(\\.[0-9]+)?') "
+            f"THEN make_timestamp(CAST(TRY_CAST({text} AS DOUBLE) * 1000000 AS BIGINT)) "
+            f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        )
+    return f"TRY_CAST({text} AS {dtype})"

@@ -1,0 +1,187 @@
+"""Outcomes: run the ``sql/outcomes`` and ``sql/stats`` queries and map per-arm rows to
+:class:`~threadlift.moments.SufficientStats`.
+
+This is the only module that turns SQL rows into statistics inputs; Python never sees
+per-unit rows. Every unit's window starts at its own ``assigned_at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from threadlift.experiment import Experiment, Metric
+from threadlift.moments import SufficientStats
+from threadlift.sqlfiles import sql_text
+
+_ONE = "1"
+_ZERO = "0"
+_SQL_VARIABLES = ("ind", "val", "cnt", "pre_ind", "pre_val", "pre_cnt")
+_STATS_VARIABLES = ("main", "denominator", "covariate", "covariate_denominator")
+
+
+def _variables(metric: Metric) -> dict[str, str]:
+    """Which SQL variable (or constant 1 / 0) plays each SufficientStats variable."""
+    cuped = metric.cuped_days is not None
+    if metric.type == "ratio":
+        return {
+            "main": "val",
+            "denominator": "cnt",
+            "covariate": "pre_val" if cuped else _ZERO,
+            "covariate_denominator": "pre_cnt" if cuped else _ZERO,
+        }
+    main = "ind" if metric.type == "proportion" else "val"
+    return {
+        "main": main,
+        "denominator": _ONE,
+        "covariate": f"pre_{main}" if cuped else _ZERO,
+        "covariate_denominator": _ONE if cuped else _ZERO,
+    }
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """Units of one arm reaching each stage."""
+
+    arm: str
+    units: int
+    sent: int
+    delivered: int
+    read: int
+    replied: int
+    failed: int
+    converted: int
+
+
+@dataclass(frozen=True)
+class CumulativeRow:
+    """Cumulative conversion of one arm ``day`` days after each unit's assignment."""
+
+    arm: str
+    day: int
+    stats: SufficientStats
+
+
+def prepare_units(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime
+) -> dict[str, int]:
+    """Create the ``_units`` temp table for ``experiment``; return units per arm."""
+    con.execute(
+        sql_text("outcomes/units"),
+        {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
+    )
+    rows = con.execute("SELECT arm, count(*) FROM _units GROUP BY arm").fetchall()
+    counts = {arm.name: 0 for arm in experiment.arms}
+    counts.update({str(arm): int(n) for arm, n in rows})
+    return counts
+
+
+def metric_stats(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment
+) -> dict[str, dict[str, SufficientStats]]:
+    """Sufficient statistics per metric name and arm, from one pass over ``actions``."""
+    specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
+    if not specs:
+        return {}
+    cursor = con.execute(
+        sql_text("stats/action_moments"),
+        {"actions": [a for a, _ in specs], "cuped_days": [c for _, c in specs]},
+    )
+    names = [d[0] for d in cursor.description or []]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    by_spec: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_spec.setdefault((row["action"], int(row["cuped_days"])), {})[row["arm"]] = row
+    arms = [arm.name for arm in experiment.arms]
+    result: dict[str, dict[str, SufficientStats]] = {}
+    for metric in experiment.metrics:
+        per_arm = by_spec.get((metric.action, metric.cuped_days or 0), {})
+        result[metric.name] = {
+            arm: _to_stats(metric, per_arm.get(arm)) for arm in arms
+        }
+    return result
+
+
+def _to_stats(metric: Metric, row: dict[str, Any] | None) -> SufficientStats:
+    if row is None:
+        return SufficientStats(units=0)
+    units = int(row["units"])
+    variables = _variables(metric)
+
+    def moment(left: str, right: str) -> float:
+        """Sum over units of left * right, where either may be the constant 1 or 0."""
+        if _ZERO in (left, right):
+            return 0.0
+        if left == _ONE and right == _ONE:
+            return float(units)
+        if _ONE in (left, right):
+            return _value(row, f"{right if left == _ONE else left}_sum")
+        if left == right:
+            return _value(row, f"{left}_sum_squares")
+        a, b = sorted((left, right), key=_SQL_VARIABLES.index)
+        return _value(row, f"{a}_{b}_sum_product")
+
+    fields: dict[str, float] = {}
+    for i, left in enumerate(_STATS_VARIABLES):
+        fields[f"{left}_sum"] = moment(variables[left], _ONE)
+        for right in _STATS_VARIABLES[i:]:
+            name = f"{left}_sum_squares" if left == right else f"{left}_{right}_sum_product"
+            fields[name] = moment(variables[left], variables[right])
+    return SufficientStats(units=units, **fields)
+
+
+def _value(row: dict[str, Any], name: str) -> float:
+    value = row.get(name)
+    return float(value) if value is not None else 0.0
+
+
+def guardrail_counts(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment
+) -> dict[tuple[str, str], float]:
+    """Units showing each guardrail signal, keyed by (arm, kind)."""
+    rows = con.execute(
+        sql_text("stats/guardrail_moments"),
+        {"channel": experiment.channel, "experiment_id": experiment.id},
+    ).fetchall()
+    return {(str(arm), str(kind)): float(n) for arm, kind, n in rows}
+
+
+def proportion_stats(units: int, positives: float) -> SufficientStats:
+    """Sufficient statistics of a 0/1 variable (denominator 1 per unit)."""
+    return SufficientStats(
+        units=units,
+        main_sum=positives,
+        main_sum_squares=positives,
+        denominator_sum=float(units),
+        denominator_sum_squares=float(units),
+        main_denominator_sum_product=positives,
+    )
+
+
+def funnel(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime, action: str
+) -> list[FunnelRow]:
+    """The funnel by arm (units reaching each stage)."""
+    rows = con.execute(
+        sql_text("stats/funnel"),
+        {"experiment_id": experiment.id, "as_of": as_of, "action": action},
+    ).fetchall()
+    found = {str(r[0]): FunnelRow(str(r[0]), *(int(v) for v in r[1:])) for r in rows}
+    return [found.get(arm.name, FunnelRow(arm.name, 0, 0, 0, 0, 0, 0, 0)) for arm in experiment.arms]
+
+
+def cumulative_conversion(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime, action: str
+) -> list[CumulativeRow]:
+    """Cumulative conversion by day since each unit's assignment, per arm."""
+    rows = con.execute(
+        sql_text("stats/cumulative_conversion"),
+        {"action": action, "days": experiment.window_days, "as_of": as_of},
+    ).fetchall()
+    return [
+        CumulativeRow(str(arm), int(day), proportion_stats(int(units), float(ind)))
+        for arm, day, units, ind in rows
+    ]

@@ -1,0 +1,74 @@
+"""Scheduled reporting: ``threadlift report --all EXPERIMENTS_DIR --out DIR``.
+
+Every experiment file in the directory is reported into ``DIR/<experiment>/<as-of date>/``.
+A failure is isolated to its experiment (written as ``error.txt`` beside where its report
+would be) and the command exits with the worst status: 1 bug > 2 bad input > 3 alert > 0.
+Re-running for the same as-of time rewrites the same files with the same bytes.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+
+from threadlift.errors import ThreadliftError
+from threadlift.report import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
+
+_SEVERITY = {EXIT_OK: 0, EXIT_ALERT: 1, EXIT_BAD_INPUT: 2, EXIT_BUG: 3}
+
+
+def worst(codes: list[int]) -> int:
+    """The most severe exit code: bug (1) > bad input (2) > alert (3) > ok (0)."""
+    return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
+
+
+def report_all(
+    workspace: Path,
+    experiments_dir: Path,
+    out: Path,
+    *,
+    as_of: datetime,
+    correction: str = "holm",
+) -> int:
+    """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code."""
+    from threadlift.analysis import analyze
+    from threadlift.experiment import load_experiment
+    from threadlift.report import write_report
+    from threadlift.workspace import Workspace
+
+    files = sorted(experiments_dir.glob("*.toml"))
+    if not files:
+        raise ThreadliftError(f"no experiment files (*.toml) in {experiments_dir}")
+    codes: list[int] = []
+    date = as_of.date().isoformat()
+    with Workspace.open(workspace, read_only=True) as ws:
+        for file in files:
+            target = out / file.stem / date
+            try:
+                experiment = load_experiment(file)
+                target = out / experiment.id / date
+                analysis = analyze(ws, experiment, as_of=as_of, correction=correction)  # type: ignore[arg-type]
+                written = write_report(analysis, target)
+                (target / "error.txt").unlink(missing_ok=True)
+                codes.append(written.exit_code)
+                print(f"{experiment.id}: {written.status} → {target}", file=sys.stderr)
+            except ThreadliftError as exc:
+                codes.append(exc.exit_code)
+                _write_error(target, f"Error: {exc}\n")
+                print(f"{file.name}: Error: {exc}", file=sys.stderr)
+            except Exception as exc:
+                codes.append(EXIT_BUG)
+                _write_error(target, "".join(traceback.format_exception(exc)))
+                print(f"{file.name}: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+    return worst(codes)
+
+
+def _write_error(target: Path, text: str) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "error.txt").write_text(text, encoding="utf-8")
+
+
+__all__ = ["report_all", "worst"]

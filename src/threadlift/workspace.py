@@ -1,0 +1,208 @@
+"""The workspace: one DuckDB file holding the canonical tables of DESIGN.md.
+
+Schema changes are numbered SQL files in ``sql/schema/`` (``NNN_name.sql``). Opening a
+workspace applies the ones above its recorded ``schema_version`` in order, each in its
+own transaction, so later versions migrate a workspace without losing data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import duckdb
+
+from threadlift.errors import WorkspaceError
+from threadlift.sqlfiles import sql_dir
+
+DEFAULT_WORKSPACE = "threadlift.duckdb"
+ENV_WORKSPACE = "THREADLIFT_WORKSPACE"
+
+CANONICAL_TABLES = (
+    "contacts",
+    "identities",
+    "consents",
+    "messages",
+    "message_events",
+    "inbound",
+    "actions",
+    "feedback",
+    "sender_quality",
+    "rate_card",
+    "assignments",
+    "exposures",
+    "quarantine",
+)
+
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "contacts": ("contact_id",),
+    "identities": ("contact_id", "channel", "address", "sender_id"),
+    "consents": ("contact_id", "channel", "sender_id", "scope", "status", "ts"),
+    "messages": ("message_id",),
+    "message_events": ("message_id", "status", "ts", "error_code"),
+    "inbound": ("message_id",),
+    "actions": ("action_id",),
+    "feedback": ("contact_id", "channel", "sender_id", "kind", "ts"),
+    "sender_quality": ("sender_id", "ts", "event", "quality_rating", "messaging_limit_tier"),
+    "rate_card": ("channel", "market", "category", "valid_from"),
+    "assignments": ("experiment_id", "contact_id"),
+    "exposures": ("experiment_id", "contact_id", "ts", "source"),
+}
+"""Per table, the columns that identify a row: loading a row whose key exists adds nothing."""
+
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a canonical table as the workspace declares it."""
+
+    name: str
+    type: str
+    required: bool
+
+
+def default_workspace_path() -> Path:
+    """``$THREADLIFT_WORKSPACE`` or ``./threadlift.duckdb``."""
+    return Path(os.environ.get(ENV_WORKSPACE, DEFAULT_WORKSPACE))
+
+
+def migrations() -> list[tuple[int, Path]]:
+    """Schema files in the order they apply."""
+    found = []
+    for path in sorted((sql_dir() / "schema").iterdir()):
+        match = _MIGRATION.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return found
+
+
+def latest_schema_version() -> int:
+    """The schema version this threadlift writes."""
+    return max(version for version, _ in migrations())
+
+
+class Workspace:
+    """An open workspace. Use :meth:`open` (existing) or :meth:`create` (new or existing)."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+
+    @classmethod
+    def create(cls, path: str | Path | None = None) -> Self:
+        """Open ``path``, creating the file and its schema when needed, and migrate it."""
+        resolved = Path(path) if path is not None else default_workspace_path()
+        if resolved.parent and not resolved.parent.exists():
+            resolved.parent.mkdir(parents=True, exist_ok=True)
+        workspace = cls(resolved, _connect(resolved, read_only=False))
+        workspace.migrate()
+        return workspace
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Self:
+        """Open an existing workspace (``threadlift init`` creates one)."""
+        resolved = Path(path) if path is not None else default_workspace_path()
+        if not resolved.exists():
+            raise WorkspaceError(
+                f"workspace {resolved} does not exist; create it with "
+                f"`threadlift init --workspace {resolved}` (or `threadlift demo`)"
+            )
+        workspace = cls(resolved, _connect(resolved, read_only=read_only))
+        version = workspace.schema_version()
+        if version < latest_schema_version():
+            if read_only:
+                raise WorkspaceError(
+                    f"workspace {resolved} has schema version {version}; open it once "
+                    f"read-write (any threadlift command that writes) to migrate it to "
+                    f"{latest_schema_version()}"
+                )
+            workspace.migrate()
+        elif version > latest_schema_version():
+            raise WorkspaceError(
+                f"workspace {resolved} has schema version {version}, newer than this "
+                f"threadlift understands ({latest_schema_version()}); upgrade threadlift"
+            )
+        return workspace
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the workspace (0 for an empty database)."""
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'threadlift_meta'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return 0
+        row = self.con.execute(
+            "SELECT value FROM threadlift_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply every schema file above the recorded version; return the new version."""
+        current = self.schema_version()
+        for version, path in migrations():
+            if version <= current:
+                continue
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(path.read_text(encoding="utf-8"))
+                self.con.execute(
+                    "INSERT OR REPLACE INTO threadlift_meta VALUES ('schema_version', $v)",
+                    {"v": str(version)},
+                )
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+            current = version
+        return current
+
+    def columns(self, table: str) -> list[Column]:
+        """Columns of a canonical table, in order."""
+        if table not in CANONICAL_TABLES:
+            raise WorkspaceError(f"unknown table {table!r}; tables: {', '.join(CANONICAL_TABLES)}")
+        rows = self.con.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = $t ORDER BY ordinal_position",
+            {"t": table},
+        ).fetchall()
+        return [Column(name, dtype, nullable == "NO") for name, dtype, nullable in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every canonical table."""
+        result = {}
+        for table in CANONICAL_TABLES:
+            row = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            result[table] = int(row[0]) if row else 0
+        return result
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise WorkspaceError(
+            f"cannot open workspace {path}: {exc}. Another process may hold it for writing; "
+            "wait for it to finish or open read-only"
+        ) from exc
+    con.execute("SET TimeZone = 'UTC'")
+    return con

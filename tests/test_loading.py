@@ -1,0 +1,150 @@
+"""``threadlift load``: idempotence, quarantine, atomicity, clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from threadlift.errors import InputError
+from threadlift.loading import load_files
+from threadlift.workspace import Workspace
+
+GOOD_AND_BAD = """action_id,contact_id,action,ts,value
+a1,c1,order,2026-11-02T10:00:00Z,10.5
+a2,c2,order,2026-11-02 12:00:00+02:00,
+a3,c3,order,not a time,3
+a4,,order,2026-11-03,4
+a5,c5
+a6,c6,order,1762077600,abc
+a7,c7,order,2026-11-04T00:00:00-05:00,7
+a8,c8,order,1762077600,8
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_rows_load_and_each_bad_row_is_quarantined_with_line_and_reason(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    file = _write(tmp_path / "actions.csv", GOOD_AND_BAD)
+    result = load_files(workspace, "actions", [file])
+    assert (result.inserted, result.quarantined) == (4, 4)
+    rows = workspace.con.execute("SELECT action_id, ts, value FROM actions ORDER BY action_id").fetchall()
+    assert rows == [
+        ("a1", datetime(2026, 11, 2, 10, 0), 10.5),
+        ("a2", datetime(2026, 11, 2, 10, 0), None),  # +02:00 normalised to UTC
+        ("a7", datetime(2026, 11, 4, 5, 0), 7.0),
+        ("a8", datetime(2025, 11, 2, 10, 0), 8.0),  # Unix seconds
+    ]
+    quarantined = dict(
+        workspace.con.execute(
+            "SELECT location, reason FROM quarantine WHERE target_table = 'actions'"
+        ).fetchall()
+    )
+    assert set(quarantined) == {"line 4", "line 5", "line 6", "line 7"}
+    assert quarantined["line 4"] == "bad TIMESTAMP in column ts: not a time"
+    assert quarantined["line 5"] == "missing value for required column contact_id"
+    assert quarantined["line 6"].startswith("malformed CSV row")
+    assert quarantined["line 7"] == "bad DOUBLE in column value: abc"
+    sources = {s for (s,) in workspace.con.execute("SELECT source FROM quarantine").fetchall()}
+    assert sources == {str(file.resolve())}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_loading_the_same_file_twice_changes_no_counts(
+    workspace: Workspace, tmp_path: Path, fmt: str
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "contact_id": ["c1", "c1", "c2", "c3"],
+            "channel": ["whatsapp"] * 4,
+            "sender_id": ["s1", "s1", None, "s1"],
+            "scope": ["marketing", "marketing", "all", "bogus"],
+            "status": ["granted", "granted", "revoked", "granted"],
+            "ts": pd.to_datetime(["2026-11-01 10:00"] * 4),
+            "source": ["crm"] * 4,
+        }
+    )
+    path = tmp_path / f"consents.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_json(path, orient="records", lines=True, date_format="iso")
+    first = load_files(workspace, "consents", [path])
+    counts = workspace.counts()
+    second = load_files(workspace, "consents", [path])
+    assert workspace.counts() == counts
+    assert (first.inserted, first.duplicates, first.quarantined) == (2, 1, 1)
+    assert (second.inserted, second.duplicates) == (0, 3)
+
+
+def test_missing_required_column_is_one_line_error_naming_column_and_file(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    file = _write(tmp_path / "orders.csv", "action_id,contact_id,ts\na1,c1,2026-11-02\n")
+    with pytest.raises(InputError) as info:
+        load_files(workspace, "actions", [file])
+    message = str(info.value)
+    assert "\n" not in message
+    assert "'action'" in message
+    assert str(file) in message
+    assert workspace.counts()["actions"] == 0
+
+
+def test_a_failure_midway_rolls_back_every_file(workspace: Workspace, tmp_path: Path) -> None:
+    good = _write(tmp_path / "a.csv", GOOD_AND_BAD)
+    broken = _write(tmp_path / "b.csv", "action_id,contact_id\nx,y\n")
+    with pytest.raises(InputError):
+        load_files(workspace, "actions", [good, broken])
+    counts = workspace.counts()
+    assert counts["actions"] == 0
+    assert counts["quarantine"] == 0
+
+
+def test_a_killed_load_leaves_no_partial_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ws.duckdb"
+    Workspace.create(path).close()
+    big = tmp_path / "big.csv"
+    with big.open("w") as handle:
+        handle.write("action_id,contact_id,action,ts,value\n")
+        for i in range(3_000_000):
+            handle.write(f"a{i},c{i % 1000},order,2026-11-02T10:00:00Z,{i % 97}\n")
+    script = (
+        "import sys; from threadlift.workspace import Workspace; "
+        "from threadlift.loading import load_files; "
+        "ws = Workspace.open(sys.argv[1]); print('ready', flush=True); "
+        "load_files(ws, 'actions', [sys.argv[2]] * 50)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(path), str(big)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(2.5)
+    assert process.poll() is None, "the load finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    with Workspace.open(path) as ws:
+        assert ws.counts()["actions"] == 0
+        assert ws.counts()["quarantine"] == 0
+
+
+def test_unknown_table_and_file_type_are_input_errors(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="loadable tables"):
+        load_files(workspace, "orders", [tmp_path / "x.csv"])
+    odd = _write(tmp_path / "x.xlsx", "")
+    with pytest.raises(InputError, match="unknown file type"):
+        load_files(workspace, "actions", [odd])
