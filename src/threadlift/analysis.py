@@ -27,6 +27,8 @@ from threadlift.outcomes import (
     metric_stats,
     prepare_units,
     proportion_stats,
+    takeup_moments,
+    with_takeup,
 )
 from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
@@ -93,6 +95,7 @@ class Analysis:
     alerts: list[Alert]
     warnings: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    assignments_quarantined: int = 0
 
     @property
     def status(self) -> str:
@@ -111,6 +114,8 @@ class Analysis:
             "assigned_at": exp.assigned_at.isoformat(),
             "status": self.status,
             "generated_by": f"threadlift {__version__}",
+            "assignment": exp.assignment,
+            "assignments_quarantined": self.assignments_quarantined,
             "arms": self.arms,
             "srm": self.srm,
             "metrics": [m.to_dict() for m in self.metrics],
@@ -124,7 +129,8 @@ class Analysis:
             "warnings": self.warnings,
             "methods": self.methods,
         }
-        return _clean(report)
+        cleaned: dict[str, Any] = _clean(report)
+        return cleaned
 
     def metrics_frame(self) -> pd.DataFrame:
         """Metric results as a DataFrame (one row per metric and arm)."""
@@ -188,15 +194,22 @@ def analyze(
     methods: list[str] = []
 
     arm_rows, srm = _srm(experiment, units, alerts)
-    metric_rows = _metrics(con, experiment, units, correction, warnings)
+    all_stats = metric_stats(con, experiment)
+    metric_rows = _metrics(all_stats, experiment, correction, warnings)
     primary = experiment.metrics[0] if experiment.metrics else None
     funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
-    complier = _complier(experiment, metric_rows, funnel_rows)
+    complier = _complier(con, experiment, as_of, all_stats)
     cumulative = _cumulative(con, experiment, as_of)
     guardrails = _guardrails(con, experiment, units, alerts)
     quality = _sender_quality(con, experiment, as_of)
     cost = _cost(con, experiment, metric_rows, units)
 
+    rejected = _rejected_assignments(con, experiment)
+    if rejected:
+        warnings.append(
+            f"{rejected} assignment rows for {experiment.id} were quarantined when loaded "
+            "(unknown arm or contact, duplicates); see `threadlift quarantine`"
+        )
     methods.extend(_methods(experiment, correction))
     return Analysis(
         experiment=experiment,
@@ -213,7 +226,17 @@ def analyze(
         alerts=alerts,
         warnings=warnings,
         methods=methods,
+        assignments_quarantined=rejected,
     )
+
+
+def _rejected_assignments(con: Any, experiment: Experiment) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM quarantine WHERE target_table = 'assignments' "
+        "AND json_extract_string(raw, '$.experiment_id') = $id",
+        {"id": experiment.id},
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _srm(
@@ -243,7 +266,10 @@ def _srm(
         "alpha": experiment.srm_alpha,
     }
     if not result.passed:
-        shares = ", ".join(f"{r['arm']} {r['observed_share']:.2%} (expected {r['expected_share']:.2%})" for r in arm_rows)
+        shares = ", ".join(
+            f"{r['arm']} {r['observed_share']:.2%} (expected {r['expected_share']:.2%})"
+            for r in arm_rows
+        )
         alerts.append(
             Alert(
                 "srm",
@@ -267,13 +293,11 @@ def _comparison_pairs(experiment: Experiment) -> list[tuple[str, str]]:
 
 
 def _metrics(
-    con: Any,
+    all_stats: dict[str, dict[str, SufficientStats]],
     experiment: Experiment,
-    units: dict[str, int],
     correction: Correction,
     warnings: list[str],
 ) -> list[MetricResult]:
-    all_stats = metric_stats(con, experiment)
     results: list[MetricResult] = []
     for metric in experiment.metrics:
         per_arm = all_stats.get(metric.name, {})
@@ -302,35 +326,53 @@ def _metrics(
 
 
 def _complier(
-    experiment: Experiment, metrics: list[MetricResult], funnel_rows: list[FunnelRow]
+    con: Any,
+    experiment: Experiment,
+    as_of: datetime,
+    all_stats: dict[str, dict[str, SufficientStats]],
 ) -> list[dict[str, Any]]:
-    by_arm = {row.arm: row for row in funnel_rows}
+    """Effects on those delivered / read: Wald IV estimates against the holdout."""
     control = experiment.control_arm
+    if not any(arm.holdout for arm in experiment.arms):
+        return []
+    moments = takeup_moments(con, experiment, as_of)
     rows: list[dict[str, Any]] = []
-    for result in metrics:
-        if result.control_arm != control or result.comparison.error:
+    for metric in experiment.metrics:
+        if metric.type == "ratio":
             continue
-        stage_counts = by_arm.get(result.arm)
-        if stage_counts is None or stage_counts.units == 0:
-            continue
-        for stage, reached in (("delivered", stage_counts.delivered), ("read", stage_counts.read)):
-            if reached == 0:
+        per_arm = all_stats.get(metric.name, {})
+        for arm in experiment.arms:
+            if arm.name == control:
                 continue
-            estimate = stats.complier_effect(
-                result.comparison, reached=reached, units=stage_counts.units, alpha=experiment.alpha
-            )
-            rows.append(
-                {
-                    "metric": result.metric,
-                    "arm": result.arm,
-                    "stage": stage,
-                    "share": reached / stage_counts.units,
-                    "effect_size": estimate.effect_size,
-                    "effect_size_ci_lower": estimate.effect_size_ci_lower,
-                    "effect_size_ci_upper": estimate.effect_size_ci_upper,
-                    "method": estimate.method,
-                }
-            )
+            for stage in ("delivered", "read"):
+                treated = moments.get((arm.name, metric.action, stage))
+                if treated is None or treated.units == 0:
+                    continue
+                estimate = stats.complier_effect(
+                    with_takeup(
+                        per_arm.get(control, SufficientStats(0)),
+                        moments.get((control, metric.action, stage)),
+                        metric.type,
+                    ),
+                    with_takeup(per_arm.get(arm.name, SufficientStats(0)), treated, metric.type),
+                    alpha=experiment.alpha,
+                )
+                units = per_arm.get(arm.name, SufficientStats(0)).units
+                rows.append(
+                    {
+                        "metric": metric.name,
+                        "arm": arm.name,
+                        "control_arm": control,
+                        "stage": stage,
+                        "share": treated.units / units if units else math.nan,
+                        "effect_size": estimate.effect_size,
+                        "effect_size_ci_lower": estimate.effect_size_ci_lower,
+                        "effect_size_ci_upper": estimate.effect_size_ci_upper,
+                        "pvalue": estimate.pvalue,
+                        "method": estimate.method,
+                        "error": estimate.error,
+                    }
+                )
     return rows
 
 
@@ -403,9 +445,11 @@ def _guardrails(
                     "control": test.control,
                     "treatment": test.treatment,
                     "effect_size": test.effect_size,
-                    "effect_size_ci_upper": test.effect_size_ci_upper,
+                    "effect_size_ci_upper": test.ci_upper,
                     "threshold": test.threshold,
-                    "margin_type": "absolute" if guardrail.max_increase is not None else "relative",
+                    "margin_type": "relative" if test.relative else "absolute",
+                    "method": test.method,
+                    "error": test.error,
                     "pvalue": test.pvalue,
                     "breached": bool(test.breached),
                 }
@@ -447,16 +491,16 @@ def _cost(
 ) -> list[dict[str, Any]]:
     rows = con.execute(sql_text("stats/cost"), {"experiment_id": experiment.id}).fetchall()
     conversion = next(
-        (
-            m
-            for m in metrics
-            if m.type == "proportion" and m.control_arm == experiment.control_arm
-        ),
+        (m for m in metrics if m.type == "proportion" and m.control_arm == experiment.control_arm),
         None,
     )
     by_arm: dict[str, MetricResult] = {}
     for m in metrics:
-        if conversion is not None and m.metric == conversion.metric and m.control_arm == experiment.control_arm:
+        if (
+            conversion is not None
+            and m.metric == conversion.metric
+            and m.control_arm == experiment.control_arm
+        ):
             by_arm[m.arm] = m
     result: list[dict[str, Any]] = []
     for arm, category, currency, billed, cost, unpriced in rows:
@@ -475,10 +519,14 @@ def _cost(
         key = (row["arm"], row["currency"])
         totals[key] = totals.get(key, 0.0) + row["cost"]
     for row in result:
-        m = by_arm.get(row["arm"])
+        arm_result = by_arm.get(row["arm"])
         n = units.get(row["arm"], 0)
         total = totals[(row["arm"], row["currency"])]
-        per = cost_per_incremental(total, m.comparison, n) if m is not None else None
+        per = (
+            cost_per_incremental(total, arm_result.comparison, n)
+            if arm_result is not None
+            else None
+        )
         row["incremental_conversions"] = per.incremental if per else math.nan
         row["cost_per_incremental_conversion"] = per.estimate if per else math.nan
         row["cost_per_incremental_conversion_ci_lower"] = per.ci_lower if per else math.nan

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from threadlift.errors import ThreadliftError
+from threadlift.errors import ConfigError, ThreadliftError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,7 +85,8 @@ def _parse_as_of(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time; use e.g. 2026-11-09T09:00:00Z", param_hint="--as-of"
+            f"{value!r} is not an ISO 8601 time; use e.g. 2026-11-09T09:00:00Z",
+            param_hint="--as-of",
         ) from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -122,12 +123,24 @@ def init(workspace: Path) -> None:
     click.echo(f"workspace {workspace} ready (schema version {version})")
 
 
-@main.command(epilog="Example: threadlift load actions orders-2026-11.csv more.parquet -w my.duckdb")
+@main.command(
+    epilog="Examples:\n\n  threadlift load actions orders-2026-11.csv more.parquet -w my.duckdb\n\n"
+    "  threadlift load assignments crm_split.csv --experiment spring.toml   # assigned elsewhere"
+)
 @click.argument("table")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--experiment",
+    "experiment_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="For TABLE=assignments: the experiment file(s) whose arm names rows must use.",
+)
 @workspace_option
 @handle_errors
-def load(table: str, files: tuple[Path, ...], workspace: Path) -> None:
+def load(
+    table: str, files: tuple[Path, ...], experiment_files: tuple[Path, ...], workspace: Path
+) -> None:
     """Load canonical rows into TABLE from CSV, Parquet or JSON-lines FILES.
 
     Bad rows go to the quarantine table with file, line and reason; good rows are kept.
@@ -137,15 +150,20 @@ def load(table: str, files: tuple[Path, ...], workspace: Path) -> None:
     from threadlift.workspace import Workspace
 
     def report(done: FileLoad) -> None:
-        extra = f"; ignored columns: {', '.join(done.ignored_columns)}" if done.ignored_columns else ""
+        extra = (
+            f"; ignored columns: {', '.join(done.ignored_columns)}" if done.ignored_columns else ""
+        )
         click.echo(
             f"{done.path}: {done.rows} rows, {done.inserted} added, {done.duplicates} already "
             f"present, {done.quarantined} quarantined{extra}",
             err=True,
         )
 
+    from threadlift.experiment import load_experiment
+
+    experiments = [load_experiment(f) for f in experiment_files]
     with Workspace.create(workspace) as ws:
-        result = load_files(ws, table, files, on_file=report)
+        result = load_files(ws, table, files, on_file=report, experiments=experiments)
     click.echo(
         f"{table}: {result.inserted} rows added, {result.duplicates} already present, "
         f"{result.quarantined} quarantined"
@@ -191,16 +209,23 @@ def info(workspace: Path) -> None:
     "--send-list send.csv"
 )
 @click.argument("experiment_file", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write assignments CSV.")
 @click.option(
-    "--send-list", type=click.Path(dir_okay=False, path_type=Path),
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write assignments CSV."
+)
+@click.option(
+    "--send-list",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write the treatment contacts with the address to message.",
 )
 @click.option("--new-version", is_flag=True, help="Accept a changed design as a new version.")
 @workspace_option
 @handle_errors
 def assign(
-    experiment_file: Path, out: Path | None, send_list: Path | None, new_version: bool, workspace: Path
+    experiment_file: Path,
+    out: Path | None,
+    send_list: Path | None,
+    new_version: bool,
+    workspace: Path,
 ) -> None:
     """Assign the eligible audience of EXPERIMENT_FILE to arms (stable, idempotent)."""
     from threadlift.assign import assign_experiment, export_assignments, export_send_list
@@ -208,6 +233,11 @@ def assign(
     from threadlift.workspace import Workspace
 
     experiment = load_experiment(experiment_file)
+    if experiment.assignment == "external":
+        raise ConfigError(
+            f'{experiment_file}: experiment {experiment.id} declares assignment = "external"; '
+            f"load its arms with: threadlift load assignments FILE --experiment {experiment_file}"
+        )
     with Workspace.open(workspace) as ws:
         result = assign_experiment(ws, experiment, new_version=new_version)
         click.echo(
@@ -237,11 +267,16 @@ def assign(
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--as-of", "as_of", help="Report as of this UTC time (ISO 8601); default now.")
 @click.option(
-    "--all", "all_dir", type=click.Path(file_okay=False, path_type=Path),
+    "--all",
+    "all_dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="Report every experiment file (*.toml) in this directory into OUT/<id>/<as-of date>/.",
 )
 @click.option(
-    "--correction", type=click.Choice(["holm", "fdr_bh"]), default="holm", show_default=True,
+    "--correction",
+    type=click.Choice(["holm", "fdr_bh"]),
+    default="holm",
+    show_default=True,
     help="Multiple-testing correction across metrics and arms.",
 )
 @workspace_option
@@ -266,8 +301,9 @@ def report(
     if all_dir is not None:
         from threadlift.scheduled import report_all
 
-        worst = report_all(workspace, all_dir, out, as_of=moment or default_as_of(),
-                           correction=correction)
+        worst = report_all(
+            workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction
+        )
         sys.exit(worst)
     assert experiment_file is not None
     experiment = load_experiment(experiment_file)
@@ -285,14 +321,20 @@ def report(
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--contacts", default=20_000, show_default=True, help="Contacts to generate.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
-@click.option("--workspace", "-w", type=click.Path(dir_okay=False, path_type=Path),
-              help="Workspace file (default OUT/demo.duckdb, rebuilt each run).")
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Workspace file (default OUT/demo.duckdb, rebuilt each run).",
+)
 @handle_errors
 def demo(out: Path, contacts: int, seed: int, workspace: Path | None) -> None:
     """Build a seeded synthetic workspace with a known true effect and report on it."""
     from threadlift.demo import run_demo
 
-    result = run_demo(out, n_contacts=contacts, seed=seed, workspace=workspace, progress=_progress())
+    result = run_demo(
+        out, n_contacts=contacts, seed=seed, workspace=workspace, progress=_progress()
+    )
     click.echo(result.summary())
     if result.exit_code:
         sys.exit(result.exit_code)

@@ -7,10 +7,10 @@ The demo goes through the same loader, assignment and analysis as real data.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from threadlift.report import WrittenReport
 
@@ -23,6 +23,7 @@ class DemoResult:
     workspace: Path
     experiment_file: Path
     report: WrittenReport
+    report_as_of: datetime
     truth: dict[str, float]
     estimate: dict[str, float]
     alerts: list[str]
@@ -51,15 +52,28 @@ class DemoResult:
         return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _steps(enabled: bool, total: int) -> Iterator[object]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress
+class _Steps:
+    """A rich progress bar over the demo's steps when attached to a terminal, else silent."""
 
-    with Progress(transient=True) as progress:
-        yield (progress, progress.add_task("demo", total=total))
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._stack = contextlib.ExitStack()
+        self._progress: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._progress = self._stack.enter_context(Progress(transient=True))
+            self._task = self._progress.add_task("demo", total=total)
+
+    def advance(self, description: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=description)
+
+    def __enter__(self) -> _Steps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
 
 def run_demo(
@@ -85,13 +99,8 @@ def run_demo(
     for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
         stale.unlink(missing_ok=True)
 
-    with _steps(progress, 5) as bar:
-
-        def advance(description: str) -> None:
-            if bar is not None:
-                rich_progress, task = bar  # type: ignore[misc]
-                rich_progress.update(task, advance=1, description=description)
-
+    with _Steps(progress, 5) as steps:
+        advance = steps.advance
         data = generate_whatsapp_experiment(n_contacts=n_contacts, seed=seed)
         advance("generated")
         files = write_tables(data, out_dir / "data", "parquet")
@@ -112,8 +121,11 @@ def run_demo(
         advance("reported")
 
     primary = next(
-        (m for m in analysis.metrics
-         if m.control_arm == experiment.control_arm and m.type == "proportion"),
+        (
+            m
+            for m in analysis.metrics
+            if m.control_arm == experiment.control_arm and m.type == "proportion"
+        ),
         None,
     )
     estimate = {}
@@ -129,6 +141,7 @@ def run_demo(
         workspace=ws_path,
         experiment_file=experiment_file,
         report=written,
+        report_as_of=as_of,
         truth=dict(data.truth),
         estimate=estimate,
         alerts=[a.message for a in analysis.alerts],

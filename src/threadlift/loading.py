@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from threadlift.errors import InputError
+from threadlift.experiment import Experiment
 from threadlift.workspace import NATURAL_KEYS, Column, Workspace
 
 LOADABLE_TABLES = tuple(NATURAL_KEYS)
@@ -93,6 +94,7 @@ def load_files(
     paths: Sequence[str | Path],
     *,
     on_file: Callable[[FileLoad], None] | None = None,
+    experiments: Sequence[Experiment] = (),
 ) -> LoadResult:
     """Load files into a canonical table in one transaction.
 
@@ -101,6 +103,8 @@ def load_files(
         table: A canonical table name (``contacts``, ``actions``…).
         paths: CSV, Parquet or JSON-lines files.
         on_file: Called after each file (progress reporting).
+        experiments: For ``assignments`` (experiments assigned elsewhere): the experiment
+            files whose arm names the rows must use.
 
     Raises:
         InputError: unknown table, unreadable file, or a required column missing.
@@ -108,6 +112,11 @@ def load_files(
     if table not in LOADABLE_TABLES:
         raise InputError(
             f"cannot load table {table!r}; loadable tables: {', '.join(LOADABLE_TABLES)}"
+        )
+    if table == "assignments" and not experiments:
+        raise InputError(
+            "loading assignments needs the experiment file(s) they belong to, so arm names "
+            "can be checked: add --experiment EXPERIMENT.toml"
         )
     columns = ws.columns(table)
     files = [Path(p) for p in paths]
@@ -120,7 +129,7 @@ def load_files(
     con.execute("BEGIN TRANSACTION")
     try:
         for path in files:
-            loaded = _load_one(con, table, columns, path)
+            loaded = _load_one(con, table, columns, path, experiments)
             result.files.append(loaded)
             if on_file is not None:
                 on_file(loaded)
@@ -132,7 +141,11 @@ def load_files(
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], path: Path
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[Column],
+    path: Path,
+    experiments: Sequence[Experiment],
 ) -> FileLoad:
     fmt = file_format(path)
     source = str(path.resolve())
@@ -147,6 +160,8 @@ def _load_one(
     ignored = tuple(sorted(c for c in present if c not in wanted))
     _write_rejects(con, table, source, fmt, rejects)
     con.execute(_typed_sql(table, columns, present))
+    if table == "assignments":
+        _check_assignments(con, experiments)
     location_unit = "row" if fmt == "parquet" else "line"
     con.execute(
         """
@@ -194,6 +209,52 @@ def _load_one(
     )
 
 
+def _check_assignments(con: duckdb.DuckDBPyConnection, experiments: Sequence[Experiment]) -> None:
+    """Quarantine assignment rows with unknown experiments, arms or contacts, or duplicates.
+
+    A contact listed more than once for an experiment in one file is ambiguous, so every
+    one of its rows is quarantined; a contact already assigned to another arm is too.
+    """
+    pairs = [(e.id, arm.name) for e in experiments for arm in e.arms]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _known_arms AS "
+        "SELECT unnest($ids) AS experiment_id, unnest($arms) AS arm",
+        {"ids": [p[0] for p in pairs], "arms": [p[1] for p in pairs]},
+    )
+    con.execute(
+        """
+        UPDATE _typed SET _reason = concat_ws('; ', _reason, problem)
+        FROM (
+            SELECT t._line AS line, concat_ws('; ',
+                CASE WHEN t.experiment_id NOT IN (SELECT experiment_id FROM _known_arms)
+                     THEN 'unknown experiment ' || t.experiment_id
+                          || ' (give its file with --experiment)' END,
+                CASE WHEN t.experiment_id IN (SELECT experiment_id FROM _known_arms)
+                      AND NOT EXISTS (SELECT 1 FROM _known_arms k
+                                      WHERE k.experiment_id = t.experiment_id AND k.arm = t.arm)
+                     THEN 'unknown arm ' || t.arm || ' for experiment ' || t.experiment_id
+                          || ' (arms: ' || (SELECT string_agg(arm, ', ') FROM _known_arms k
+                                            WHERE k.experiment_id = t.experiment_id) || ')' END,
+                CASE WHEN NOT EXISTS (SELECT 1 FROM contacts c WHERE c.contact_id = t.contact_id)
+                     THEN 'unknown contact ' || t.contact_id || ' (load it into contacts first)' END,
+                CASE WHEN count(*) OVER (PARTITION BY t.experiment_id, t.contact_id) > 1
+                     THEN 'duplicate contact ' || t.contact_id || ': listed '
+                          || count(*) OVER (PARTITION BY t.experiment_id, t.contact_id)
+                          || ' times in this file' END,
+                CASE WHEN EXISTS (SELECT 1 FROM assignments a
+                                  WHERE a.experiment_id = t.experiment_id
+                                    AND a.contact_id = t.contact_id AND a.arm <> t.arm)
+                     THEN 'contact ' || t.contact_id || ' is already assigned to another arm' END
+            ) AS problem
+            FROM _typed t
+            WHERE t.experiment_id IS NOT NULL AND t.contact_id IS NOT NULL AND t.arm IS NOT NULL
+        ) p
+        WHERE _typed._line = p.line AND p.problem <> ''
+        """
+    )
+    con.execute("DROP TABLE _known_arms")
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
     return int(row[0]) if row else 0
@@ -229,7 +290,7 @@ def _stage_csv(
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise InputError(f"{path}: repeated column names in the header: {header}")
-    column_types = {name: "VARCHAR" for name in header}
+    column_types = dict.fromkeys(header, "VARCHAR")
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
     con.execute(
@@ -317,7 +378,7 @@ def _stage_jsonl(
     con.execute(
         f"""
         CREATE TEMP TABLE _staged AS
-        SELECT {selects + ',' if selects else ''} _line FROM _lines
+        SELECT {selects + "," if selects else ""} _line FROM _lines
         WHERE _text IS NOT NULL AND json_valid(_text) AND starts_with(ltrim(_text), '{{')
         """
     )

@@ -99,9 +99,7 @@ def metric_stats(
     result: dict[str, dict[str, SufficientStats]] = {}
     for metric in experiment.metrics:
         per_arm = by_spec.get((metric.action, metric.cuped_days or 0), {})
-        result[metric.name] = {
-            arm: _to_stats(metric, per_arm.get(arm)) for arm in arms
-        }
+        result[metric.name] = {arm: _to_stats(metric, per_arm.get(arm)) for arm in arms}
     return result
 
 
@@ -170,7 +168,9 @@ def funnel(
         {"experiment_id": experiment.id, "as_of": as_of, "action": action},
     ).fetchall()
     found = {str(r[0]): FunnelRow(str(r[0]), *(int(v) for v in r[1:])) for r in rows}
-    return [found.get(arm.name, FunnelRow(arm.name, 0, 0, 0, 0, 0, 0, 0)) for arm in experiment.arms]
+    return [
+        found.get(arm.name, FunnelRow(arm.name, 0, 0, 0, 0, 0, 0, 0)) for arm in experiment.arms
+    ]
 
 
 def cumulative_conversion(
@@ -185,3 +185,50 @@ def cumulative_conversion(
         CumulativeRow(str(arm), int(day), proportion_stats(int(units), float(ind)))
         for arm, day, units, ind in rows
     ]
+
+
+@dataclass(frozen=True)
+class Takeup:
+    """One arm's take-up of a stage and the outcome summed over the units that took up."""
+
+    units: float
+    indicator_product: float
+    value_product: float
+
+
+def takeup_moments(
+    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime
+) -> dict[tuple[str, str, str], Takeup]:
+    """Take-up moments keyed by (arm, action, stage), stage ``delivered`` or ``read``."""
+    actions = sorted({m.action for m in experiment.metrics})
+    if not actions:
+        return {}
+    rows = con.execute(
+        sql_text("stats/takeup_moments"),
+        {"experiment_id": experiment.id, "as_of": as_of, "actions": actions},
+    ).fetchall()
+    result: dict[tuple[str, str, str], Takeup] = {}
+    for arm, action, delivered, read, ind_d, val_d, ind_r, val_r in rows:
+        result[(str(arm), str(action), "delivered")] = Takeup(
+            float(delivered), float(ind_d), float(val_d)
+        )
+        result[(str(arm), str(action), "read")] = Takeup(float(read), float(ind_r), float(val_r))
+    return result
+
+
+def with_takeup(
+    outcome: SufficientStats, takeup: Takeup | None, metric_type: str
+) -> SufficientStats:
+    """Outcome statistics whose denominator is the 0/1 take-up indicator (complier input)."""
+    units_taken = takeup.units if takeup else 0.0
+    product = 0.0
+    if takeup is not None:
+        product = takeup.indicator_product if metric_type == "proportion" else takeup.value_product
+    return SufficientStats(
+        units=outcome.units,
+        main_sum=outcome.main_sum,
+        main_sum_squares=outcome.main_sum_squares,
+        denominator_sum=units_taken,
+        denominator_sum_squares=units_taken,
+        main_denominator_sum_product=product,
+    )

@@ -13,7 +13,6 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-
 from threadlift.errors import ThreadliftError
 from threadlift.report import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
 
