@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from threadlift.experiment import parse_experiment
+from threadlift.engine import DuckDBEngine
 from threadlift.outcomes import metric_stats, prepare_units
 from threadlift.workspace import Workspace
 
@@ -103,8 +104,9 @@ def test_metric_stats_match_per_unit_windows(workspace: Workspace, seed: int) ->
     experiment = parse_experiment(EXPERIMENT)
     units, actions = _fill(workspace, seed)
     as_of = T0 + timedelta(days=9)
-    counts = prepare_units(workspace.con, experiment, as_of)
-    stats = metric_stats(workspace.con, experiment)
+    engine = DuckDBEngine(workspace.con)
+    counts = prepare_units(engine, experiment, as_of)
+    stats = metric_stats(engine, experiment)
     variables = {
         "conversion": ("ind", None, None, None),
         "revenue": ("val", None, "pre_val", None),

@@ -30,7 +30,7 @@ from threadlift.outcomes import (
     takeup_moments,
     with_takeup,
 )
-from threadlift.sqlfiles import sql_text
+from threadlift.engine import DuckDBEngine, Engine
 from threadlift.workspace import Workspace
 
 Correction = Literal["holm", "fdr_bh"]
@@ -184,10 +184,19 @@ def analyze(
     *,
     as_of: datetime | None = None,
     correction: Correction = "holm",
+    engine: Engine | None = None,
 ) -> Analysis:
-    """Run the full analysis of ``experiment`` as of ``as_of`` (default: now)."""
+    """Run the full analysis of ``experiment`` as of ``as_of`` (default: now).
+
+    Args:
+        ws: The workspace (its DuckDB connection is the default engine).
+        experiment: The validated experiment.
+        as_of: Count outcomes up to this UTC time (naive); default now.
+        correction: Multiple-testing correction across metrics and arm pairs.
+        engine: Where the SQL runs (default: DuckDB on ``ws``).
+    """
     as_of = as_of or default_as_of()
-    con = ws.con
+    con: Engine = engine if engine is not None else DuckDBEngine(ws.con)
     units = prepare_units(con, experiment, as_of)
     alerts: list[Alert] = []
     warnings: list[str] = []
@@ -230,13 +239,9 @@ def analyze(
     )
 
 
-def _rejected_assignments(con: Any, experiment: Experiment) -> int:
-    row = con.execute(
-        "SELECT count(*) FROM quarantine WHERE target_table = 'assignments' "
-        "AND json_extract_string(raw, '$.experiment_id') = $id",
-        {"id": experiment.id},
-    ).fetchone()
-    return int(row[0]) if row else 0
+def _rejected_assignments(con: Engine, experiment: Experiment) -> int:
+    rows = con.run("outcomes/quarantined_assignments", {"experiment_id": experiment.id}).rows
+    return int(rows[0][0]) if rows else 0
 
 
 def _srm(
@@ -326,7 +331,7 @@ def _metrics(
 
 
 def _complier(
-    con: Any,
+    con: Engine,
     experiment: Experiment,
     as_of: datetime,
     all_stats: dict[str, dict[str, SufficientStats]],
@@ -376,7 +381,7 @@ def _complier(
     return rows
 
 
-def _cumulative(con: Any, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+def _cumulative(con: Engine, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
     metric = next((m for m in experiment.metrics if m.type == "proportion"), None)
     if metric is None:
         return []
@@ -413,7 +418,7 @@ def _cumulative(con: Any, experiment: Experiment, as_of: datetime) -> list[dict[
 
 
 def _guardrails(
-    con: Any, experiment: Experiment, units: dict[str, int], alerts: list[Alert]
+    con: Engine, experiment: Experiment, units: dict[str, int], alerts: list[Alert]
 ) -> list[dict[str, Any]]:
     if not experiment.guardrails:
         return []
@@ -472,24 +477,22 @@ def _guardrails(
     return rows
 
 
-def _sender_quality(con: Any, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
-    cursor = con.execute(
-        sql_text("stats/sender_quality"),
+def _sender_quality(con: Engine, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+    return con.run(
+        "stats/sender_quality",
         {
             "experiment_id": experiment.id,
             "sender_id": experiment.sender_id,
             "since": experiment.assigned_at - timedelta(days=7),
             "as_of": as_of,
         },
-    )
-    names = [d[0] for d in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    ).dicts()
 
 
 def _cost(
-    con: Any, experiment: Experiment, metrics: list[MetricResult], units: dict[str, int]
+    con: Engine, experiment: Experiment, metrics: list[MetricResult], units: dict[str, int]
 ) -> list[dict[str, Any]]:
-    rows = con.execute(sql_text("stats/cost"), {"experiment_id": experiment.id}).fetchall()
+    rows = con.run("stats/cost", {"experiment_id": experiment.id}).rows
     conversion = next(
         (m for m in metrics if m.type == "proportion" and m.control_arm == experiment.control_arm),
         None,

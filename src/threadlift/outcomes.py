@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
 from threadlift.experiment import Experiment, Metric
 from threadlift.moments import SufficientStats
-from threadlift.sqlfiles import sql_text
+from threadlift.engine import Engine
 
 _ONE = "1"
 _ZERO = "0"
@@ -66,32 +64,30 @@ class CumulativeRow:
 
 
 def prepare_units(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime
+    engine: Engine, experiment: Experiment, as_of: datetime
 ) -> dict[str, int]:
     """Create the ``_units`` temp table for ``experiment``; return units per arm."""
-    con.execute(
-        sql_text("outcomes/units"),
+    engine.run(
+        "outcomes/units",
         {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
     )
-    rows = con.execute("SELECT arm, count(*) FROM _units GROUP BY arm").fetchall()
+    rows = engine.run("outcomes/unit_counts").rows
     counts = {arm.name: 0 for arm in experiment.arms}
     counts.update({str(arm): int(n) for arm, n in rows})
     return counts
 
 
 def metric_stats(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment
+    engine: Engine, experiment: Experiment
 ) -> dict[str, dict[str, SufficientStats]]:
     """Sufficient statistics per metric name and arm, from one pass over ``actions``."""
     specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
     if not specs:
         return {}
-    cursor = con.execute(
-        sql_text("stats/action_moments"),
+    rows = engine.run(
+        "stats/action_moments",
         {"actions": [a for a, _ in specs], "cuped_days": [c for _, c in specs]},
-    )
-    names = [d[0] for d in cursor.description or []]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    ).dicts()
     by_spec: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
     for row in rows:
         by_spec.setdefault((row["action"], int(row["cuped_days"])), {})[row["arm"]] = row
@@ -137,13 +133,13 @@ def _value(row: dict[str, Any], name: str) -> float:
 
 
 def guardrail_counts(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment
+    engine: Engine, experiment: Experiment
 ) -> dict[tuple[str, str], float]:
     """Units showing each guardrail signal, keyed by (arm, kind)."""
-    rows = con.execute(
-        sql_text("stats/guardrail_moments"),
+    rows = engine.run(
+        "stats/guardrail_moments",
         {"channel": experiment.channel, "experiment_id": experiment.id},
-    ).fetchall()
+    ).rows
     return {(str(arm), str(kind)): float(n) for arm, kind, n in rows}
 
 
@@ -160,13 +156,13 @@ def proportion_stats(units: int, positives: float) -> SufficientStats:
 
 
 def funnel(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime, action: str
+    engine: Engine, experiment: Experiment, as_of: datetime, action: str
 ) -> list[FunnelRow]:
     """The funnel by arm (units reaching each stage)."""
-    rows = con.execute(
-        sql_text("stats/funnel"),
+    rows = engine.run(
+        "stats/funnel",
         {"experiment_id": experiment.id, "as_of": as_of, "action": action},
-    ).fetchall()
+    ).rows
     found = {str(r[0]): FunnelRow(str(r[0]), *(int(v) for v in r[1:])) for r in rows}
     return [
         found.get(arm.name, FunnelRow(arm.name, 0, 0, 0, 0, 0, 0, 0)) for arm in experiment.arms
@@ -174,13 +170,13 @@ def funnel(
 
 
 def cumulative_conversion(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime, action: str
+    engine: Engine, experiment: Experiment, as_of: datetime, action: str
 ) -> list[CumulativeRow]:
     """Cumulative conversion by day since each unit's assignment, per arm."""
-    rows = con.execute(
-        sql_text("stats/cumulative_conversion"),
+    rows = engine.run(
+        "stats/cumulative_conversion",
         {"action": action, "days": experiment.window_days, "as_of": as_of},
-    ).fetchall()
+    ).rows
     return [
         CumulativeRow(str(arm), int(day), proportion_stats(int(units), float(ind)))
         for arm, day, units, ind in rows
@@ -197,16 +193,16 @@ class Takeup:
 
 
 def takeup_moments(
-    con: duckdb.DuckDBPyConnection, experiment: Experiment, as_of: datetime
+    engine: Engine, experiment: Experiment, as_of: datetime
 ) -> dict[tuple[str, str, str], Takeup]:
     """Take-up moments keyed by (arm, action, stage), stage ``delivered`` or ``read``."""
     actions = sorted({m.action for m in experiment.metrics})
     if not actions:
         return {}
-    rows = con.execute(
-        sql_text("stats/takeup_moments"),
+    rows = engine.run(
+        "stats/takeup_moments",
         {"experiment_id": experiment.id, "as_of": as_of, "actions": actions},
-    ).fetchall()
+    ).rows
     result: dict[tuple[str, str, str], Takeup] = {}
     for arm, action, delivered, read, ind_d, val_d, ind_r, val_r in rows:
         result[(str(arm), str(action), "delivered")] = Takeup(
