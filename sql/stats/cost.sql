@@ -1,19 +1,65 @@
 -- purpose: what each arm's experiment messages cost, by the category actually billed.
--- grain:   one row per (arm, category, currency); currency NULL when no rate applies.
--- params:  $experiment_id VARCHAR.
+-- grain:   one row per (arm, channel, category, currency); currency NULL when no rate applies.
+-- params:  $experiment_id VARCHAR; $calling_codes VARCHAR[] and $calling_regions VARCHAR[]
+--          (parallel lists: E.164 country calling code -> market, from phonenumbers).
 -- needs:   temp table _units from outcomes/units.sql.
--- A message is billed when its status webhook says billable = true; when no status
--- reported billable, a delivered (or read) message is billed. The category is the
--- webhook's pricing category when present, else the send's category. The price is the
--- rate card row for (channel, contact market, category) with the latest valid_from at or
--- before the send (ASOF join), so a mid-experiment price change applies from its date.
-WITH sends AS (
-    SELECT u.arm, m.message_id, m.channel, m.category, m.sent_at, c.market
+--
+-- Market: the country of the contact's E.164 address on the message's channel (calling
+-- codes are prefix-free, so exactly one of the 1-, 2- or 3-digit prefixes matches); the
+-- contact's `market` when it has no E.164 address on that channel.
+-- Whether a message is billed, in order:
+--   1. the platform's word: a status webhook with `billable` (WhatsApp pricing object);
+--   2. WhatsApp rules by date, when no webhook said: non-template `service` messages are
+--      free from 2024-11-01 until 2026-10-01; utility templates inside an open 24-hour
+--      customer-service window (an inbound from the contact to the sender in the 24 hours
+--      before the send) are free from 2025-07-01 until 2026-10-01; otherwise a delivered
+--      (or read) message is charged;
+--   3. other channels (sms, email, …): every message sent is charged.
+-- The category is the webhook's pricing category when present, else the send's category.
+-- The price is the rate card row for (channel, market, category) with the latest
+-- valid_from at or before the send (ASOF join): a mid-experiment price change applies
+-- from its date.
+WITH codes AS (
+    SELECT unnest($calling_codes) AS code, unnest($calling_regions) AS region
+),
+sends AS (
+    SELECT
+        u.arm,
+        m.message_id,
+        m.contact_id,
+        m.channel,
+        m.sender_id,
+        m.category,
+        m.sent_at
     FROM _units AS u
     JOIN messages AS m ON m.contact_id = u.contact_id
-    LEFT JOIN contacts AS c ON c.contact_id = u.contact_id
     WHERE m.experiment_id = $experiment_id
       AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
+),
+addresses AS (
+    SELECT contact_id, channel, min(regexp_replace(address, '[^0-9]', '', 'g')) AS digits
+    FROM identities
+    WHERE channel IN ('whatsapp', 'sms') AND starts_with(address, '+')
+    GROUP BY contact_id, channel
+),
+markets AS (
+    SELECT
+        s.message_id,
+        coalesce(c3.region, c2.region, c1.region, ct.market) AS market
+    FROM sends AS s
+    LEFT JOIN addresses AS a ON a.contact_id = s.contact_id AND a.channel = s.channel
+    LEFT JOIN codes AS c1 ON c1.code = substr(a.digits, 1, 1)
+    LEFT JOIN codes AS c2 ON c2.code = substr(a.digits, 1, 2)
+    LEFT JOIN codes AS c3 ON c3.code = substr(a.digits, 1, 3)
+    LEFT JOIN contacts AS ct ON ct.contact_id = s.contact_id
+),
+last_inbound AS (
+    SELECT s.message_id, i.ts AS inbound_at
+    FROM sends AS s
+    ASOF LEFT JOIN inbound AS i
+        ON i.contact_id = s.contact_id AND i.channel = s.channel
+        AND coalesce(i.sender_id, '') = coalesce(s.sender_id, '')
+        AND s.sent_at >= i.ts
 ),
 billing AS (
     SELECT
@@ -29,17 +75,32 @@ priced AS (
     SELECT
         s.arm,
         s.channel,
-        s.market,
+        mk.market,
         s.sent_at,
         coalesce(b.pricing_category, s.category) AS category,
-        coalesce(b.billable, b.delivered, false) AS billed
+        CASE
+            WHEN b.billable IS NOT NULL THEN b.billable
+            WHEN s.channel <> 'whatsapp' THEN true
+            WHEN coalesce(b.pricing_category, s.category) = 'service'
+                 AND s.sent_at >= TIMESTAMP '2024-11-01' AND s.sent_at < TIMESTAMP '2026-10-01'
+                THEN false
+            WHEN coalesce(b.pricing_category, s.category) = 'utility'
+                 AND li.inbound_at > s.sent_at - INTERVAL 24 HOUR
+                 AND s.sent_at >= TIMESTAMP '2025-07-01' AND s.sent_at < TIMESTAMP '2026-10-01'
+                THEN false
+            ELSE coalesce(b.delivered, false)
+        END AS billed
     FROM sends AS s
+    LEFT JOIN markets AS mk ON mk.message_id = s.message_id
+    LEFT JOIN last_inbound AS li ON li.message_id = s.message_id
     LEFT JOIN billing AS b ON b.message_id = s.message_id
 )
 SELECT
     p.arm,
+    p.channel,
     p.category,
     r.currency,
+    count(*) AS messages,
     count(*) FILTER (WHERE p.billed) AS messages_billed,
     coalesce(fsum(r.price) FILTER (WHERE p.billed), 0.0) AS cost,
     count(*) FILTER (WHERE p.billed AND r.price IS NULL) AS unpriced
@@ -47,5 +108,5 @@ FROM priced AS p
 ASOF LEFT JOIN rate_card AS r
     ON r.channel = p.channel AND r.market = p.market AND r.category = p.category
     AND p.sent_at >= r.valid_from
-GROUP BY p.arm, p.category, r.currency
-ORDER BY p.arm, p.category, r.currency
+GROUP BY p.arm, p.channel, p.category, r.currency
+ORDER BY p.arm, p.channel, p.category, r.currency

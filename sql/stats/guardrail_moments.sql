@@ -1,6 +1,6 @@
 -- purpose: per-arm counts of units that showed each guardrail signal inside their window.
 -- grain:   one row per (arm, kind) with at least one unit; a unit counts once per kind.
--- params:  $channel VARCHAR (the experiment's channel), $experiment_id VARCHAR.
+-- params:  $channel VARCHAR (the experiment's channel).
 -- needs:   temp table _units from outcomes/units.sql.
 -- kinds:   block / report / opt_out        from feedback on the experiment's channel;
 --          marketing_stop                  consent revoked for marketing (incl. WhatsApp

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from threadlift import __version__, stats
-from threadlift.cost import cost_per_incremental
+from threadlift.cost import calling_code_markets, cost_per_incremental
 from threadlift.experiment import Experiment
 from threadlift.moments import SufficientStats
 from threadlift.outcomes import (
@@ -211,7 +211,7 @@ def analyze(
     cumulative = _cumulative(con, experiment, as_of)
     guardrails = _guardrails(con, experiment, units, alerts)
     quality = _sender_quality(con, experiment, as_of)
-    cost = _cost(con, experiment, metric_rows, units)
+    cost = _cost(con, experiment, metric_rows, units, warnings)
 
     rejected = _rejected_assignments(con, experiment)
     if rejected:
@@ -490,52 +490,69 @@ def _sender_quality(con: Engine, experiment: Experiment, as_of: datetime) -> lis
 
 
 def _cost(
-    con: Engine, experiment: Experiment, metrics: list[MetricResult], units: dict[str, int]
+    con: Engine,
+    experiment: Experiment,
+    metrics: list[MetricResult],
+    units: dict[str, int],
+    warnings: list[str],
 ) -> list[dict[str, Any]]:
-    rows = con.run("stats/cost", {"experiment_id": experiment.id}).rows
-    conversion = next(
-        (m for m in metrics if m.type == "proportion" and m.control_arm == experiment.control_arm),
-        None,
-    )
-    by_arm: dict[str, MetricResult] = {}
-    for m in metrics:
-        if (
-            conversion is not None
-            and m.metric == conversion.metric
-            and m.control_arm == experiment.control_arm
-        ):
-            by_arm[m.arm] = m
+    """Billed messages and cost per arm, with cost per incremental conversion and return."""
+    codes, regions = calling_code_markets()
+    rows = con.run(
+        "stats/cost",
+        {"experiment_id": experiment.id, "calling_codes": codes, "calling_regions": regions},
+    ).dicts()
+    control = experiment.control_arm
+    conversion = _first_against_control(metrics, control, "proportion")
+    revenue = _first_against_control(metrics, control, "mean")
+    totals: dict[tuple[str, str | None], float] = {}
+    for row in rows:
+        key = (row["arm"], row["currency"])
+        totals[key] = totals.get(key, 0.0) + float(row["cost"])
+        if row["unpriced"]:
+            warnings.append(
+                f"{row['unpriced']} billed {row['channel']} {row['category']} messages in arm "
+                f"{row['arm']} have no rate-card price for their market; load a rate_card row"
+            )
     result: list[dict[str, Any]] = []
-    for arm, category, currency, billed, cost, unpriced in rows:
+    for row in rows:
+        arm = str(row["arm"])
+        n = units.get(arm, 0)
+        total = totals[(arm, row["currency"])]
+        conv = conversion.get(arm)
+        per = cost_per_incremental(total, conv.comparison, n) if conv is not None else None
+        rev = revenue.get(arm)
+        incremental_revenue = rev.comparison.effect_size * n if rev is not None else math.nan
         result.append(
             {
                 "arm": arm,
-                "category": category,
-                "currency": currency,
-                "messages_billed": int(billed),
-                "cost": float(cost),
-                "unpriced": int(unpriced),
+                "channel": row["channel"],
+                "category": row["category"],
+                "currency": row["currency"],
+                "messages": int(row["messages"]),
+                "messages_billed": int(row["messages_billed"]),
+                "cost": float(row["cost"]),
+                "unpriced": int(row["unpriced"]),
+                "arm_total_cost": total,
+                "incremental_conversions": per.incremental if per else math.nan,
+                "cost_per_incremental_conversion": per.estimate if per else math.nan,
+                "cost_per_incremental_conversion_ci_lower": per.ci_lower if per else math.nan,
+                "cost_per_incremental_conversion_ci_upper": per.ci_upper if per else math.nan,
+                "incremental_revenue": incremental_revenue,
+                "return_on_spend": (incremental_revenue - total) / total if total > 0 else math.nan,
             }
         )
-    totals: dict[tuple[str, str | None], float] = {}
-    for row in result:
-        key = (row["arm"], row["currency"])
-        totals[key] = totals.get(key, 0.0) + row["cost"]
-    for row in result:
-        arm_result = by_arm.get(row["arm"])
-        n = units.get(row["arm"], 0)
-        total = totals[(row["arm"], row["currency"])]
-        per = (
-            cost_per_incremental(total, arm_result.comparison, n)
-            if arm_result is not None
-            else None
-        )
-        row["incremental_conversions"] = per.incremental if per else math.nan
-        row["cost_per_incremental_conversion"] = per.estimate if per else math.nan
-        row["cost_per_incremental_conversion_ci_lower"] = per.ci_lower if per else math.nan
-        row["cost_per_incremental_conversion_ci_upper"] = per.ci_upper if per else math.nan
-        row["arm_total_cost"] = total
     return result
+
+
+def _first_against_control(
+    metrics: list[MetricResult], control: str, metric_type: str
+) -> dict[str, MetricResult]:
+    """Per arm, the first metric of ``metric_type`` compared with the control arm."""
+    name = next((m.metric for m in metrics if m.type == metric_type), None)
+    return {
+        m.arm: m for m in metrics if m.metric == name and m.control_arm == control
+    }
 
 
 def _methods(experiment: Experiment, correction: Correction) -> list[str]:

@@ -65,3 +65,21 @@ def cost_per_incremental(cost: float, effect: _Effect, units: int) -> CostPerInc
     ci_lower = cost / (units * upper_effect) if upper_effect > 0 else math.nan
     ci_upper = cost / (units * lower_effect) if lower_effect > 0 else math.inf
     return CostPerIncremental(cost, incremental, cost / incremental, ci_lower, ci_upper)
+
+
+def calling_code_markets() -> tuple[list[str], list[str]]:
+    """E.164 country calling codes and the market (ISO region) each stands for.
+
+    The main region of a shared code is used (``1`` → ``US``, ``7`` → ``RU``, ``44`` →
+    ``GB``), as in phonenumbers' metadata. Returned as parallel lists for a SQL parameter.
+    """
+    import phonenumbers
+
+    codes: list[str] = []
+    regions: list[str] = []
+    for code, region_codes in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()):
+        main = next((r for r in region_codes if r != "001"), None)
+        if main is not None:
+            codes.append(str(code))
+            regions.append(main)
+    return codes, regions

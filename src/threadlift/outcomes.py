@@ -138,7 +138,7 @@ def guardrail_counts(
     """Units showing each guardrail signal, keyed by (arm, kind)."""
     rows = engine.run(
         "stats/guardrail_moments",
-        {"channel": experiment.channel, "experiment_id": experiment.id},
+        {"channel": experiment.channel},
     ).rows
     return {(str(arm), str(kind)): float(n) for arm, kind, n in rows}
 
