@@ -1,42 +1,8 @@
 -- purpose: per-arm counts of units that showed each guardrail signal inside their window.
 -- grain:   one row per (arm, kind) with at least one unit; a unit counts once per kind.
--- params:  $channel VARCHAR (the experiment's channel).
--- needs:   temp table _units from outcomes/units.sql.
--- kinds:   block / report / opt_out        from feedback on the experiment's channel;
---          marketing_stop                  consent revoked for marketing (incl. WhatsApp
---                                          user_preferences stop) or a 131050 failure;
---          spam_rate_limited (131048), marketing_cap (131049), undeliverable (131026)
---                                          from failed status events of messages to the unit.
+-- params:  none. needs: temp table _signals from stats/guardrail_signals.sql.
 -- For a proportion, sum = sum of squares, so ind_sum is the whole sufficient statistic.
-WITH signals AS (
-    SELECT u.contact_id, u.arm, f.kind
-    FROM _units AS u
-    JOIN feedback AS f ON f.contact_id = u.contact_id
-    WHERE f.channel = $channel AND f.ts >= u.assigned_at AND f.ts < u.window_end
-    UNION ALL
-    SELECT u.contact_id, u.arm, 'marketing_stop' AS kind
-    FROM _units AS u
-    JOIN consents AS c ON c.contact_id = u.contact_id
-    WHERE c.channel = $channel AND c.status = 'revoked' AND c.scope IN ('marketing', 'all')
-      AND c.ts >= u.assigned_at AND c.ts < u.window_end
-    UNION ALL
-    SELECT
-        u.contact_id,
-        u.arm,
-        CASE e.error_code
-            WHEN '131050' THEN 'marketing_stop'
-            WHEN '131048' THEN 'spam_rate_limited'
-            WHEN '131049' THEN 'marketing_cap'
-            WHEN '131026' THEN 'undeliverable'
-        END AS kind
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    JOIN message_events AS e ON e.message_id = m.message_id
-    WHERE e.status = 'failed' AND e.ts >= u.assigned_at AND e.ts < u.window_end
-      AND m.channel = $channel
-)
-SELECT arm, kind, CAST(count(DISTINCT contact_id) AS DOUBLE) AS ind_sum
-FROM signals
-WHERE kind IS NOT NULL
+SELECT arm, kind, CAST(count(*) AS DOUBLE) AS ind_sum
+FROM _signals
 GROUP BY arm, kind
 ORDER BY arm, kind

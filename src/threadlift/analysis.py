@@ -18,11 +18,13 @@ import pandas as pd
 from threadlift import __version__, stats
 from threadlift.cost import calling_code_markets, cost_per_incremental
 from threadlift.experiment import Experiment
+from threadlift.guardrails import tier_limit
 from threadlift.moments import SufficientStats
 from threadlift.outcomes import (
     FunnelRow,
     cumulative_conversion,
     funnel,
+    guardrail_breakdown,
     guardrail_counts,
     metric_stats,
     prepare_units,
@@ -90,6 +92,9 @@ class Analysis:
     funnel: list[FunnelRow]
     cumulative: list[dict[str, Any]]
     guardrails: list[dict[str, Any]]
+    guardrail_breakdown: list[dict[str, Any]]
+    messaging_limits: list[dict[str, Any]]
+    window_share: list[dict[str, Any]]
     sender_quality: list[dict[str, Any]]
     cost: list[dict[str, Any]]
     alerts: list[Alert]
@@ -123,6 +128,9 @@ class Analysis:
             "funnel": [asdict(f) for f in self.funnel],
             "cumulative": self.cumulative,
             "guardrails": self.guardrails,
+            "guardrail_breakdown": self.guardrail_breakdown,
+            "messaging_limits": self.messaging_limits,
+            "window_share": self.window_share,
             "sender_quality": self.sender_quality,
             "cost": self.cost,
             "alerts": [asdict(a) for a in self.alerts],
@@ -210,6 +218,13 @@ def analyze(
     complier = _complier(con, experiment, as_of, all_stats)
     cumulative = _cumulative(con, experiment, as_of)
     guardrails = _guardrails(con, experiment, units, alerts)
+    breakdown = (
+        guardrail_breakdown(con, experiment, sorted({g.kind for g in experiment.guardrails}))
+        if experiment.guardrails
+        else []
+    )
+    limits = _messaging_limits(con, experiment, as_of, warnings)
+    window_share = con.run("stats/window_share", {"experiment_id": experiment.id}).dicts()
     quality = _sender_quality(con, experiment, as_of)
     cost = _cost(con, experiment, metric_rows, units, warnings)
 
@@ -230,6 +245,9 @@ def analyze(
         funnel=funnel_rows,
         cumulative=cumulative,
         guardrails=guardrails,
+        guardrail_breakdown=breakdown,
+        messaging_limits=limits,
+        window_share=window_share,
         sender_quality=quality,
         cost=cost,
         alerts=alerts,
@@ -474,6 +492,31 @@ def _guardrails(
                         f"(one-sided p = {test.pvalue:.3g})",
                     )
                 )
+    return rows
+
+
+def _messaging_limits(
+    con: Engine, experiment: Experiment, as_of: datetime, warnings: list[str]
+) -> list[dict[str, Any]]:
+    """Peak unique out-of-window contacts per moving 24 hours per sender, against its tier."""
+    rows = con.run(
+        "stats/messaging_limit_usage",
+        {
+            "experiment_id": experiment.id,
+            "since": experiment.assigned_at - timedelta(days=1),
+            "as_of": as_of,
+        },
+    ).dicts()
+    for row in rows:
+        limit = tier_limit(row["messaging_limit_tier"])
+        row["tier_limit"] = limit
+        row["usage_share"] = row["peak_unique_contacts"] / limit if limit > 0 else math.nan
+        if row["peak_unique_contacts"] > limit:
+            warnings.append(
+                f"sender {row['sender_id']} reached {row['peak_unique_contacts']:,} unique "
+                f"contacts outside a service window in 24 hours, above its "
+                f"{row['messaging_limit_tier']} limit ({limit:,.0f})"
+            )
     return rows
 
 

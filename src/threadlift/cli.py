@@ -256,6 +256,18 @@ def assign(
         if send_list is not None:
             rows = export_send_list(ws, experiment, send_list)
             click.echo(f"wrote {rows} treatment contacts to {send_list}")
+            if experiment.sender_id is not None:
+                from threadlift.engine import DuckDBEngine
+                from threadlift.guardrails import send_list_warning
+
+                tiers = DuckDBEngine(ws.con).run(
+                    "stats/current_tier", {"sender_id": experiment.sender_id}
+                ).rows
+                warning = send_list_warning(
+                    experiment.sender_id, tiers[0][0] if tiers else None, rows
+                )
+                if warning:
+                    click.secho(f"Warning: {warning}", fg="yellow", err=True)
 
 
 @main.command(

@@ -135,12 +135,22 @@ def _value(row: dict[str, Any], name: str) -> float:
 def guardrail_counts(
     engine: Engine, experiment: Experiment
 ) -> dict[tuple[str, str], float]:
-    """Units showing each guardrail signal, keyed by (arm, kind)."""
-    rows = engine.run(
-        "stats/guardrail_moments",
-        {"channel": experiment.channel},
-    ).rows
+    """Units showing each guardrail signal, keyed by (arm, kind).
+
+    Leaves the temp table ``_signals`` for :func:`guardrail_breakdown`.
+    """
+    engine.run("stats/guardrail_signals", {"channel": experiment.channel})
+    rows = engine.run("stats/guardrail_moments").rows
     return {(str(arm), str(kind)): float(n) for arm, kind, n in rows}
+
+
+def guardrail_breakdown(
+    engine: Engine, experiment: Experiment, kinds: list[str]
+) -> list[dict[str, Any]]:
+    """Guardrail events among units reached by each sender and template (after guardrail_counts)."""
+    return engine.run(
+        "stats/guardrail_breakdown", {"experiment_id": experiment.id, "kinds": kinds}
+    ).dicts()
 
 
 def proportion_stats(units: int, positives: float) -> SufficientStats:
