@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo-out
 
-.PHONY: install demo test test-fast test-slow lint typecheck chromium bench clean
+.PHONY: install demo test test-fast test-slow lint typecheck chromium bench clean hillstrom
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+
+hillstrom: $(STAMP)
+	$(BIN)/python -m threadlift.hillstrom data/hillstrom
+	rm -f data/hillstrom/hillstrom.duckdb data/hillstrom/hillstrom.duckdb.wal
+	$(BIN)/threadlift load contacts data/hillstrom/canonical/contacts.csv -w data/hillstrom/hillstrom.duckdb
+	$(BIN)/threadlift load actions data/hillstrom/canonical/actions.csv -w data/hillstrom/hillstrom.duckdb
+	$(BIN)/threadlift load assignments data/hillstrom/canonical/assignments.csv --experiment data/hillstrom/canonical/hillstrom.toml -w data/hillstrom/hillstrom.duckdb
+	$(BIN)/threadlift report data/hillstrom/canonical/hillstrom.toml --out data/hillstrom/report --as-of 2008-04-01T00:00:00Z -w data/hillstrom/hillstrom.duckdb

@@ -80,6 +80,21 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """An SVG chart that renders itself in notebooks."""
+
+    svg: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: str) -> None:
+        """Write the SVG to ``path``."""
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(self.svg)
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Everything a report shows, as plain data."""
 
@@ -139,6 +154,77 @@ class Analysis:
         }
         cleaned: dict[str, Any] = _clean(report)
         return cleaned
+
+    def summary(self) -> str:
+        """One line: the first metric's lift against the control arm and whether to trust it."""
+        first = next(
+            (m for m in self.metrics if m.control_arm == self.experiment.control_arm), None
+        )
+        trust = "trustworthy" if self.srm.get("passed") else "NOT trustworthy (sample-ratio mismatch)"
+        breached = [g["guardrail"] for g in self.guardrails if g["breached"]]
+        if first is None:
+            lift = "no metrics"
+        else:
+            c = first.comparison
+            lift = (
+                f"{first.metric} {first.arm} vs {first.control_arm}: {c.effect_size:+.4g} "
+                f"({c.rel_effect_size:+.1%}), {1 - self.experiment.alpha:.0%} CI "
+                f"[{c.effect_size_ci_lower:+.4g}, {c.effect_size_ci_upper:+.4g}]"
+            )
+        guard = f"; guardrails breached: {', '.join(breached)}" if breached else ""
+        return f"{self.experiment.id} as of {self.as_of:%Y-%m-%d %H:%M} UTC — {lift}; {trust}{guard}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        parts = [f"<p><b>{html.escape(self.summary())}</b></p>"]
+        parts.extend(
+            f"<p style='color:#b00020'>&#9888; {html.escape(a.message)}</p>" for a in self.alerts
+        )
+        columns = [
+            "metric", "arm", "control_arm", "control", "treatment", "effect_size",
+            "effect_size_ci_lower", "effect_size_ci_upper", "rel_effect_size", "pvalue",
+            "pvalue_adjusted", "method",
+        ]
+        frame = self.metrics_frame()
+        if not frame.empty:
+            parts.append(frame[columns].to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+        if self.guardrails:
+            guard = self.guardrails_frame()[
+                ["guardrail", "arm", "control", "treatment", "effect_size", "threshold",
+                 "pvalue", "breached"]
+            ]
+            parts.append(guard.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Analysis {self.summary()}>"
+
+    def plot(self, chart: str = "forest") -> Chart:
+        """A chart of this analysis, displayed inline in Jupyter (SVG).
+
+        Args:
+            chart: ``forest`` (every metric's relative effect), ``cumulative`` (lift by day
+                since assignment), ``funnel``, ``guardrails``, ``quality`` (sender quality
+                timeline) or ``cost``.
+        """
+        from threadlift import charts
+
+        report = self.to_dict()
+        makers: dict[str, Any] = {
+            "forest": lambda: charts.forest_plot(report["metrics"]),
+            "cumulative": lambda: charts.cumulative_plot(report["cumulative"]),
+            "funnel": lambda: charts.funnel_plot(report["funnel"]),
+            "guardrails": lambda: charts.guardrail_plot(report["guardrails"]),
+            "quality": lambda: charts.sender_quality_plot(report["sender_quality"]),
+            "cost": lambda: charts.cost_plot(report["cost"]),
+        }
+        if chart not in makers:
+            raise ValueError(f"unknown chart {chart!r}; choose one of {', '.join(makers)}")
+        svg = makers[chart]()
+        if svg is None:
+            raise ValueError(f"nothing to draw for {chart!r} (no rows in this analysis)")
+        return Chart(str(svg))
 
     def metrics_frame(self) -> pd.DataFrame:
         """Metric results as a DataFrame (one row per metric and arm)."""
