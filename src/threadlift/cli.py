@@ -412,3 +412,5 @@ def demo(out: Path, contacts: int, seed: int, workspace: Path | None) -> None:
     click.echo(result.summary())
     if result.exit_code:
         sys.exit(result.exit_code)
+if __name__ == "__main__":
+    main()
