@@ -1,6 +1,7 @@
 """Scheduled reporting: ``threadlift report --all EXPERIMENTS_DIR --out DIR``.
 
-Every experiment file in the directory is reported into ``DIR/<experiment>/<as-of date>/``.
+Every active experiment file in the directory (one whose ``assigned_at`` is not after the
+as-of time) is reported into ``DIR/<experiment>/<as-of date>/``.
 A failure is isolated to its experiment (written as ``error.txt`` beside where its report
 would be) and the command exits with the worst status: 1 bug > 2 bad input > 3 alert > 0.
 Re-running for the same as-of time rewrites the same files with the same bytes.
@@ -49,6 +50,10 @@ def report_all(
             try:
                 experiment = load_experiment(file)
                 target = out / experiment.id / date
+                if experiment.assigned_at > as_of:
+                    print(f"{experiment.id}: not started (assigned_at {experiment.assigned_at}), skipped",
+                          file=sys.stderr)
+                    continue
                 analysis = analyze(ws, experiment, as_of=as_of, correction=correction)  # type: ignore[arg-type]
                 written = write_report(analysis, target)
                 (target / "error.txt").unlink(missing_ok=True)
