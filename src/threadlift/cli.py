@@ -171,6 +171,82 @@ def load(
     )
 
 
+@main.command(
+    epilog="Examples:\n\n  threadlift ingest --platform whatsapp webhooks-2026-11-*.jsonl -w my.duckdb\n\n"
+    "  threadlift ingest --rebuild -w my.duckdb    # rebuild canonical rows from the raw store"
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["whatsapp", "messenger", "instagram", "apple", "sms", "email"]),
+    help="Which platform the raw bodies come from.",
+)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Rebuild the canonical tables from the raw store.")
+@click.option(
+    "--unknown-identity", type=click.Choice(["create", "quarantine"]), default="create",
+    show_default=True, help="An address no contact has: make a new contact, or quarantine the row.",
+)
+@workspace_option
+@handle_errors
+def ingest(
+    platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
+    workspace: Path,
+) -> None:
+    """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
+
+    Every body is kept append-only in the raw store (duplicates dropped by content hash) and
+    mapped to the canonical tables; bad lines go to quarantine with file, line and reason.
+    """
+    from threadlift.errors import InputError
+    from threadlift.ingest import ingest_files
+    from threadlift.ingest import rebuild as rebuild_tables
+    from threadlift.workspace import Workspace
+
+    with Workspace.create(workspace) as ws:
+        if rebuild:
+            if files:
+                raise InputError("--rebuild replays the raw store; give no FILES with it")
+            result = rebuild_tables(ws, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+        else:
+            if platform is None or not files:
+                raise InputError("give --platform and at least one FILE (or --rebuild)")
+            result = ingest_files(ws, platform, files, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+    click.echo(
+        f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
+        f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+    )
+    for table, count in sorted(result.rows.items()):
+        click.echo(f"  {table:<15} +{count:,}")
+
+
+@main.command(
+    epilog="Examples:\n\n  threadlift sql --dialect bigquery                 # every analysis query\n\n"
+    "  threadlift sql --dialect snowflake stats/funnel\n\n  threadlift sql --list"
+)
+@click.argument("queries", nargs=-1)
+@click.option(
+    "--dialect", type=click.Choice(["duckdb", "spark", "bigquery", "snowflake", "trino"]),
+    default="duckdb", show_default=True,
+)
+@click.option("--list", "list_only", is_flag=True, help="List the query names.")
+@handle_errors
+def sql(queries: tuple[str, ...], dialect: str, list_only: bool) -> None:
+    """Print threadlift's SQL rendered for a warehouse dialect (parameters as placeholders)."""
+    from threadlift.dialects import render
+    from threadlift.sqlfiles import sql_dir
+
+    names = sorted(
+        str(p.relative_to(sql_dir()).with_suffix(""))
+        for folder in ("outcomes", "stats")
+        for p in (sql_dir() / folder).glob("*.sql")
+    )
+    if list_only:
+        click.echo("\n".join(names))
+        return
+    for name in queries or tuple(names):
+        click.echo(f"-- {name} ({dialect})\n{render(name, dialect, pretty=True)};\n")
+
+
 @main.command(epilog="Example: threadlift quarantine --limit 20")
 @click.option("--limit", default=50, show_default=True, help="Rows to show.")
 @workspace_option
