@@ -38,6 +38,7 @@ test: $(STAMP) chromium lint typecheck
 	$(BIN)/pytest -m "not slow" -q
 
 test-slow: $(STAMP) chromium
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,spark]'
 	$(BIN)/pytest -m slow -q || [ $$? -eq 5 ]
 
 bench: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import shutil
@@ -43,7 +44,7 @@ def test_demo_writes_the_three_reports_and_covers_the_true_effect(demo: DemoResu
 def test_json_markdown_and_html_show_the_same_numbers(demo: DemoResult) -> None:
     report = json.loads(demo.report.json_path.read_text())
     markdown = demo.report.markdown_path.read_text()
-    page = demo.report.html_path.read_text()
+    page = html.unescape(demo.report.html_path.read_text())
     numbers = shared_numbers(report)
     assert len(numbers) >= 5
     for number in numbers:

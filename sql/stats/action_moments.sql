@@ -7,26 +7,38 @@
 -- variables per unit, counted from the unit's own assigned_at:
 --   ind = 1 when >= 1 action in [assigned_at, window_end), val = sum of value, cnt = actions;
 --   pre_* = the same over [assigned_at - cuped_days, assigned_at).
+-- actions is read once per action, over the widest pre-period any of its specs asks for;
+-- only the rows in that window are then matched to the specs (a row counts for a spec when
+-- it falls in the spec's own window).
 WITH specs AS (
     SELECT DISTINCT unnest($actions) AS action, unnest($cuped_days) AS cuped_days
 ),
-per_unit AS (
-    SELECT
-        u.arm,
-        s.action,
-        s.cuped_days,
-        CASE WHEN count(*) FILTER (WHERE a.ts >= u.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS ind,
-        coalesce(fsum(a.value) FILTER (WHERE a.ts >= u.assigned_at), 0.0) AS val,
-        CAST(count(*) FILTER (WHERE a.ts >= u.assigned_at) AS DOUBLE) AS cnt,
-        CASE WHEN count(*) FILTER (WHERE a.ts < u.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS pre_ind,
-        coalesce(fsum(a.value) FILTER (WHERE a.ts < u.assigned_at), 0.0) AS pre_val,
-        CAST(count(*) FILTER (WHERE a.ts < u.assigned_at) AS DOUBLE) AS pre_cnt
+horizons AS (
+    SELECT action, max(cuped_days) AS lookback FROM specs GROUP BY action
+),
+windowed AS MATERIALIZED (
+    SELECT u.contact_id, u.arm, u.assigned_at, a.action, a.ts, a.value
     FROM _units AS u
     JOIN actions AS a ON a.contact_id = u.contact_id
-    JOIN specs AS s ON a.action = s.action
-    WHERE a.ts >= u.assigned_at - to_days(s.cuped_days)
+    JOIN horizons AS h ON a.action = h.action
+    WHERE a.ts >= u.assigned_at - to_days(h.lookback)
       AND a.ts < u.window_end
-    GROUP BY u.contact_id, u.arm, s.action, s.cuped_days
+),
+per_unit AS (
+    SELECT
+        w.arm,
+        s.action,
+        s.cuped_days,
+        CASE WHEN count(*) FILTER (WHERE w.ts >= w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts >= w.assigned_at), 0.0) AS val,
+        CAST(count(*) FILTER (WHERE w.ts >= w.assigned_at) AS DOUBLE) AS cnt,
+        CASE WHEN count(*) FILTER (WHERE w.ts < w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS pre_ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts < w.assigned_at), 0.0) AS pre_val,
+        CAST(count(*) FILTER (WHERE w.ts < w.assigned_at) AS DOUBLE) AS pre_cnt
+    FROM windowed AS w
+    JOIN specs AS s ON s.action = w.action
+    WHERE w.ts >= w.assigned_at - to_days(s.cuped_days)
+    GROUP BY w.contact_id, w.arm, s.action, s.cuped_days
 ),
 sums AS (
     SELECT

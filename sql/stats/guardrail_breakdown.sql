@@ -4,29 +4,45 @@
 --          sender (with that template) inside their window; events = those with the signal.
 -- params:  $experiment_id VARCHAR, $kinds VARCHAR[].
 -- needs:   temp tables _units and _signals.
-WITH exposed AS (
-    SELECT DISTINCT u.contact_id, u.arm, 'sender' AS dimension, coalesce(m.sender_id, '(none)') AS value
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    WHERE m.experiment_id = $experiment_id AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
-    UNION
-    SELECT DISTINCT u.contact_id, u.arm, 'template' AS dimension, coalesce(m.template, '(free-form)') AS value
+-- One pass over the experiment's messages gives both dimensions; units per group are
+-- counted once (not once per kind), and only the few exposed units with a signal are
+-- joined to _signals.
+WITH sends AS (
+    SELECT DISTINCT u.contact_id, u.arm, m.sender_id, m.template
     FROM _units AS u
     JOIN messages AS m ON m.contact_id = u.contact_id
     WHERE m.experiment_id = $experiment_id AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
 ),
+exposed AS (
+    SELECT DISTINCT contact_id, arm, 'sender' AS dimension, coalesce(sender_id, '(none)') AS value
+    FROM sends
+    UNION ALL
+    SELECT DISTINCT contact_id, arm, 'template' AS dimension, coalesce(template, '(free-form)') AS value
+    FROM sends
+),
 kinds AS (
     SELECT unnest($kinds) AS kind
+),
+exposed_units AS (
+    SELECT arm, dimension, value, count(*) AS units
+    FROM exposed
+    GROUP BY arm, dimension, value
+),
+exposed_events AS (
+    SELECT e.arm, e.dimension, e.value, s.kind, count(DISTINCT e.contact_id) AS events
+    FROM exposed AS e
+    JOIN _signals AS s ON s.contact_id = e.contact_id
+    GROUP BY e.arm, e.dimension, e.value, s.kind
 )
 SELECT
-    e.arm,
-    e.dimension,
-    e.value,
+    u.arm,
+    u.dimension,
+    u.value,
     k.kind,
-    count(DISTINCT e.contact_id) AS units,
-    count(DISTINCT s.contact_id) AS events
-FROM exposed AS e
+    u.units,
+    coalesce(v.events, 0) AS events
+FROM exposed_units AS u
 CROSS JOIN kinds AS k
-LEFT JOIN _signals AS s ON s.contact_id = e.contact_id AND s.kind = k.kind
-GROUP BY e.arm, e.dimension, e.value, k.kind
-ORDER BY e.dimension, e.value, k.kind, e.arm
+LEFT JOIN exposed_events AS v
+    ON v.arm = u.arm AND v.dimension = u.dimension AND v.value = u.value AND v.kind = k.kind
+ORDER BY u.dimension, u.value, k.kind, u.arm

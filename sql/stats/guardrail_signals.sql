@@ -35,7 +35,8 @@ FROM (
     FROM _units AS u
     JOIN messages AS m ON m.contact_id = u.contact_id
     JOIN message_events AS e ON e.message_id = m.message_id
-    WHERE e.status = 'failed' AND e.ts >= u.assigned_at AND e.ts < u.window_end
+    WHERE e.status = 'failed' AND e.error_code IN ('131050', '131048', '131049', '131026')
+      AND e.ts >= u.assigned_at AND e.ts < u.window_end
       AND m.channel = $channel
 ) AS signals
 WHERE kind IS NOT NULL

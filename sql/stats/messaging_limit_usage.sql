@@ -26,15 +26,48 @@ outside_window AS (
         AND coalesce(i.sender_id, '') = d.sender_id AND d.sent_at >= i.ts
     WHERE i.ts IS NULL OR i.ts <= d.sent_at - INTERVAL 24 HOUR
 ),
-rolling AS (
+-- Unique contacts in the 24 hours up to each send (RANGE 24 hours PRECEDING, both ends
+-- included), without a distinct window aggregate: a send at s covers [s, s + 24h], so a
+-- contact counts at t when t lies in one of its islands of overlapping covers; the count
+-- at t is (islands started at or before t) - (islands ended before t), a running sum.
+marked AS (
     SELECT
         sender_id,
+        contact_id,
         sent_at,
-        count(DISTINCT contact_id) OVER (
-            PARTITION BY sender_id ORDER BY sent_at
-            RANGE BETWEEN INTERVAL 24 HOURS PRECEDING AND CURRENT ROW
-        ) AS unique_contacts
+        CASE WHEN lag(sent_at) OVER (PARTITION BY sender_id, contact_id ORDER BY sent_at)
+                  >= sent_at - INTERVAL 24 HOUR THEN 0 ELSE 1 END AS opens
     FROM outside_window
+),
+islands AS (
+    SELECT sender_id, min(sent_at) AS starts, max(sent_at) + INTERVAL 24 HOUR AS ends
+    FROM (
+        SELECT *, sum(opens) OVER (PARTITION BY sender_id, contact_id ORDER BY sent_at
+                                   ROWS UNBOUNDED PRECEDING) AS island
+        FROM marked
+    ) AS numbered
+    GROUP BY sender_id, contact_id, island
+),
+sweep AS (
+    -- at equal times: islands that start count, then the sends are read, then ends apply
+    SELECT sender_id, starts AS moment, 0 AS phase, 1 AS delta FROM islands
+    UNION ALL
+    SELECT sender_id, sent_at AS moment, 1 AS phase, 0 AS delta FROM outside_window
+    UNION ALL
+    SELECT sender_id, ends AS moment, 2 AS phase, -1 AS delta FROM islands
+),
+rolling AS (
+    SELECT sender_id, sent_at, unique_contacts
+    FROM (
+        SELECT
+            sender_id,
+            moment AS sent_at,
+            phase,
+            sum(delta) OVER (PARTITION BY sender_id ORDER BY moment, phase
+                             ROWS UNBOUNDED PRECEDING) AS unique_contacts
+        FROM sweep
+    ) AS swept
+    WHERE phase = 1
 ),
 peaks AS (
     SELECT sender_id, max(unique_contacts) AS peak_unique_contacts,

@@ -1,0 +1,163 @@
+"""Benchmark: ``assign_experiment`` on N contacts vs a bare DuckDB MD5-bucket query.
+
+Builds a workspace of N contacts (default 10 million) with a realistic eligibility
+history: a marketing consent grant for 90 % of them, a later revoke for 2 %, a block in
+the last 90 days for 1 % and a 131050 failure for 0.5 %. Then, in the same run and on
+the same ids:
+
+1. floor — ``CREATE TABLE AS SELECT contact_id, <DESIGN.md bucket expression> FROM
+   contacts``: only the MD5 bucket, stored in the workspace file like the assignments
+   (no eligibility, no arms); also timed as a TEMP (in-memory) table, the lower floor;
+2. threadlift — ``assign_experiment``: audience, consent / marketing-stop / feedback
+   eligibility, bucket, arm, insert into ``assignments``, counts per reason and per arm,
+   in one transaction with the design registry.
+
+Each is run ``--repeat`` times (threadlift on a fresh copy of the experiment id each
+time, so every run assigns all N contacts); the best time of each is compared. Usage::
+
+    .venv/bin/python bench/assign_bench.py [--contacts 10000000] [--repeat 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from threadlift.assign import assign_experiment
+from threadlift.experiment import Experiment
+from threadlift.workspace import Workspace
+
+ASSIGNED_AT = datetime(2026, 11, 2, 9, 0, 0)
+FLOOR_QUERY = """
+CREATE OR REPLACE {kind} bench_floor AS
+SELECT contact_id,
+       CAST(('0x' || substr(md5($salt || ':' || contact_id), 1, 15)) AS BIGINT) % 10000 AS bucket
+FROM contacts
+"""
+
+
+def build_workspace(path: Path, contacts: int) -> Workspace:
+    """A workspace with ``contacts`` contacts and their eligibility history."""
+    ws = Workspace.create(path)
+    con = ws.con
+    params = {"n": contacts, "at": ASSIGNED_AT}
+    con.execute(
+        "INSERT INTO contacts SELECT 'C' || lpad(CAST(i AS VARCHAR), 10, '0'), "
+        "CASE WHEN i % 3 = 0 THEN 'MX' ELSE 'BR' END, $at - INTERVAL 400 DAY FROM range($n) AS r(i)",
+        params,
+    )
+    con.execute(
+        "INSERT INTO consents SELECT 'C' || lpad(CAST(i AS VARCHAR), 10, '0'), 'whatsapp', NULL, "
+        "'marketing', 'granted', $at - to_days(CAST(1 + i % 300 AS INTEGER)), 'opt_in_form' "
+        "FROM range($n) AS r(i) WHERE i % 10 <> 0",
+        params,
+    )
+    con.execute(
+        "INSERT INTO consents SELECT 'C' || lpad(CAST(i AS VARCHAR), 10, '0'), 'whatsapp', NULL, "
+        "'marketing', 'revoked', $at - INTERVAL 1 HOUR, 'user_preferences' "
+        "FROM range($n) AS r(i) WHERE i % 50 = 1",
+        params,
+    )
+    con.execute(
+        "INSERT INTO feedback SELECT 'C' || lpad(CAST(i AS VARCHAR), 10, '0'), 'whatsapp', NULL, "
+        "'block', $at - to_days(CAST(i % 120 AS INTEGER)), NULL FROM range($n) AS r(i) WHERE i % 100 = 2",
+        params,
+    )
+    con.execute(
+        "INSERT INTO messages SELECT 'm' || i, 'C' || lpad(CAST(i AS VARCHAR), 10, '0'), 'whatsapp', "
+        "NULL, NULL, NULL, NULL, 'promo', 'marketing', $at - INTERVAL 2 DAY "
+        "FROM range($n) AS r(i) WHERE i % 200 = 3",
+        params,
+    )
+    con.execute(
+        "INSERT INTO message_events SELECT 'm' || i, 'failed', $at - INTERVAL 2 DAY, '131050', NULL, "
+        "false FROM range($n) AS r(i) WHERE i % 200 = 3",
+        params,
+    )
+    con.execute("CHECKPOINT")
+    return ws
+
+
+def experiment(experiment_id: str) -> Experiment:
+    """The DESIGN.md example experiment (10 % holdout), every contact in the audience."""
+    return Experiment.model_validate(
+        {
+            "id": experiment_id,
+            "channel": "whatsapp",
+            "category": "marketing",
+            "assigned_at": ASSIGNED_AT,
+            "salt": "br-winback-2026-11",
+            "arms": [
+                {"name": "holdout", "weight": 10, "holdout": True},
+                {"name": "whatsapp", "weight": 90},
+            ],
+        }
+    )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def main() -> None:
+    """Run the benchmark and print the comparison as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
+    parser.add_argument("--dir", type=Path, default=None, help="where to put the workspace")
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="tl-assign-bench-", dir=args.dir))
+    try:
+        started = time.perf_counter()
+        ws = build_workspace(directory / "bench.duckdb", args.contacts)
+        build_seconds = time.perf_counter() - started
+        if args.threads:
+            ws.con.execute(f"SET threads = {int(args.threads)}")
+        floor_times: list[float] = []
+        memory_floor_times: list[float] = []
+        threadlift_times: list[float] = []
+        result = None
+        for run in range(args.repeat):
+            for kind, times in (("TABLE", floor_times), ("TEMP TABLE", memory_floor_times)):
+                started = time.perf_counter()
+                ws.con.execute(FLOOR_QUERY.format(kind=kind), {"salt": "br-winback-2026-11"})
+                times.append(time.perf_counter() - started)
+                ws.con.execute("DROP TABLE bench_floor")
+
+            started = time.perf_counter()
+            result = assign_experiment(ws, experiment(f"bench-{run}"))
+            threadlift_times.append(time.perf_counter() - started)
+        assert result is not None
+        threads = ws.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        report = {
+            "contacts": args.contacts,
+            "threads": threads,
+            "cpus": os.cpu_count(),
+            "build_seconds": round(build_seconds, 2),
+            "floor_seconds": [round(t, 3) for t in floor_times],
+            "memory_floor_seconds": [round(t, 3) for t in memory_floor_times],
+            "threadlift_seconds": [round(t, 3) for t in threadlift_times],
+            "ratio_best": round(min(threadlift_times) / min(floor_times), 3),
+            "ratio_median": round(_median(threadlift_times) / _median(floor_times), 3),
+            "ratio_best_vs_memory_floor": round(min(threadlift_times) / min(memory_floor_times), 3),
+            "assigned": result.assigned,
+            "by_arm": result.by_arm,
+            "excluded": result.excluded,
+        }
+        print(json.dumps(report, indent=2))
+        ws.close()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

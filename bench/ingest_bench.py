@@ -1,0 +1,118 @@
+"""Benchmark: ingest N WhatsApp status webhooks vs DuckDB's own ``read_json`` of the file.
+
+Writes a JSON-lines file of N status webhook bodies (sent / delivered / read for N/3
+messages to N/10 recipients, PMP pricing on sent and delivered), then in the same run:
+
+1. baseline — ``CREATE TABLE t AS SELECT * FROM read_json(file)`` into a new DuckDB file;
+2. threadlift — ``ingest_files(ws, "whatsapp", [file])`` into a new workspace: raw store
+   with hashes and dedupe, statuses → message_events and messages, identities, contacts.
+
+Each side runs ``--repeat`` times on a fresh database (alternating, so both see the same
+machine load); the best time of each is compared (the usual practice on a shared
+machine), and the median is printed too. Usage::
+
+    .venv/bin/python bench/ingest_bench.py [--events 1000000] [--repeat 3] [--out bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import duckdb
+
+from threadlift.ingest import ingest_files
+from threadlift.workspace import Workspace
+
+
+def write_statuses(path: Path, events: int) -> None:
+    """Write ``events`` WhatsApp status webhook bodies, one per line."""
+    recipients = max(events // 10, 1)
+    statuses = ("sent", "delivered", "read")
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(events):
+            message = i // 3
+            status: dict[str, object] = {
+                "id": f"wamid.BENCH{message:012d}",
+                "status": statuses[i % 3],
+                "timestamp": str(1750000000 + i),
+                "recipient_id": f"1650{2000000 + message % recipients:07d}",
+            }
+            if i % 3 < 2:
+                status["pricing"] = {
+                    "billable": True, "pricing_model": "PMP", "type": "regular",
+                    "category": "marketing",
+                }
+            body = {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550783881",
+                                 "phone_number_id": "106540352242922"},
+                    "statuses": [status]}}]}],
+            }
+            out.write(json.dumps(body, separators=(",", ":")) + "\n")
+
+
+def time_read_json(data: Path, database: Path) -> float:
+    """Seconds for DuckDB to load the file with ``read_json`` into a new database file."""
+    con = duckdb.connect(str(database))
+    start = time.perf_counter()
+    con.execute("CREATE TABLE t AS SELECT * FROM read_json($f)", {"f": str(data)})
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def time_ingest(data: Path, database: Path) -> tuple[float, str]:
+    """Seconds for ``ingest_files`` of the file into a new workspace, and its result."""
+    ws = Workspace.create(database)
+    start = time.perf_counter()
+    result = ingest_files(ws, "whatsapp", [data])
+    elapsed = time.perf_counter() - start
+    ws.close()
+    return elapsed, str(result)
+
+
+def main() -> None:
+    """Run the benchmark and print the comparison."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    out: Path = args.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    data = out / "statuses.jsonl"
+    write_statuses(data, args.events)
+    size_mb = data.stat().st_size / 2**20
+
+    baseline: list[float] = []
+    ingest: list[float] = []
+    result = ""
+    for run in range(args.repeat):
+        baseline.append(time_read_json(data, out / f"baseline{run}.duckdb"))
+        seconds, result = time_ingest(data, out / f"ws{run}.duckdb")
+        ingest.append(seconds)
+        for path in out.glob("*.duckdb*"):
+            path.unlink()
+
+    best_base, best_ingest = min(baseline), min(ingest)
+    print(f"file: {args.events} status webhooks, {size_mb:.0f} MiB; {args.repeat} runs each")
+    print(f"read_json baseline: best {best_base:.2f} s ({args.events / best_base:,.0f} events/s), "
+          f"median {statistics.median(baseline):.2f} s")
+    print(f"threadlift ingest:  best {best_ingest:.2f} s ({args.events / best_ingest:,.0f} "
+          f"events/s), median {statistics.median(ingest):.2f} s")
+    print(f"ratio ingest / read_json: best {best_ingest / best_base:.2f}x, "
+          f"median {statistics.median(ingest) / statistics.median(baseline):.2f}x")
+    print(f"result: {result}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The lake layout: one directory of Parquet files per canonical table.
+
+::
+
+    <lake>/
+        contacts/        *.parquet   (any number of files, any names; Hive-style
+        messages/        *.parquet    partition directories such as market=BR/ work too)
+        message_events/  *.parquet
+        …                            every table of DESIGN.md "Canonical tables"
+
+Columns and types are those of ``sql/schema/001_canonical_tables.sql``: identifiers
+strings, times naive UTC timestamps (Parquet ``TIMESTAMP`` with
+``isAdjustedToUTC = false``, as DuckDB and pandas write naive times), ``value`` and
+``price`` doubles, ``billable`` boolean, ``bucket`` int. A table missing from the lake
+reads as empty. :func:`export_lake` writes a workspace in this layout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from threadlift.errors import WorkspaceError
+from threadlift.sqlfiles import quote_identifier
+from threadlift.workspace import CANONICAL_TABLES, Workspace
+
+LAKE_TABLES: tuple[str, ...] = CANONICAL_TABLES
+"""The tables a lake may hold (the canonical tables, including ``assignments``)."""
+
+
+def lake_tables(directory: str | Path) -> dict[str, Path]:
+    """The canonical tables present in the lake at ``directory``, by name."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise WorkspaceError(
+            f"lake {root} is not a directory; write one with threadlift.engines.export_lake "
+            "or point to a directory holding <table>/*.parquet"
+        )
+    return {name: root / name for name in LAKE_TABLES if (root / name).is_dir()}
+
+
+def export_lake(
+    ws: Workspace, directory: str | Path, tables: tuple[str, ...] = LAKE_TABLES
+) -> dict[str, int]:
+    """Write the workspace's canonical tables to ``directory`` in the lake layout.
+
+    Each table becomes ``<directory>/<table>/part-0.parquet`` (replaced if present).
+    Empty tables are written too, so their schema is known to the reader.
+
+    Args:
+        ws: The workspace to export.
+        directory: The lake's root; created when missing.
+        tables: Which canonical tables to write (default: all).
+
+    Returns:
+        Rows written per table.
+    """
+    root = Path(directory)
+    written: dict[str, int] = {}
+    for table in tables:
+        quoted = quote_identifier(table, set(LAKE_TABLES))
+        folder = root / table
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+        target = folder / "part-0.parquet"
+        row = ws.con.execute(
+            f"COPY (SELECT * FROM {quoted}) TO $path (FORMAT parquet)", {"path": str(target)}
+        ).fetchone()
+        written[table] = int(row[0]) if row else 0
+    return written

@@ -1,0 +1,326 @@
+"""Experiment files (TOML, DESIGN.md): parsed and validated at the edge with pydantic.
+
+Errors name the file, the field and what is allowed, e.g.
+``winback.toml: arms[1].weight: must be greater than 0 (got 0)``.
+
+Besides the fields of DESIGN.md an experiment may declare:
+
+* ``version = N`` — the design version the file describes. ``assign`` refuses a file
+  whose arms, weights, salt, ``assigned_at`` or layer differ from what was assigned,
+  unless the file's ``version`` is higher than the recorded one (or ``new_version`` is
+  asked for explicitly); the old assignments are then archived, not lost.
+* ``[layer]`` — ``name``, optional ``salt`` (default: the name) and ``buckets = [start,
+  stop]``: the half-open range of the layer's own 10,000 buckets this experiment may
+  draw from. Experiments in one layer must have disjoint ranges, so no contact is in
+  two of them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import sqlglot
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlglot import exp
+
+from threadlift.assignment import BUCKETS, ArmRange, arm_ranges
+from threadlift.errors import ConfigError
+
+Channel = Literal["whatsapp", "messenger", "instagram", "apple", "sms", "email"]
+MetricType = Literal["proportion", "mean", "ratio"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Arm(_Model):
+    """One arm: a name, a positive weight, and whether it is the holdout."""
+
+    name: Annotated[str, Field(min_length=1)]
+    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    holdout: bool = False
+    channel: Channel | None = None
+    """For multi-channel experiments: the channel this cell is sent on (default: the experiment's)."""
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight_is_number(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number greater than 0, not true/false")
+        return value
+
+
+class Layer(_Model):
+    """A layer: experiments sharing it draw disjoint bucket ranges of the layer's own hash."""
+
+    name: Annotated[str, Field(min_length=1)]
+    salt: str | None = None
+    buckets: tuple[int, int]
+    """Half-open range ``[start, stop)`` of the layer's buckets (0..10000) this experiment owns."""
+
+    @field_validator("buckets")
+    @classmethod
+    def _range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, stop = value
+        if not 0 <= start < stop <= BUCKETS:
+            raise ValueError(
+                f"must be [start, stop] with 0 <= start < stop <= {BUCKETS}, "
+                f"e.g. [0, 5000] for the first half of the layer"
+            )
+        return value
+
+    @property
+    def effective_salt(self) -> str:
+        """The salt of the layer's hash (``salt``, defaulting to ``name``)."""
+        return self.salt if self.salt is not None else self.name
+
+
+class Eligibility(_Model):
+    """Who may be assigned (DESIGN.md)."""
+
+    require_consent: bool = True
+    exclude_feedback_days: Annotated[int, Field(ge=0)] = 90
+
+
+class Metric(_Model):
+    """An outcome metric counted per unit from its own ``assigned_at`` over ``window_days``."""
+
+    name: Annotated[str, Field(min_length=1)]
+    type: MetricType
+    action: Annotated[str, Field(min_length=1)]
+    cuped_days: Annotated[int, Field(gt=0)] | None = None
+    arms: list[str] | None = None
+    """Restrict the metric to these arms (default: every arm)."""
+
+
+class Guardrail(_Model):
+    """A one-sided non-inferiority test: treatment may not exceed control by more than the margin."""
+
+    name: Annotated[str, Field(min_length=1)]
+    kind: Annotated[str, Field(min_length=1)]
+    max_increase: Annotated[float, Field(ge=0)] | None = None
+    max_rel_increase: Annotated[float, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_margin(self) -> Self:
+        if (self.max_increase is None) == (self.max_rel_increase is None):
+            raise ValueError("give exactly one of max_increase (absolute) or max_rel_increase")
+        return self
+
+
+class Experiment(_Model):
+    """A validated experiment file."""
+
+    id: Annotated[str, Field(min_length=1)]
+    channel: Channel
+    sender_id: str | None = None
+    category: str = "marketing"
+    assigned_at: datetime
+    window_days: Annotated[int, Field(gt=0)] = 7
+    salt: str | None = None
+    audience_sql: str | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    layer: Layer | None = None
+    assignment: Literal["threadlift", "external"] = "threadlift"
+    sequential: bool = False
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    srm_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.001
+    arms: Annotated[list[Arm], Field(min_length=2)]
+    eligibility: Eligibility = Eligibility()
+    metrics: list[Metric] = []
+    guardrails: list[Guardrail] = []
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("assigned_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    @field_validator("sender_id", mode="before")
+    @classmethod
+    def _sender_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("audience_sql")
+    @classmethod
+    def _one_select(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_audience_sql(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [arm.name for arm in self.arms]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"arms: names must be unique; repeated: {', '.join(duplicates)}")
+        holdouts = [arm.name for arm in self.arms if arm.holdout]
+        if len(holdouts) > 1:
+            raise ValueError(
+                f"arms: at most one arm may have holdout = true; found {len(holdouts)}: "
+                f"{', '.join(holdouts)}"
+            )
+        empty = [r.name for r in self.ranges() if r.width == 0]
+        if empty:
+            raise ValueError(
+                f"arms: {', '.join(empty)} would get no bucket: each arm needs at least "
+                f"1/{BUCKETS} of the total weight; raise their weight"
+            )
+        metric_names = [m.name for m in self.metrics] + [g.name for g in self.guardrails]
+        repeated = sorted({n for n in metric_names if metric_names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"metric and guardrail names must be unique; repeated: {', '.join(repeated)}")
+        for index, metric in enumerate(self.metrics):
+            unknown = sorted(set(metric.arms or []) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"metrics[{index}].arms: metric {metric.name!r} names unknown arm(s) "
+                    f"{', '.join(unknown)}; the arms are: {', '.join(names)}"
+                )
+        return self
+
+    @property
+    def effective_salt(self) -> str:
+        """The salt used for bucketing (``salt``, defaulting to ``id``)."""
+        return self.salt if self.salt is not None else self.id
+
+    @property
+    def control_arm(self) -> str:
+        """The holdout arm, or the first declared arm when none is marked holdout."""
+        for arm in self.arms:
+            if arm.holdout:
+                return arm.name
+        return self.arms[0].name
+
+    def ranges(self) -> list[ArmRange]:
+        """Bucket ranges of the arms (holdout first)."""
+        return arm_ranges([(arm.name, arm.weight, arm.holdout) for arm in self.arms])
+
+
+_NOT_A_QUERY = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Copy,
+    exp.Command,
+    exp.Pragma,
+    exp.Set,
+    exp.Use,
+    exp.Attach,
+    exp.Detach,
+    exp.Transaction,
+)
+
+
+def check_audience_sql(text: str) -> None:
+    """Check that ``text`` is exactly one SELECT (DuckDB dialect) returning ``contact_id``.
+
+    A query with ``*`` as its output is accepted here; the adapter checks its columns
+    when it runs.
+
+    Raises:
+        ValueError: saying what is wrong and what is allowed.
+    """
+    allowed = "must be exactly one SELECT statement returning a contact_id column"
+    try:
+        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        detail = exc.errors[0] if exc.errors else {}
+        where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail else ""
+        raise ValueError(f"{allowed}; it does not parse{where}") from exc
+    except sqlglot.errors.SqlglotError as exc:
+        raise ValueError(f"{allowed}; it does not parse: {str(exc).splitlines()[0]}") from exc
+    if len(statements) != 1:
+        raise ValueError(f"{allowed}; found {len(statements)} statements")
+    query = statements[0]
+    if not isinstance(query, exp.Query):
+        raise ValueError(f"{allowed}; found a {query.key.upper()} statement")
+    forbidden = next(iter(query.find_all(*_NOT_A_QUERY)), None)
+    if forbidden is not None:
+        raise ValueError(f"{allowed}; it contains a {forbidden.key.upper()}")
+    names = [name.lower() for name in query.named_selects]
+    if "*" not in names and "contact_id" not in names:
+        raise ValueError(
+            f"{allowed}; it returns {', '.join(names) or 'no column'} "
+            "(alias the id column: `SELECT id AS contact_id ...`)"
+        )
+
+
+def _check_toml_times(raw: dict[str, Any]) -> list[str]:
+    """Problems with TOML date-times that pydantic would accept silently."""
+    problems = []
+    value = raw.get("assigned_at")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return []  # pydantic reports the malformed text with the field name
+    if isinstance(value, datetime) and value.tzinfo is None:
+        problems.append(
+            f"assigned_at: give a UTC offset, e.g. {value.isoformat()}Z "
+            f"(got a local date-time {value.isoformat()}, which has no time zone)"
+        )
+    elif isinstance(value, date | time | int | float) and not isinstance(value, datetime):
+        problems.append(
+            "assigned_at: must be a date-time with a UTC offset, e.g. 2026-11-02T09:00:00Z "
+            f"(got {value.isoformat() if isinstance(value, date | time) else value!r})"
+        )
+    return problems
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
+    """Parse and validate an experiment from TOML text.
+
+    Raises:
+        ConfigError: naming ``source``, the field and what is allowed.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    time_problems = _check_toml_times(raw)
+    if time_problems:
+        raise ConfigError(f"{source}: " + "; ".join(time_problems))
+    try:
+        return Experiment.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = _location(tuple(error["loc"]))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling; see DESIGN.md for the fields)"
+            elif error["type"] == "missing":
+                message = "required field is missing"
+            got = error.get("input")
+            suffix = f" (got {got!r})" if error["type"] not in ("missing", "model_type") and not isinstance(got, dict | list) else ""
+            problems.append(f"{where}: {message}{suffix}" if where else f"{message}{suffix}")
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from exc
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read experiment file {file}: {exc.strerror}") from exc
+    experiment = parse_experiment(text, source=str(file))
+    return experiment.model_copy(update={"source_path": file})

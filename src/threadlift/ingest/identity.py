@@ -1,0 +1,150 @@
+"""Who a platform identifier belongs to: identities → contacts.
+
+Every mapper records *observations* in ``_c_obs``: identifiers seen together on one item
+(a WhatsApp status names the phone ``wa_id``, the business-scoped user id and its parent;
+a Messenger event names a page-scoped id). Identifiers seen together are one person, so
+observations are merged into components; a component takes the contact of any of its
+identifiers already in ``identities``, otherwise (``unknown_identity="create"``) a new
+contact whose id is derived from its preferred identifier — the same id whatever order
+the webhooks arrive in — or (``"quarantine"``) none, and the rows that need it go to
+quarantine.
+
+Phone numbers become E.164. WhatsApp ``wa_id`` values are international digits already:
+they are checked against the possible lengths of their country calling code from
+``phonenumbers``' metadata inside DuckDB (fast for millions of rows); anything else (SMS
+files in national or formatted notation) is parsed by ``phonenumbers`` itself. A number
+that is not possible is not an identity.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import duckdb
+import phonenumbers
+import pyarrow as pa
+
+from threadlift.sqlfiles import sql_text
+
+SCOPED_KINDS = ("psid", "igsid", "apple")
+"""Identifier kinds that only mean something together with the business id (sender)."""
+
+
+@cache
+def _calling_codes() -> pa.Table:
+    """Calling code → main region and possible national-number lengths (phonenumbers metadata)."""
+    codes: list[str] = []
+    regions: list[str | None] = []
+    lengths: list[list[int]] = []
+    for code, region_codes in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        main = region_codes[0]
+        if main == "001":
+            metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+            region = None
+        else:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
+            region = main
+        if metadata is None or metadata.general_desc is None:
+            continue
+        possible = list(metadata.general_desc.possible_length or ())
+        if not possible:
+            continue
+        codes.append(str(code))
+        regions.append(region)
+        lengths.append([int(n) for n in possible])
+    return pa.table(
+        {
+            "calling_code": pa.array(codes, pa.string()),
+            "region": pa.array(regions, pa.string()),
+            "lengths": pa.array(lengths, pa.list_(pa.int32())),
+        }
+    )
+
+
+def _parse_phone(raw: str) -> tuple[str | None, str | None]:
+    """(E.164, region) of a phone number written any way, or (None, None)."""
+    text = raw.strip()
+    if not text.startswith("+"):
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None, None
+    if not phonenumbers.is_possible_number(number):
+        return None, None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, phonenumbers.region_code_for_number(number)
+
+
+def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``_phone_norm(raw, e164, region)`` for every phone in ``_c_obs``."""
+    calling_codes = _calling_codes()
+    con.register("_calling_codes_arrow", calling_codes)
+    con.execute("CREATE OR REPLACE TEMP TABLE _calling_codes AS SELECT * FROM _calling_codes_arrow")
+    con.unregister("_calling_codes_arrow")
+    con.execute(sql_text("ingest/phone_digits"))
+    others = con.execute(
+        "SELECT DISTINCT raw FROM _c_obs WHERE kind = 'phone' AND NOT regexp_full_match(raw, '[0-9]+')"
+    ).fetchall()
+    if others:
+        parsed = [(raw, *_parse_phone(raw)) for (raw,) in others]
+        table = pa.table(
+            {
+                "raw": pa.array([p[0] for p in parsed], pa.string()),
+                "e164": pa.array([p[1] for p in parsed], pa.string()),
+                "region": pa.array([p[2] for p in parsed], pa.string()),
+            }
+        )
+        con.register("_parsed_phones_arrow", table)
+        con.execute("INSERT INTO _phone_norm SELECT * FROM _parsed_phones_arrow")
+        con.unregister("_parsed_phones_arrow")
+
+
+def resolve(con: duckdb.DuckDBPyConnection, unknown_identity: str) -> None:
+    """Resolve every observation of ``_c_obs`` to a contact.
+
+    Leaves ``_obs_contact(obs_id, contact_id)`` (observations without a contact are absent),
+    ``_new_contacts`` and ``_new_identities`` (rows to add to the canonical tables), and
+    ``_obs_unresolved(obs_id, reason)``.
+    """
+    normalise_phones(con)
+    con.execute(sql_text("ingest/identity_ids"))
+    _components(con)
+    con.execute(sql_text("ingest/identity_components"), {"create": unknown_identity == "create"})
+    con.execute(sql_text("ingest/identity_outputs"))
+
+
+def _components(con: duckdb.DuckDBPyConnection) -> None:
+    """Merge identifiers seen together into components (``_ident_comp(ident, comp)``)."""
+    groups = con.execute(
+        "SELECT list(DISTINCT ident ORDER BY ident) FROM _ids GROUP BY obs_id "
+        "HAVING count(DISTINCT ident) > 1"
+    ).fetchall()
+    parent: dict[str, str] = {}
+
+    def find(item: str) -> str:
+        root = item
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(item, item) != root:
+            parent[item], item = root, parent[item]
+        return root
+
+    for (members,) in groups:
+        first = find(members[0])
+        for member in members[1:]:
+            other = find(member)
+            if other != first:
+                low, high = sorted((first, other))
+                parent[high] = low
+                first = low
+    pairs = [(item, find(item)) for item in parent]
+    table = pa.table(
+        {
+            "ident": pa.array([p[0] for p in pairs], pa.string()),
+            "comp": pa.array([p[1] for p in pairs], pa.string()),
+        }
+    )
+    con.register("_ident_comp_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE _ident_comp AS SELECT * FROM _ident_comp_arrow")
+    con.unregister("_ident_comp_arrow")

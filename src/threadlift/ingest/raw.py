@@ -1,0 +1,182 @@
+"""The raw store: every webhook body kept append-only, deduplicated by content hash.
+
+Platforms retry deliveries for days and offer no history API, so what the endpoint
+logged is the system of record. Files are read into a staging table ``_staged``
+(source, location, body) and then appended to ``raw_bodies``; bodies already stored
+(same platform, same md5 of the body text) are counted as duplicates and dropped.
+
+Accepted file layouts (checked in this order):
+
+* JSON lines: one document per line (the fast path, read and validated by DuckDB); a
+  line holding a JSON array contributes each element.
+* one JSON document spread over several lines: an array of bodies, a single body, or an
+  object mapping scenario names to bodies (the layout of SDK test fixtures);
+  concatenated documents are read one after the other.
+
+A line that is not JSON, a document that is not an object, a body that still holds
+``<PLACEHOLDER>`` values or that is not a webhook of the platform goes to
+``quarantine`` with its file, line and reason; the rest of the file is ingested.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from threadlift.errors import InputError
+from threadlift.sqlfiles import sql_text
+
+_PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
+"""Files read document by document in Python (not JSON lines) must fit in memory."""
+
+
+def create_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the empty staging tables of one ingest call."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _staged ("
+        " source VARCHAR, location VARCHAR, ord BIGINT, sub BIGINT, body VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _stage_rejects ("
+        " source VARCHAR, location VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
+
+
+def stage_json_file(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> None:
+    """Append the JSON documents of ``path`` to ``_staged`` (bad lines to ``_stage_rejects``)."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; pass files of webhook bodies (JSON lines)")
+    first = _first_line(path)
+    if first is None:
+        return
+    if not _is_json(first):
+        _stage_documents_in_python(con, path, file_index)
+        return
+    try:
+        con.execute(sql_text("ingest/stage_json_lines"), {"path": str(path), "file": file_index})
+    except duckdb.InvalidInputException as exc:
+        raise InputError(
+            f"{path}: cannot be read as lines of UTF-8 text ({str(exc).splitlines()[0]}); "
+            "webhook bodies are JSON, one document per line"
+        ) from exc
+
+
+def _first_line(path: Path) -> str | None:
+    """The first non-blank line of the file (None for an empty file)."""
+    with path.open("r", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.strip():
+                return line
+    return None
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _stage_documents_in_python(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> None:
+    """Read a pretty-printed (or concatenated) JSON file document by document."""
+    if path.stat().st_size > _PYTHON_FALLBACK_MAX_BYTES:
+        raise InputError(
+            f"{path}: larger than {_PYTHON_FALLBACK_MAX_BYTES // 2**20} MiB and not JSON lines; "
+            "write one JSON document per line"
+        )
+    text = path.read_text(encoding="utf-8", errors="replace")
+    staged: list[tuple[str, str, int, int, str]] = []
+    rejects: list[tuple[str, str, str, str]] = []
+    source = str(path)
+    for ordinal, (line, document, error) in enumerate(_documents(text)):
+        if error is not None:
+            rejects.append((source, f"line {line}", error, document))
+            continue
+        for sub, (suffix, body) in enumerate(_bodies_of(json.loads(document))):
+            staged.append((source, f"line {line}{suffix}", file_index * 10**9 + ordinal, sub, body))
+    if staged:
+        con.executemany("INSERT INTO _staged VALUES (?, ?, ?, ?, ?)", staged)
+    if rejects:
+        con.executemany("INSERT INTO _stage_rejects VALUES (?, ?, ?, ?)", rejects)
+
+
+def _documents(text: str) -> Iterator[tuple[int, str, str | None]]:
+    """Yield (first line, document text, error) for each JSON document in ``text``."""
+    decoder = json.JSONDecoder()
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return
+        line = text.count("\n", 0, position) + 1
+        try:
+            _, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            rest = text[position:]
+            yield line, rest[:10000], f"malformed JSON: {exc.msg} (line {exc.lineno} of the file)"
+            return
+        yield line, text[position:end], None
+        position = end
+
+
+def _bodies_of(document: object) -> Iterator[tuple[str, str]]:
+    """Split one parsed document into (location suffix, body JSON) pairs."""
+    if isinstance(document, list):
+        for index, element in enumerate(document):
+            yield f" [{index}]", _compact(element)
+    elif isinstance(document, dict) and _is_named_collection(document):
+        for name, element in document.items():
+            yield f" #{name}", _compact(element)
+    else:
+        yield "", _compact(document)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_named_collection(document: dict[str, object]) -> bool:
+    """An object mapping scenario names to webhook bodies (SDK fixture files)."""
+    return (
+        bool(document)
+        and not {"object", "entry", "direction", "headers"} & document.keys()
+        and all(isinstance(v, dict) and "object" in v for v in document.values())
+    )
+
+
+def store_bodies(
+    con: duckdb.DuckDBPyConnection, platform: str, received_at: datetime | None
+) -> tuple[int, int]:
+    """Validate ``_staged`` and append new bodies to ``raw_bodies``.
+
+    Returns (new bodies, duplicates). Leaves the new bodies in temp table ``_bodies`` and
+    adds the rejected ones to ``_stage_rejects``.
+    """
+    con.execute(sql_text("ingest/check_staged"), {"platform": platform})
+    con.execute(
+        "INSERT INTO _stage_rejects SELECT source, location, reason, body "
+        "FROM _checked WHERE reason IS NOT NULL"
+    )
+    con.execute(sql_text("ingest/new_bodies"), {"platform": platform, "received_at": received_at})
+    con.execute(sql_text("ingest/insert_raw_bodies"))
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM _bodies), "
+        "(SELECT count(*) FROM _checked WHERE reason IS NULL) - (SELECT count(*) FROM _bodies)"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def select_all_bodies(con: duckdb.DuckDBPyConnection, platform: str) -> None:
+    """Put every stored body of ``platform`` into ``_bodies`` (for a rebuild)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _bodies AS SELECT platform, body_hash, received_at, "
+        "source, location, body, seq FROM raw_bodies WHERE platform = $platform ORDER BY seq",
+        {"platform": platform},
+    )

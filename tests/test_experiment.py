@@ -1,0 +1,224 @@
+"""Experiment files: valid designs parse; every invalid one is a one-line error naming the field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from threadlift.errors import ConfigError
+from threadlift.experiment import check_audience_sql, load_experiment, parse_experiment
+
+DESIGN_EXAMPLE = """
+id = "br-winback-2026-11"
+channel = "whatsapp"
+sender_id = "15550001111"
+category = "marketing"
+assigned_at = 2026-11-02T09:00:00Z
+window_days = 7
+salt = "br-winback-2026-11"
+audience_sql = "select contact_id from contacts where market = 'BR'"
+
+[[arms]]
+name = "holdout"
+weight = 10
+holdout = true
+
+[[arms]]
+name = "whatsapp"
+weight = 90
+
+[eligibility]
+require_consent = true
+exclude_feedback_days = 90
+
+[[metrics]]
+name = "conversion"
+type = "proportion"
+action = "order"
+
+[[metrics]]
+name = "revenue"
+type = "mean"
+action = "order"
+cuped_days = 28
+
+[[guardrails]]
+name = "block_rate"
+kind = "block"
+max_increase = 0.002
+"""
+
+
+def experiment_text(
+    *,
+    assigned: str = "assigned_at = 2026-11-02T09:00:00Z",
+    extra: str = "",
+    holdout_weight: str = "10",
+    treatment_weight: str = "90",
+    treatment_extra: str = "",
+    tail: str = "",
+) -> str:
+    return f"""
+id = "x"
+channel = "whatsapp"
+{assigned}
+{extra}
+[[arms]]
+name = "holdout"
+weight = {holdout_weight}
+holdout = true
+
+[[arms]]
+name = "whatsapp"
+weight = {treatment_weight}
+{treatment_extra}
+{tail}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_experiment(text, "winback.toml")
+    message = str(info.value)
+    assert message.startswith("winback.toml: ")
+    assert "\n" not in message
+    return message
+
+
+def test_design_example_parses() -> None:
+    experiment = parse_experiment(DESIGN_EXAMPLE)
+    assert experiment.assigned_at == datetime(2026, 11, 2, 9, 0)
+    assert experiment.sender_id == "15550001111"
+    assert [(r.name, r.start, r.stop) for r in experiment.ranges()] == [
+        ("holdout", 0, 1000),
+        ("whatsapp", 1000, 10000),
+    ]
+    assert experiment.effective_salt == "br-winback-2026-11"
+    assert experiment.layer is None
+    assert experiment.version is None
+
+
+def test_load_experiment_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "winback.toml"
+    path.write_text(DESIGN_EXAMPLE, encoding="utf-8")
+    assert load_experiment(path).source_path == path
+    with pytest.raises(ConfigError, match="cannot read experiment file"):
+        load_experiment(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("weight", "expected"),
+    [
+        ("0", "arms[1].weight: Input should be greater than 0 (got 0)"),
+        ("-5", "arms[1].weight: Input should be greater than 0 (got -5)"),
+        ("inf", "arms[1].weight: Input should be a finite number"),
+        ("nan", "arms[1].weight: Input should be a finite number"),
+        ("true", "arms[1].weight: must be a number greater than 0, not true/false"),
+        ('"ten"', "arms[1].weight: Input should be a valid number"),
+    ],
+)
+def test_weights_must_be_positive_numbers(weight: str, expected: str) -> None:
+    assert expected in error_of(experiment_text(treatment_weight=weight))
+
+
+def test_an_arm_too_small_for_one_bucket() -> None:
+    message = error_of(experiment_text(holdout_weight="0.001", treatment_weight="100"))
+    assert "arms: holdout would get no bucket" in message
+
+
+def test_two_holdout_arms() -> None:
+    message = error_of(experiment_text(treatment_extra="holdout = true"))
+    assert "arms: at most one arm may have holdout = true; found 2: holdout, whatsapp" in message
+
+
+def test_unknown_arm_in_a_metric() -> None:
+    tail = '[[metrics]]\nname = "conversion"\ntype = "proportion"\naction = "order"\narms = ["whatsap"]'
+    message = error_of(experiment_text(tail=tail))
+    assert "metrics[0].arms: metric 'conversion' names unknown arm(s) whatsap" in message
+    assert "the arms are: holdout, whatsapp" in message
+
+
+@pytest.mark.parametrize(
+    ("assigned", "expected"),
+    [
+        ("", "assigned_at: required field is missing"),
+        ("assigned_at = 2026-11-02T09:00:00", "assigned_at: give a UTC offset, e.g. 2026-11-02T09:00:00Z"),
+        ('assigned_at = "2026-11-02T09:00:00"', "assigned_at: give a UTC offset"),
+        ("assigned_at = 2026-11-02", "assigned_at: must be a date-time with a UTC offset"),
+        ("assigned_at = 09:00:00", "assigned_at: must be a date-time with a UTC offset"),
+        ('assigned_at = "2026-13-02T09:00:00Z"', "assigned_at: Input should be a valid datetime"),
+        ('assigned_at = "yesterday"', "assigned_at: Input should be a valid datetime"),
+        ("assigned_at = 12", "assigned_at: "),
+    ],
+)
+def test_bad_timestamps(assigned: str, expected: str) -> None:
+    assert expected in error_of(experiment_text(assigned=assigned))
+
+
+def test_offsets_are_converted_to_utc() -> None:
+    experiment = parse_experiment(experiment_text(assigned='assigned_at = "2026-11-02T09:00:00-03:00"'))
+    assert experiment.assigned_at == datetime(2026, 11, 2, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("select contact_id from contacts; delete from contacts", "found 2 statements"),
+        ("delete from contacts", "found a DELETE statement"),
+        ("insert into contacts values ('a', 'BR', now())", "found a INSERT statement"),
+        ("drop table contacts", "found a DROP statement"),
+        (
+            "with d as (delete from contacts returning contact_id) select contact_id from d",
+            "it contains a DELETE",
+        ),
+        ("select id from contacts", "it returns id (alias the id column"),
+        ("select contact_id from", "it does not parse at line 1"),
+        ("", "found 0 statements"),
+    ],
+)
+def test_audience_sql_must_be_one_select(sql: str, expected: str) -> None:
+    message = error_of(experiment_text(extra=f'audience_sql = "{sql}"'))
+    assert "audience_sql: must be exactly one SELECT statement returning a contact_id column" in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select contact_id from contacts where market = 'BR'",
+        "SELECT c.contact_id FROM contacts AS c JOIN identities USING (contact_id);",
+        "select contact_id from contacts union select contact_id from identities",
+        "with br as (select * from contacts where market = 'BR') select * from br",
+        "select id as contact_id from read_csv('list.csv')",
+    ],
+)
+def test_audience_sql_accepted(sql: str) -> None:
+    check_audience_sql(sql)
+
+
+def test_layer_fields() -> None:
+    experiment = parse_experiment(experiment_text(tail='[layer]\nname = "marketing"\nbuckets = [0, 2500]'))
+    assert experiment.layer is not None
+    assert experiment.layer.effective_salt == "marketing"
+    assert experiment.layer.buckets == (0, 2500)
+    for bad in ("[0, 10001]", "[5000, 5000]", "[-1, 10]"):
+        message = error_of(experiment_text(tail=f'[layer]\nname = "marketing"\nbuckets = {bad}'))
+        assert "layer.buckets: must be [start, stop] with 0 <= start < stop <= 10000" in message
+    assert "layer.buckets: required field is missing" in error_of(experiment_text(tail='[layer]\nname = "m"'))
+
+
+def test_version_field() -> None:
+    assert parse_experiment(experiment_text(extra="version = 3")).version == 3
+    assert "version: Input should be greater than or equal to 1" in error_of(experiment_text(extra="version = 0"))
+
+
+def test_unknown_field_names_the_field() -> None:
+    assert "salf: unknown field" in error_of(experiment_text(extra='salf = "x"'))
+
+
+def test_several_problems_are_reported_together() -> None:
+    message = error_of(experiment_text(assigned='assigned_at = "nope"', treatment_weight="0"))
+    assert "assigned_at:" in message
+    assert "arms[1].weight:" in message

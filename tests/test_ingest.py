@@ -1,0 +1,538 @@
+"""Platform ingest: real webhook fixtures → raw store → canonical tables."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from threadlift.errors import InputError
+from threadlift.ingest import IngestResult, ingest_files, rebuild
+from threadlift.workspace import Workspace
+
+FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
+META = FIXTURES / "meta_docs_examples"
+PYWA = FIXTURES / "whatsapp" / "pywa"
+JAVA = FIXTURES / "whatsapp" / "whatsapp-business-java-api"
+SYNTHETIC = FIXTURES / "synthetic"
+
+CANONICAL = (
+    "contacts", "identities", "consents", "messages", "message_events", "inbound",
+    "sender_quality",
+)
+
+
+def _platform_of(path: Path) -> str:
+    name = path.name
+    if name.startswith("fb_"):
+        return "messenger"
+    if name.startswith("ig_"):
+        return "instagram"
+    if path.suffix == ".csv":
+        return "sms"
+    if name.startswith("apple"):
+        return "apple"
+    if name.startswith("messenger"):
+        return "messenger"
+    return "whatsapp"
+
+
+def _rows(ws: Workspace, table: str) -> list[tuple[object, ...]]:
+    return sorted(
+        ws.con.execute(f'SELECT * FROM "{table}"').fetchall(),
+        key=lambda row: [str(v) for v in row],
+    )
+
+
+def _snapshot(ws: Workspace) -> dict[str, list[tuple[object, ...]]]:
+    return {table: _rows(ws, table) for table in CANONICAL}
+
+
+def _bodies(path: Path) -> list[str]:
+    """The bodies of a fixture file as JSON lines (named collections expanded)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(document, dict) and "object" not in document:
+        return [json.dumps(v) for v in document.values()]
+    return [json.dumps(document)]
+
+
+def test_every_fixture_ingests_without_an_uncaught_error(workspace: Workspace) -> None:
+    files = sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".json", ".jsonl", ".csv"})
+    assert len(files) > 140
+    by_platform: dict[str, list[Path]] = {}
+    for path in files:
+        by_platform.setdefault(_platform_of(path), []).append(path)
+    for platform, paths in by_platform.items():
+        result = ingest_files(workspace, platform, paths)
+        assert result.files == len(paths)
+        assert result.bodies + result.duplicates + result.quarantined >= len(paths)
+    seen = {
+        str(source)
+        for (source,) in workspace.con.execute(
+            "SELECT source FROM raw_bodies UNION SELECT source FROM quarantine"
+        ).fetchall()
+    }
+    for path in files:
+        if str(path) not in seen:
+            # every body of this file repeats one stored from another file
+            again = ingest_files(workspace, _platform_of(path), [path])
+            assert again.duplicates > 0
+            assert again.bodies == 0
+
+
+def test_pmp_sent_status(workspace: Workspace) -> None:
+    result = ingest_files(workspace, "whatsapp", [META / "wa_status__01.json"])
+    assert result.bodies == 1
+    assert result.rows["messages"] == 1
+    assert _rows(workspace, "message_events") == [
+        (
+            "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=",
+            "sent",
+            __import__("datetime").datetime(2025, 6, 15, 23, 27, 53),
+            None,
+            "marketing",
+            True,
+        )
+    ]
+    (message,) = _rows(workspace, "messages")
+    assert message[1:4] == ("whatsapp:+16505551234", "whatsapp", "15550783881")
+    assert message[8] == "marketing"
+    assert _rows(workspace, "identities") == [
+        ("whatsapp:+16505551234", "whatsapp", "+16505551234", None)
+    ]
+    assert _rows(workspace, "contacts")[0][:2] == ("whatsapp:+16505551234", "US")
+
+
+def test_failed_statuses_keep_their_error_codes(workspace: Workspace) -> None:
+    ingest_files(
+        workspace,
+        "whatsapp",
+        [META / "wa_status__03.json", JAVA / "reEngagementMessageError.json",
+         JAVA / "mediaUploadError.json"],
+    )
+    failed = workspace.con.execute(
+        "SELECT error_code, count(*) FROM message_events WHERE status = 'failed' "
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert failed == [("131047", 1), ("131049", 1), ("131053", 1)]
+    # 1111111111111 is not a possible phone number: the send is quarantined, the event kept.
+    reasons = [r[0] for r in workspace.con.execute("SELECT reason FROM quarantine").fetchall()]
+    assert any("no usable identity: phone 1111111111111" in r for r in reasons)
+
+
+def test_pywa_message_status_scenarios(workspace: Workspace) -> None:
+    result = ingest_files(workspace, "whatsapp", [PYWA / "message_status.json"])
+    # 7 scenarios; "group" holds placeholders and is quarantined.
+    assert result.bodies == 6
+    assert result.quarantined == 1
+    events = workspace.con.execute(
+        "SELECT status, error_code, pricing_category, billable FROM message_events "
+        "ORDER BY status"
+    ).fetchall()
+    assert events == [
+        ("delivered", None, "service", True),
+        ("failed", "130472", None, None),
+        ("played", None, "service", True),
+        ("read", None, "service", True),
+        ("sent", None, "service", True),
+    ]
+    # wa_id, BSUID and parent BSUID of the contacts[] profile are one contact.
+    assert _rows(workspace, "identities") == [
+        ("whatsapp:+972987654321", "whatsapp", "+972987654321", None),
+        ("whatsapp:+972987654321", "whatsapp", "US.13491208655302741918", None),
+        ("whatsapp:+972987654321", "whatsapp", "US.ENT.11815799212886844830", None),
+    ]
+    fact = workspace.con.execute(
+        "SELECT final_state, error_code FROM message_facts"
+    ).fetchall()
+    assert fact == [("read", "130472")]
+
+
+def test_tracking_data_and_authentication_international(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    def body(status: str, ts: int, pricing: dict[str, object] | None) -> str:
+        item: dict[str, object] = {
+            "id": "wamid.T1", "status": status, "timestamp": str(ts),
+            "recipient_id": "16505551234",
+            "biz_opaque_callback_data": '{"experiment_id": "otp-test", "arm": "whatsapp"}',
+        }
+        if pricing:
+            item["pricing"] = pricing
+        return json.dumps({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
+                "statuses": [item]}}]}],
+        })
+
+    pricing = {"pricing_model": "PMP", "type": "regular",
+               "category": "authentication-international"}
+    path = tmp_path / "auth.jsonl"
+    path.write_text(
+        "\n".join([body("sent", 1750000000, pricing), body("read", 1750000100, None)]) + "\n"
+    )
+    ingest_files(workspace, "whatsapp", [path])
+    assert workspace.con.execute(
+        "SELECT experiment_id, arm, category FROM messages"
+    ).fetchall() == [("otp-test", "whatsapp", "authentication")]
+    assert workspace.con.execute(
+        "SELECT final_state, first_delivered_at = first_read_at, billed_category "
+        "FROM message_facts"
+    ).fetchall() == [("read", True, "authentication")]
+
+
+def test_inbound_context_referral_and_windows(workspace: Workspace, tmp_path: Path) -> None:
+    ingest_files(workspace, "whatsapp", [META / "wa_text__04.json", META / "wa_text__03.json"])
+    inbound = workspace.con.execute(
+        "SELECT type, context_message_id FROM inbound ORDER BY ts"
+    ).fetchall()
+    assert inbound == [
+        ("text", "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA"),
+        ("text", None),
+    ]
+    assert workspace.con.execute(
+        "SELECT source_type, source_id FROM message_referrals"
+    ).fetchall() == [("ad", "120226305854810726")]
+    # a reply 1 hour after the ad click: the window is open and a free entry point applies.
+    reply = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
+            "statuses": [{"id": "wamid.R", "status": "sent", "timestamp": str(1750275992 + 3600),
+                          "recipient_id": "16505551234",
+                          "pricing": {"billable": False, "pricing_model": "PMP",
+                                      "type": "free_entry_point",
+                                      "category": "referral_conversion"}}]}}]}],
+    }
+    path = tmp_path / "reply.jsonl"
+    path.write_text(json.dumps(reply) + "\n")
+    ingest_files(workspace, "whatsapp", [path])
+    assert workspace.con.execute(
+        "SELECT service_window_open, free_entry_point, billable FROM message_facts"
+    ).fetchall() == [(True, True, False)]
+
+
+def test_preferences_quality_and_platform_events(workspace: Workspace) -> None:
+    ingest_files(
+        workspace,
+        "whatsapp",
+        [META / "wa_user_preferences__01.json", JAVA / "qualityUpdate.json",
+         META / "wa_phone_number_quality_update__01.json",
+         META / "wa_message_template_status_update__02.json",
+         META / "wa_message_template_quality_update__01.json", PYWA / "account_update.json"],
+    )
+    assert workspace.con.execute(
+        "SELECT contact_id, scope, status, source FROM consents"
+    ).fetchall() == [("whatsapp:+16505551234", "marketing", "granted", "user_preferences")]
+    assert workspace.con.execute(
+        "SELECT sender_id, quality_rating, messaging_limit_tier, event FROM sender_quality "
+        "ORDER BY ts"
+    ).fetchall() == [
+        ("16505551111", None, "TIER_10K", "FLAGGED"),
+        ("15550783881", None, "TIER_UNLIMITED", "THROUGHPUT_UPGRADE"),
+    ]
+    events = workspace.con.execute(
+        "SELECT field, event, template_name FROM platform_events "
+        "WHERE field LIKE 'message_template%' ORDER BY field"
+    ).fetchall()
+    assert events == [
+        ("message_template_quality_update", "YELLOW", "welcome_template"),
+        ("message_template_status_update", "REJECTED", "abandoned_cart"),
+    ]
+    account = workspace.con.execute(
+        "SELECT count(*) FROM platform_events WHERE field = 'account_update'"
+    ).fetchone()
+    assert account == (17,)
+
+
+def test_stop_revokes_marketing_consent(workspace: Workspace, tmp_path: Path) -> None:
+    body = json.loads((META / "wa_user_preferences__01.json").read_text())
+    pref = body["entry"][0]["changes"][0]["value"]["user_preferences"][0]
+    pref.update(value="stop", timestamp=1731800000)
+    path = tmp_path / "stop.jsonl"
+    path.write_text(json.dumps(body) + "\n")
+    ingest_files(workspace, "whatsapp", [path])
+    assert workspace.con.execute("SELECT status, scope FROM consents").fetchall() == [
+        ("revoked", "marketing")
+    ]
+
+
+def test_bsuid_only_recipient_is_an_identity(workspace: Workspace) -> None:
+    ingest_files(workspace, "whatsapp", [META / "wa_bsuid__15.json"])
+    assert _rows(workspace, "identities") == [
+        ("whatsapp:US.13491208655302741918", "whatsapp", "US.13491208655302741918", None),
+        ("whatsapp:US.13491208655302741918", "whatsapp", "US.ENT.11815799212886844830", None),
+    ]
+    assert _rows(workspace, "contacts")[0][:2] == ("whatsapp:US.13491208655302741918", "US")
+
+
+def test_malformed_line_is_quarantined_and_the_rest_ingested(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    good = _bodies(META / "wa_status__01.json")[0]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(f"{good}\n{{not json\n\n{json.dumps({'object': 'page'})}\n")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert result.bodies == 1
+    rows = workspace.con.execute(
+        "SELECT location, reason FROM quarantine ORDER BY location"
+    ).fetchall()
+    assert rows[0] == ("line 2", "malformed JSON")
+    assert rows[1][0] == "line 4"
+    assert rows[1][1].startswith("not a WhatsApp webhook body")
+
+
+def test_pretty_printed_file_with_trailing_garbage(workspace: Workspace) -> None:
+    result = ingest_files(workspace, "whatsapp", [JAVA / "textMessageStatusRead.json"])
+    assert result.bodies == 1
+    assert result.rows["message_events"] == 1
+    (location,) = workspace.con.execute("SELECT location FROM quarantine").fetchone() or ("",)
+    assert location == "line 29"
+
+
+def test_ingesting_twice_changes_nothing(workspace: Workspace) -> None:
+    files = [PYWA / "message_status.json", PYWA / "message.json", META / "wa_status__01.json"]
+    ingest_files(workspace, "whatsapp", files)
+    before = _snapshot(workspace)
+    quarantine = workspace.con.execute("SELECT count(*) FROM quarantine").fetchone()
+    again = ingest_files(workspace, "whatsapp", files)
+    assert again.bodies == 0
+    assert again.duplicates > 0
+    assert sum(again.rows.values()) == 0
+    assert _snapshot(workspace) == before
+    assert workspace.con.execute("SELECT count(*) FROM quarantine").fetchone() == quarantine
+
+
+def _fixture_stream() -> list[str]:
+    lines: list[str] = []
+    for path in [*sorted(PYWA.glob("*.json")), *sorted(META.glob("wa_*.json"))]:
+        lines.extend(_bodies(path))
+    return lines
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shuffled_duplicated_deliveries_give_the_same_tables(
+    tmp_path: Path, seed: int
+) -> None:
+    lines = _fixture_stream()
+    ordered = tmp_path / "ordered.jsonl"
+    ordered.write_text("\n".join(lines) + "\n")
+    rng = random.Random(seed)
+    noisy = lines + rng.sample(lines, k=len(lines) // 2)
+    rng.shuffle(noisy)
+    half = len(noisy) // 2
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(noisy[:half]) + "\n")
+    second.write_text("\n".join(noisy[half:]) + "\n")
+    with Workspace.create(tmp_path / "ordered.duckdb") as ws_ordered, Workspace.create(
+        tmp_path / "noisy.duckdb"
+    ) as ws_noisy:
+        ingest_files(ws_ordered, "whatsapp", [ordered])
+        ingest_files(ws_noisy, "whatsapp", [first, second])
+        assert _snapshot(ws_noisy) == _snapshot(ws_ordered)
+        assert _rows(ws_noisy, "message_facts") == _rows(ws_ordered, "message_facts")
+
+
+def test_messenger_read_watermark_marks_exactly_earlier_sends(workspace: Workspace) -> None:
+    ingest_files(workspace, "messenger", [SYNTHETIC / "messenger_thread.jsonl"])
+    read = workspace.con.execute(
+        "SELECT message_id FROM message_events WHERE status = 'read' ORDER BY 1"
+    ).fetchall()
+    # the watermark equals m_2's send time: m_1 and m_2 are read, m_3 (later) is not.
+    assert read == [("m_1",), ("m_2",)]
+    assert workspace.con.execute(
+        "SELECT message_id, final_state FROM message_facts ORDER BY 1"
+    ).fetchall() == [("m_1", "read"), ("m_2", "read"), ("m_3", "delivered")]
+    assert workspace.con.execute(
+        "SELECT experiment_id, arm FROM messages WHERE message_id = 'm_1'"
+    ).fetchall() == [("exp1", "treatment")]
+    assert workspace.con.execute(
+        "SELECT message_id, context_message_id FROM inbound"
+    ).fetchall() == [("m_in1", "m_1")]
+    assert workspace.con.execute(
+        "SELECT status, source FROM consents"
+    ).fetchall() == [("revoked", "messaging_optins")]
+
+
+def test_watermark_before_the_echo_still_marks_it(workspace: Workspace, tmp_path: Path) -> None:
+    lines = (SYNTHETIC / "messenger_thread.jsonl").read_text().splitlines()
+    path = tmp_path / "reversed.jsonl"
+    path.write_text("\n".join(reversed(lines)) + "\n")
+    ingest_files(workspace, "messenger", [path])
+    read = workspace.con.execute(
+        "SELECT message_id FROM message_events WHERE status = 'read' ORDER BY 1"
+    ).fetchall()
+    assert read == [("m_1",), ("m_2",)]
+
+
+def test_instagram_seen_marks_one_message(workspace: Workspace) -> None:
+    ingest_files(workspace, "instagram", [META / "ig_webhooks__02.json"])
+    assert workspace.con.execute(
+        "SELECT message_id, status FROM message_events"
+    ).fetchall() == [("MESSAGE-ID", "read")]
+
+
+def test_apple_reports_submitted_never_delivered(workspace: Workspace) -> None:
+    result = ingest_files(workspace, "apple", [SYNTHETIC / "apple_msp_log.jsonl"])
+    assert result.quarantined == 1  # an outbound "delivered" record: Apple has no receipts
+    assert workspace.con.execute(
+        "SELECT message_id, final_state, first_delivered_at FROM message_facts ORDER BY 1"
+    ).fetchall() == [("a-out-1", "submitted", None), ("a-out-2", "failed", None)]
+    assert workspace.con.execute("SELECT message_id FROM inbound").fetchall() == [("a-in-1",)]
+
+
+def test_sms_csv(workspace: Workspace) -> None:
+    result = ingest_files(workspace, "sms", [SYNTHETIC / "sms_log.csv"])
+    assert result.quarantined == 2
+    assert _rows(workspace, "identities") == [
+        ("sms:+16505550000", "sms", "+16505550000", None),
+        ("sms:+16505551234", "sms", "+16505551234", None),
+    ]
+    assert workspace.con.execute(
+        "SELECT message_id, final_state, error_code FROM message_facts ORDER BY 1"
+    ).fetchall() == [("s1", "delivered", None), ("s2", "failed", "30007")]
+
+
+def test_unknown_identity_quarantine_mode(workspace: Workspace) -> None:
+    result = ingest_files(
+        workspace, "whatsapp", [META / "wa_status__01.json"], unknown_identity="quarantine"
+    )
+    assert result.rows["messages"] == 0
+    assert result.rows["contacts"] == 0
+    (reason,) = workspace.con.execute("SELECT reason FROM quarantine").fetchone() or ("",)
+    assert reason.startswith("unknown identity phone +16505551234")
+    # once the identity is known, a rebuild maps the stored bodies to it.
+    workspace.con.execute("INSERT INTO contacts VALUES ('crm-42', 'US', NULL)")
+    workspace.con.execute(
+        "INSERT INTO identities VALUES ('crm-42', 'whatsapp', '+16505551234', NULL)"
+    )
+    rebuild(workspace, unknown_identity="quarantine")
+    assert workspace.con.execute("SELECT contact_id FROM messages").fetchall() == [("crm-42",)]
+    assert workspace.con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def test_rebuild_reproduces_the_tables(workspace: Workspace) -> None:
+    ingest_files(workspace, "whatsapp", [PYWA / "message_status.json", PYWA / "message.json",
+                                         META / "wa_user_preferences__01.json"])
+    ingest_files(workspace, "messenger", [SYNTHETIC / "messenger_thread.jsonl"])
+    workspace.con.execute("INSERT INTO contacts VALUES ('loaded-by-user', 'BR', NULL)")
+    before = _snapshot(workspace)
+    extras = {t: _rows(workspace, t) for t in ("platform_events", "read_watermarks")}
+    result = rebuild(workspace)
+    assert isinstance(result, IngestResult)
+    assert _snapshot(workspace) == before
+    assert {t: _rows(workspace, t) for t in extras} == extras
+    # rows the ingest did not add survive; deleted derived rows come back.
+    workspace.con.execute("DELETE FROM message_events")
+    rebuild(workspace)
+    assert _snapshot(workspace) == before
+
+
+def test_bad_arguments(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        ingest_files(workspace, "telegram", [])
+    with pytest.raises(InputError):
+        ingest_files(workspace, "whatsapp", [tmp_path / "missing.jsonl"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,when\n1,2\n")
+    with pytest.raises(InputError):
+        ingest_files(workspace, "sms", [bad])
+
+
+def _status_body(message: int, status: str, ts: int, recipient: str) -> str:
+    item: dict[str, object] = {
+        "id": f"wamid.P{message}", "status": status, "timestamp": str(ts),
+        "recipient_id": recipient,
+    }
+    if status != "read":
+        item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular",
+                           "category": "utility"}
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
+            "statuses": [item]}}]}],
+    })
+
+
+_PROPERTY_BODIES = [
+    _status_body(m, status, 1750000000 + 60 * m + offset, f"1650555{m % 3:04d}")
+    for m in range(6)
+    for offset, status in enumerate(("sent", "delivered", "read"))
+] + _bodies(META / "wa_text__04.json") + _bodies(META / "wa_user_preferences__01.json")
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=st.permutations(range(len(_PROPERTY_BODIES))),
+    repeats=st.lists(st.integers(0, len(_PROPERTY_BODIES) - 1), max_size=12),
+    split=st.integers(0, len(_PROPERTY_BODIES)),
+)
+def test_property_arrival_order_and_retries_do_not_matter(
+    tmp_path_factory: pytest.TempPathFactory, order: list[int], repeats: list[int], split: int
+) -> None:
+    root = tmp_path_factory.mktemp("property")
+    reference = root / "reference.jsonl"
+    reference.write_text("\n".join(_PROPERTY_BODIES) + "\n")
+    stream = [_PROPERTY_BODIES[i] for i in [*order, *repeats]]
+    first, second = root / "first.jsonl", root / "second.jsonl"
+    first.write_text("\n".join(stream[:split]) + "\n")
+    second.write_text("\n".join(stream[split:]) + "\n")
+    with Workspace.create(root / "a.duckdb") as ordered, Workspace.create(
+        root / "b.duckdb"
+    ) as shuffled:
+        ingest_files(ordered, "whatsapp", [reference])
+        ingest_files(shuffled, "whatsapp", [first])
+        ingest_files(shuffled, "whatsapp", [second])
+        ingest_files(shuffled, "whatsapp", [second])
+        assert _snapshot(shuffled) == _snapshot(ordered)
+        assert _rows(shuffled, "message_facts") == _rows(ordered, "message_facts")
+
+
+def test_unknown_status_value_is_quarantined_with_its_location(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    body = json.loads(_status_body(1, "deleted", 1750000000, "16505551234"))
+    good = _status_body(2, "sent", 1750000000, "16505551234")
+    path = tmp_path / "statuses.jsonl"
+    path.write_text(good + "\n" + json.dumps(body) + "\n")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert result.bodies == 2
+    assert result.rows["message_events"] == 1
+    assert workspace.con.execute(
+        "SELECT source, location, reason, target_table FROM quarantine"
+    ).fetchall() == [
+        (
+            str(path),
+            "line 2 status wamid.P1",
+            'unknown status "deleted"; expected sent, delivered, read, failed or played',
+            "message_events",
+        )
+    ]
+
+
+def test_email_csv(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "email.csv"
+    path.write_text(
+        "message_id,event,ts,to,category\n"
+        "e1,send,2026-05-01 10:00:00,Ann@Example.com,marketing\n"
+        "e1,opened,2026-05-01 11:00:00,,\n"
+        "e2,send,2026-05-01 10:00:00,not-an-address,marketing\n"
+    )
+    result = ingest_files(workspace, "email", [path])
+    assert result.rows["messages"] == 1
+    assert _rows(workspace, "identities") == [
+        ("email:ann@example.com", "email", "ann@example.com", None)
+    ]
+    assert workspace.con.execute(
+        "SELECT message_id, final_state FROM message_facts"
+    ).fetchall() == [("e1", "read")]
+    (reason,) = workspace.con.execute("SELECT reason FROM quarantine").fetchone() or ("",)
+    assert reason.startswith("no usable identity: email not-an-address")
