@@ -17,8 +17,8 @@ from threadlift.demo import DemoResult, run_demo
 from threadlift.render_markdown import shared_numbers
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_check import check_report_in_browser  # noqa: E402
-from test_render import parse_number  # noqa: E402
+from browser_check import check_report_in_browser
+from test_render import parse_number
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
 def test_demo_writes_the_three_reports_and_covers_the_true_effect(demo: DemoResult) -> None:
     report = json.loads(demo.report.json_path.read_text())
-    assert demo.report.markdown_path.is_file() and demo.report.html_path.is_file()
+    assert demo.report.markdown_path.is_file()
+    assert demo.report.html_path.is_file()
     assert report["srm"]["passed"]
     conversion = next(
         m for m in report["metrics"] if m["metric"] == "conversion" and m["control_arm"] == "holdout"

@@ -142,7 +142,7 @@ def test_bad_assignment_rows_are_quarantined_with_reasons_and_counted(
     reasons = workspace.con.execute(
         "SELECT location, reason FROM quarantine WHERE target_table = 'assignments' ORDER BY location"
     ).fetchall()
-    by_line = {loc: reason for loc, reason in reasons}
+    by_line = dict(reasons)
     assert "unknown arm treatment for experiment crm-split (arms: control, sms)" in by_line["line 4002"]
     assert "duplicate contact k1: listed 2 times in this file" in by_line["line 4002"]
     assert by_line["line 4003"] == "unknown contact ghost (load it into contacts first)"

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from threadlift.experiment import parse_experiment
 from threadlift.engine import DuckDBEngine
+from threadlift.experiment import parse_experiment
 from threadlift.outcomes import metric_stats, prepare_units
 from threadlift.workspace import Workspace
 

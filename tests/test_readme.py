@@ -20,7 +20,7 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert blocks, "the README has no Python example"
     monkeypatch.chdir(tmp_path)
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     output = capsys.readouterr().out
     assert "conversion" in output
     assert os.path.exists(tmp_path / "demo-out" / "report" / "report.html")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from threadlift import __version__, stats
 from threadlift.cost import calling_code_markets, cost_per_incremental
+from threadlift.engine import DuckDBEngine, Engine
 from threadlift.experiment import Experiment
 from threadlift.guardrails import tier_limit
 from threadlift.moments import SufficientStats
@@ -32,7 +33,6 @@ from threadlift.outcomes import (
     takeup_moments,
     with_takeup,
 )
-from threadlift.engine import DuckDBEngine, Engine
 from threadlift.workspace import Workspace
 
 Correction = Literal["holm", "fdr_bh"]

@@ -367,6 +367,11 @@ def assign(
     show_default=True,
     help="Multiple-testing correction across metrics and arms.",
 )
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where the SQL runs; spark reads Parquet tables from --lake (docs/engines.md).")
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
+              help="Lake directory for --engine spark.")
+@click.option("--spark-master", default="local[2]", show_default=True)
 @workspace_option
 @handle_errors
 def report(
@@ -375,6 +380,9 @@ def report(
     as_of: str | None,
     all_dir: Path | None,
     correction: str,
+    engine: str,
+    lake: Path | None,
+    spark_master: str,
     workspace: Path,
 ) -> None:
     """Write report.json, report.md and report.html for an experiment."""
@@ -396,7 +404,19 @@ def report(
     assert experiment_file is not None
     experiment = load_experiment(experiment_file)
     with Workspace.open(workspace, read_only=True) as ws:
-        analysis = analyze(ws, experiment, as_of=moment, correction=correction)  # type: ignore[arg-type]
+        if engine == "spark":
+            from threadlift.engines.spark import SparkEngine
+
+            if lake is None:
+                raise ConfigError("--engine spark needs --lake DIR (see docs/engines.md)")
+            spark = SparkEngine.local(lake, master=spark_master)
+            try:
+                analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
+                                   engine=spark)
+            finally:
+                spark.stop()
+        else:
+            analysis = analyze(ws, experiment, as_of=moment, correction=correction)  # type: ignore[arg-type]
     written = write_report(analysis, out)
     for alert in analysis.alerts:
         click.secho(f"ALERT [{alert.kind}] {alert.message}", fg="red", err=True)
@@ -465,6 +485,55 @@ def plan(
         click.echo(f"  cost of the sends            {result.experiment_cost:,.2f}")
     if result.forgone_actions is not None:
         click.echo(f"  actions forgone in holdout   {result.forgone_actions:,.1f}")
+
+
+@main.command(
+    epilog="Example: THREADLIFT_API_KEYS='crm read,write sha256:…' threadlift serve "
+    "--experiments experiments/ -w shop.duckdb --port 8000 --workers 2\n\nSee docs/api.md."
+)
+@click.option("--experiments", "experiments_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Directory of experiment files.")
+@click.option("--keys-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="API keys file (NAME SCOPES sha256:HEX lines); or env THREADLIFT_API_KEYS.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@workspace_option
+@handle_errors
+def serve(experiments_dir: Path, keys_file: Path | None, host: str, port: int, workers: int,
+          workspace: Path) -> None:
+    """Serve the assignment HTTP API: which arm is this contact in, and record exposures."""
+    from pydantic import ValidationError
+
+    from threadlift.api.app import serve as run_server
+    from threadlift.api.settings import ApiSettings
+
+    try:
+        settings = ApiSettings(experiments_dir=experiments_dir, workspace=workspace, keys_file=keys_file)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid API settings: {exc.errors()[0]['msg']}") from exc
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+@main.group(epilog="Example: threadlift exposures import -w shop.duckdb")
+def exposures() -> None:
+    """Exposures acknowledged by the API."""
+
+
+@exposures.command("import", epilog="Example: threadlift exposures import --log-dir shop.duckdb.api")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The API's state directory (default: WORKSPACE.api).")
+@workspace_option
+@handle_errors
+def import_exposures_command(log_dir: Path | None, workspace: Path) -> None:
+    """Copy the API's durable exposure log into the workspace's exposures table (idempotent)."""
+    from threadlift.api.exposures import import_exposures
+    from threadlift.workspace import Workspace
+
+    directory = log_dir if log_dir is not None else Path(str(workspace) + ".api")
+    with Workspace.open(workspace) as ws:
+        result = import_exposures(ws, directory)
+    click.echo(f"exposures: {result.inserted} added ({result.in_log} in the log)")
 
 
 @main.command(epilog="Example: threadlift demo --out demo-out --contacts 20000 --seed 7")

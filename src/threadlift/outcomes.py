@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from threadlift.engine import Engine
 from threadlift.experiment import Experiment, Metric
 from threadlift.moments import SufficientStats
-from threadlift.engine import Engine
 
 _ONE = "1"
 _ZERO = "0"
