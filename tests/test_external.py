@@ -153,3 +153,28 @@ def test_bad_assignment_rows_are_quarantined_with_reasons_and_counted(
     report = analyze(workspace, experiment, as_of=T0 + timedelta(days=26)).to_dict()
     assert report["assignments_quarantined"] == 5
     assert report["arms"][0]["units"] + report["arms"][1]["units"] == 3998
+
+
+def test_pre_period_balance_is_reported_and_matches_scipy(workspace: Workspace, tmp_path: Path) -> None:
+    paths = _write_inputs(tmp_path, seed=6, control_share=0.2)
+    text = paths["experiment"].read_text().replace(
+        'name = "revenue"\ntype = "mean"\naction = "order"\n',
+        'name = "revenue"\ntype = "mean"\naction = "order"\ncuped_days = 5\n',
+    )
+    paths["experiment"].write_text(text)
+    _load(workspace, paths)
+    experiment = parse_experiment(text)
+    as_of = T0 + timedelta(days=26)
+    report = analyze(workspace, experiment, as_of=as_of).to_dict()
+    (row,) = report["balance"]
+    units = pd.read_csv(paths["assignments"], parse_dates=["assigned_at"])
+    actions = pd.read_parquet(paths["actions"])
+    joined = units.merge(actions, on="contact_id", how="left")
+    pre = (joined.ts >= joined.assigned_at - pd.Timedelta(days=5)) & (joined.ts < joined.assigned_at)
+    joined["pre"] = np.where(pre, joined.value, 0.0)
+    per_unit = joined.groupby(["contact_id", "arm"], as_index=False).pre.sum()
+    control = per_unit.loc[per_unit.arm == "control", "pre"].to_numpy()
+    treatment = per_unit.loc[per_unit.arm == "sms", "pre"].to_numpy()
+    assert row["control_mean"] == pytest.approx(control.mean(), rel=1e-9)
+    assert row["treatment_mean"] == pytest.approx(treatment.mean(), rel=1e-9)
+    assert row["pvalue"] == pytest.approx(sps.ttest_ind(treatment, control, equal_var=False).pvalue, rel=1e-7)

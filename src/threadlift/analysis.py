@@ -103,6 +103,7 @@ class Analysis:
     arms: list[dict[str, Any]]
     srm: dict[str, Any]
     metrics: list[MetricResult]
+    balance: list[dict[str, Any]]
     complier: list[dict[str, Any]]
     funnel: list[FunnelRow]
     cumulative: list[dict[str, Any]]
@@ -138,6 +139,7 @@ class Analysis:
             "assignments_quarantined": self.assignments_quarantined,
             "arms": self.arms,
             "srm": self.srm,
+            "balance": self.balance,
             "metrics": [m.to_dict() for m in self.metrics],
             "complier": self.complier,
             "funnel": [asdict(f) for f in self.funnel],
@@ -299,6 +301,7 @@ def analyze(
     arm_rows, srm = _srm(experiment, units, alerts)
     all_stats = metric_stats(con, experiment)
     metric_rows = _metrics(all_stats, experiment, correction, warnings)
+    balance_rows = _balance(all_stats, experiment)
     primary = experiment.metrics[0] if experiment.metrics else None
     funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
     complier = _complier(con, experiment, as_of, all_stats)
@@ -327,6 +330,7 @@ def analyze(
         arms=arm_rows,
         srm=srm,
         metrics=metric_rows,
+        balance=balance_rows,
         complier=complier,
         funnel=funnel_rows,
         cumulative=cumulative,
@@ -388,6 +392,38 @@ def _srm(
             )
         )
     return arm_rows, srm
+
+
+def _balance(
+    all_stats: dict[str, dict[str, SufficientStats]], experiment: Experiment
+) -> list[dict[str, Any]]:
+    """Pre-period balance of each CUPED covariate: standardised difference and Welch test."""
+    control = experiment.control_arm
+    rows: list[dict[str, Any]] = []
+    for metric in experiment.metrics:
+        if metric.cuped_days is None:
+            continue
+        per_arm = all_stats.get(metric.name, {})
+        for arm in experiment.arms:
+            if arm.name == control:
+                continue
+            result = stats.balance(
+                per_arm.get(control, SufficientStats(0)), per_arm.get(arm.name, SufficientStats(0))
+            )
+            rows.append(
+                {
+                    "metric": metric.name,
+                    "covariate": f"{metric.name} over the {metric.cuped_days} days before assignment",
+                    "arm": arm.name,
+                    "control_arm": control,
+                    "control_mean": result.control_mean,
+                    "treatment_mean": result.treatment_mean,
+                    "standardized_mean_difference": result.standardized_mean_difference,
+                    "pvalue": result.pvalue,
+                    "error": result.error,
+                }
+            )
+    return rows
 
 
 def _comparison_pairs(experiment: Experiment) -> list[tuple[str, str]]:
