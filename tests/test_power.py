@@ -122,7 +122,7 @@ def test_solving_round_trips(baseline: float, rel: float, ratio: float, method: 
     assert 0.8 - 1e-6 <= sized.power <= 0.8 + 1e-4
     mde = plan("proportion", baseline=baseline, control_units=sized.control_units_exact,
                power=0.8, ratio=ratio, method=method)  # type: ignore[arg-type]
-    assert mde.effect_size == pytest.approx(sized.effect_size, rel=1e-4)
+    assert mde.effect_size == pytest.approx(sized.effect_size, rel=1e-3)
     bigger = plan("proportion", baseline=baseline, rel_effect_size=rel,
                   control_units=sized.control_units_exact * 2, ratio=ratio,
                   method=method)  # type: ignore[arg-type]
