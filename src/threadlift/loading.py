@@ -21,7 +21,7 @@ import duckdb
 
 from threadlift.errors import InputError
 from threadlift.experiment import Experiment
-from threadlift.workspace import NATURAL_KEYS, Column, Workspace
+from threadlift.workspace import NATURAL_KEYS, Column, Workspace, count_rows, first_row
 
 LOADABLE_TABLES = tuple(NATURAL_KEYS)
 
@@ -176,16 +176,16 @@ def _load_one(
         """,
         {"source": source, "unit": location_unit, "table": table},
     )
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _typed"
-    ).fetchone()
+    counts = first_row(
+        con, "SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _typed"
+    )
     assert counts is not None
     rows, bad = int(counts[0]), int(counts[1])
     key = NATURAL_KEYS[table]
     names = ", ".join(f'"{c.name}"' for c in columns)
     key_match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in key)
     key_cols = ", ".join(f'"{k}"' for k in key)
-    before = _count(con, table)
+    before = count_rows(con, table)
     con.execute(
         f"""
         INSERT INTO "{table}" ({names})
@@ -196,7 +196,7 @@ def _load_one(
         WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {key_match})
         """
     )
-    inserted = _count(con, table) - before
+    inserted = count_rows(con, table) - before
     con.execute("DROP TABLE IF EXISTS _staged")
     con.execute("DROP TABLE IF EXISTS _typed")
     return FileLoad(
@@ -253,11 +253,6 @@ def _check_assignments(con: duckdb.DuckDBPyConnection, experiments: Sequence[Exp
         """
     )
     con.execute("DROP TABLE _known_arms")
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-    return int(row[0]) if row else 0
 
 
 def _stage(
@@ -364,12 +359,13 @@ def _stage_jsonl(
             """
         ).fetchall()
     ]
-    keys_row = con.execute(
+    keys_row = first_row(
+        con,
         """
         SELECT list_sort(list_distinct(flatten(list(json_keys(_text::JSON))))) FROM _lines
         WHERE _text IS NOT NULL AND json_valid(_text) AND starts_with(ltrim(_text), '{')
-        """
-    ).fetchone()
+        """,
+    )
     keys: list[str] = list(keys_row[0]) if keys_row and keys_row[0] else []
     selects = ", ".join(
         f"json_extract_string(_text::JSON, {_sql_string('$.' + json.dumps(k))}) AS {_ident(k)}"

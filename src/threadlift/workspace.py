@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import duckdb
 
@@ -64,6 +64,25 @@ class Column:
     name: str
     type: str
     required: bool
+
+
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The first row of a query, reading the result to its end.
+
+    DuckDB 2.0 refuses further relation work on a connection whose last result was not
+    read to the end, so a bare ``fetchone()`` on the shared workspace connection would
+    break the next ``register()`` or ``sql()`` call.
+    """
+    rows = con.execute(sql, params or {}).fetchall()
+    return rows[0] if rows else None
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in a canonical (or temporary) table; ``table`` must be a trusted name."""
+    row = first_row(con, f'SELECT count(*) FROM "{table}"')
+    return int(row[0]) if row else 0
 
 
 def default_workspace_path() -> Path:
@@ -131,14 +150,13 @@ class Workspace:
 
     def schema_version(self) -> int:
         """The schema version recorded in the workspace (0 for an empty database)."""
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'threadlift_meta'"
-        ).fetchone()
+        exists = first_row(
+            self.con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'threadlift_meta'",
+        )
         if not exists or not exists[0]:
             return 0
-        row = self.con.execute(
-            "SELECT value FROM threadlift_meta WHERE key = 'schema_version'"
-        ).fetchone()
+        row = first_row(self.con, "SELECT value FROM threadlift_meta WHERE key = 'schema_version'")
         return int(row[0]) if row else 0
 
     def migrate(self) -> int:
@@ -174,11 +192,7 @@ class Workspace:
 
     def counts(self) -> dict[str, int]:
         """Row count of every canonical table."""
-        result = {}
-        for table in CANONICAL_TABLES:
-            row = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-            result[table] = int(row[0]) if row else 0
-        return result
+        return {table: count_rows(self.con, table) for table in CANONICAL_TABLES}
 
     def close(self) -> None:
         """Close the connection."""
