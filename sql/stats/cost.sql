@@ -1,8 +1,8 @@
 -- purpose: what each arm's experiment messages cost, by the category actually billed.
 -- grain:   one row per (arm, channel, category, currency); currency NULL when no rate applies.
--- params:  $experiment_id VARCHAR; $calling_codes VARCHAR[] and $calling_regions VARCHAR[]
+-- params:  $calling_codes VARCHAR[] and $calling_regions VARCHAR[]
 --          (parallel lists: E.164 country calling code -> market, from phonenumbers).
--- needs:   temp table _units from outcomes/units.sql.
+-- needs:   temp table _sends from outcomes/sends.sql (its last_inbound_at gives the window).
 --
 -- Market: the country of the contact's E.164 address on the message's channel (calling
 -- codes are prefix-free, so exactly one of the 1-, 2- or 3-digit prefixes matches); the
@@ -23,18 +23,8 @@ WITH codes AS (
     SELECT unnest($calling_codes) AS code, unnest($calling_regions) AS region
 ),
 sends AS (
-    SELECT
-        u.arm,
-        m.message_id,
-        m.contact_id,
-        m.channel,
-        m.sender_id,
-        m.category,
-        m.sent_at
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    WHERE m.experiment_id = $experiment_id
-      AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
+    SELECT message_id, arm, contact_id, channel, category, sent_at, last_inbound_at
+    FROM _sends
 ),
 addresses AS (
     SELECT contact_id, channel, min(regexp_replace(address, '[^0-9]', '', 'g')) AS digits
@@ -52,14 +42,6 @@ markets AS (
     LEFT JOIN codes AS c2 ON c2.code = substr(a.digits, 1, 2)
     LEFT JOIN codes AS c3 ON c3.code = substr(a.digits, 1, 3)
     LEFT JOIN contacts AS ct ON ct.contact_id = s.contact_id
-),
-last_inbound AS (
-    SELECT s.message_id, i.ts AS inbound_at
-    FROM sends AS s
-    ASOF LEFT JOIN inbound AS i
-        ON i.contact_id = s.contact_id AND i.channel = s.channel
-        AND coalesce(i.sender_id, '') = coalesce(s.sender_id, '')
-        AND s.sent_at >= i.ts
 ),
 billing AS (
     SELECT
@@ -85,14 +67,13 @@ priced AS (
                  AND s.sent_at >= TIMESTAMP '2024-11-01' AND s.sent_at < TIMESTAMP '2026-10-01'
                 THEN false
             WHEN coalesce(b.pricing_category, s.category) = 'utility'
-                 AND li.inbound_at > s.sent_at - INTERVAL 24 HOUR
+                 AND s.last_inbound_at > s.sent_at - INTERVAL 24 HOUR
                  AND s.sent_at >= TIMESTAMP '2025-07-01' AND s.sent_at < TIMESTAMP '2026-10-01'
                 THEN false
             ELSE coalesce(b.delivered, false)
         END AS billed
     FROM sends AS s
     LEFT JOIN markets AS mk ON mk.message_id = s.message_id
-    LEFT JOIN last_inbound AS li ON li.message_id = s.message_id
     LEFT JOIN billing AS b ON b.message_id = s.message_id
 )
 SELECT

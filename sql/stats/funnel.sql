@@ -1,16 +1,12 @@
 -- purpose: the funnel by arm: units assigned, and how many reached each messaging stage.
 -- grain:   one row per arm. Each column counts units (contacts), not messages.
--- params:  $experiment_id VARCHAR, $as_of TIMESTAMP, $action VARCHAR (the conversion action).
--- needs:   temp table _units from outcomes/units.sql.
+-- params:  $as_of TIMESTAMP, $action VARCHAR (the conversion action).
+-- needs:   temp tables _units and _sends (outcomes/sends.sql).
 -- Stages count the experiment's messages sent inside the unit's window. Read implies
 -- delivered (platforms may send a read without a delivered); failed = every message of the
 -- unit failed and none was delivered; replied = an inbound message after the first send.
 WITH sends AS (
-    SELECT u.contact_id, m.message_id, m.sent_at
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    WHERE m.experiment_id = $experiment_id
-      AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
+    SELECT contact_id, message_id, sent_at FROM _sends
 ),
 unit_events AS (
     SELECT

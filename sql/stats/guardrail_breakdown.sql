@@ -2,16 +2,13 @@
 -- grain:   one row per (arm, dimension, value, kind); dimension 'sender' or 'template'.
 --          units = units of the arm that received >= 1 of the experiment's messages from that
 --          sender (with that template) inside their window; events = those with the signal.
--- params:  $experiment_id VARCHAR, $kinds VARCHAR[].
--- needs:   temp tables _units and _signals.
+-- params:  $kinds VARCHAR[].
+-- needs:   temp tables _sends (outcomes/sends.sql) and _signals.
 -- One pass over the experiment's messages gives both dimensions; units per group are
 -- counted once (not once per kind), and only the few exposed units with a signal are
 -- joined to _signals.
 WITH sends AS (
-    SELECT DISTINCT u.contact_id, u.arm, m.sender_id, m.template
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    WHERE m.experiment_id = $experiment_id AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
+    SELECT DISTINCT contact_id, arm, sender_id, template FROM _sends
 ),
 exposed AS (
     SELECT DISTINCT contact_id, arm, 'sender' AS dimension, coalesce(sender_id, '(none)') AS value

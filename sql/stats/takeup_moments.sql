@@ -1,23 +1,20 @@
 -- purpose: take-up (delivered, read) moments for complier (instrumental-variable) estimates.
 -- grain:   one row per (arm, action): units that took up, and the outcome summed over them.
--- params:  $experiment_id VARCHAR, $as_of TIMESTAMP, $actions VARCHAR[].
--- needs:   temp table _units from outcomes/units.sql.
+-- params:  $as_of TIMESTAMP, $actions VARCHAR[].
+-- needs:   temp tables _units and _sends (outcomes/sends.sql).
 -- Take-up of a unit = at least one of the experiment's messages sent inside its window was
 -- delivered (read implies delivered) / read, by status events up to as_of. Outcomes are
 -- counted in the unit's window as in stats/action_moments.sql (ind = acted, val = value).
 WITH takeup AS (
     SELECT
-        u.contact_id,
-        u.arm,
+        s.contact_id,
+        s.arm,
         bool_or(e.status IN ('delivered', 'read')) AS delivered,
         bool_or(e.status = 'read') AS was_read
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
-    JOIN message_events AS e ON e.message_id = m.message_id
-    WHERE m.experiment_id = $experiment_id
-      AND m.sent_at >= u.assigned_at AND m.sent_at < u.window_end
-      AND e.ts <= $as_of
-    GROUP BY u.contact_id, u.arm
+    FROM _sends AS s
+    JOIN message_events AS e ON e.message_id = s.message_id
+    WHERE e.ts <= $as_of
+    GROUP BY s.contact_id, s.arm
 ),
 outcome AS (
     SELECT u.contact_id, a.action, 1.0 AS ind, coalesce(fsum(a.value), 0.0) AS val

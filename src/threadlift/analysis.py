@@ -313,7 +313,7 @@ def analyze(
         else []
     )
     limits = _messaging_limits(con, experiment, as_of, warnings)
-    window_share = con.run("stats/window_share", {"experiment_id": experiment.id}).dicts()
+    window_share = con.run("stats/window_share").dicts()
     quality = _sender_quality(con, experiment, as_of)
     cost = _cost(con, experiment, metric_rows, units, warnings)
 
@@ -665,7 +665,7 @@ def _cost(
     codes, regions = calling_code_markets()
     rows = con.run(
         "stats/cost",
-        {"experiment_id": experiment.id, "calling_codes": codes, "calling_regions": regions},
+        {"calling_codes": codes, "calling_regions": regions},
     ).dicts()
     control = experiment.control_arm
     conversion = _first_against_control(metrics, control, "proportion")

@@ -66,11 +66,12 @@ class CumulativeRow:
 def prepare_units(
     engine: Engine, experiment: Experiment, as_of: datetime
 ) -> dict[str, int]:
-    """Create the ``_units`` temp table for ``experiment``; return units per arm."""
+    """Create the ``_units`` and ``_sends`` temp tables for ``experiment``; return units per arm."""
     engine.run(
         "outcomes/units",
         {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
     )
+    engine.run("outcomes/sends", {"experiment_id": experiment.id})
     rows = engine.run("outcomes/unit_counts").rows
     counts = {arm.name: 0 for arm in experiment.arms}
     counts.update({str(arm): int(n) for arm, n in rows})
@@ -149,7 +150,7 @@ def guardrail_breakdown(
 ) -> list[dict[str, Any]]:
     """Guardrail events among units reached by each sender and template (after guardrail_counts)."""
     return engine.run(
-        "stats/guardrail_breakdown", {"experiment_id": experiment.id, "kinds": kinds}
+        "stats/guardrail_breakdown", {"kinds": kinds}
     ).dicts()
 
 
@@ -171,7 +172,7 @@ def funnel(
     """The funnel by arm (units reaching each stage)."""
     rows = engine.run(
         "stats/funnel",
-        {"experiment_id": experiment.id, "as_of": as_of, "action": action},
+        {"as_of": as_of, "action": action},
     ).rows
     found = {str(r[0]): FunnelRow(str(r[0]), *(int(v) for v in r[1:])) for r in rows}
     return [
@@ -211,7 +212,7 @@ def takeup_moments(
         return {}
     rows = engine.run(
         "stats/takeup_moments",
-        {"experiment_id": experiment.id, "as_of": as_of, "actions": actions},
+        {"as_of": as_of, "actions": actions},
     ).rows
     result: dict[tuple[str, str, str], Takeup] = {}
     for arm, action, delivered, read, ind_d, val_d, ind_r, val_r in rows:
