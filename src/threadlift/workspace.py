@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,8 @@ from threadlift.sqlfiles import sql_dir
 
 DEFAULT_WORKSPACE = "threadlift.duckdb"
 ENV_WORKSPACE = "THREADLIFT_WORKSPACE"
+ENV_LOCK_WAIT = "THREADLIFT_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 10.0
 
 CANONICAL_TABLES = (
     "contacts",
@@ -210,13 +213,48 @@ class Workspace:
         self.close()
 
 
-def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def lock_wait_seconds() -> float:
+    """How long to wait for another process's write lock (``$THREADLIFT_LOCK_WAIT``, default 10 s)."""
+    raw = os.environ.get(ENV_LOCK_WAIT, "")
+    if not raw.strip():
+        return DEFAULT_LOCK_WAIT
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
+        seconds = float(raw)
+    except ValueError:
         raise WorkspaceError(
-            f"cannot open workspace {path}: {exc}. Another process may hold it for writing; "
-            "wait for it to finish or open read-only"
-        ) from exc
+            f"{ENV_LOCK_WAIT}={raw!r} is not a number of seconds; set it to e.g. 10, or 0 to fail at once"
+        ) from None
+    if seconds < 0:
+        raise WorkspaceError(f"{ENV_LOCK_WAIT}={raw!r} is negative; use 0 to fail at once")
+    return seconds
+
+
+def _is_lock_conflict(exc: duckdb.IOException) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to :func:`lock_wait_seconds` while another process holds the file.
+
+    DuckDB allows one writing process per file. A ``load`` that starts while the API copies
+    its snapshot, or two scheduled jobs that overlap by a second, should wait briefly rather
+    than fail; a lock held for longer still fails with an error that says what to do.
+    """
+    deadline = time.monotonic() + lock_wait_seconds()
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if _is_lock_conflict(exc) and time.monotonic() + delay <= deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            raise WorkspaceError(
+                f"cannot open workspace {path}: {exc}. Another process may hold it for writing; "
+                f"wait for it to finish, open read-only, or raise {ENV_LOCK_WAIT} (seconds to wait, "
+                f"now {lock_wait_seconds():g})"
+            ) from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
