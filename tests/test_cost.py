@@ -59,6 +59,7 @@ def priced(workspace: Workspace) -> Workspace:
         ("whatsapp", "IN", "utility", 0.0014, "USD", datetime(2025, 7, 1)),
     ])
     day = timedelta(days=1)
+    hour = timedelta(hours=1)
     messages = [
         # id, contact, category, sent_at
         ("m1", "c1", "marketing", T0 + day),            # BR marketing, old price 0.0625
@@ -71,6 +72,15 @@ def priced(workspace: Workspace) -> Workspace:
         ("m8", "c3", "marketing", T0 + 2 * day),        # webhook: billable=false (free entry point)
         ("m9", "c3", "marketing", T0 + 7 * day),        # BR marketing via contacts.market, 0.0700
         ("m10", "c2", "utility", T0 + 20 * day),        # after the window: not counted
+        # c2 wrote in from a click-to-WhatsApp ad at day 9: the answer within 24 hours opens
+        # a 72-hour free-entry-point window at m11
+        ("m11", "c2", "marketing", T0 + 9 * day + 2 * hour),   # first answer: free (FEP)
+        ("m12", "c2", "marketing", T0 + 12 * day),             # 70 h later: free (FEP)
+        ("m13", "c2", "marketing", T0 + 12 * day + 3 * hour),  # 73 h later: IN marketing 0.0107
+        ("m14", "c2", "marketing", T0 + 10 * day),             # in the FEP window, but the webhook
+                                                               # says billable: 0.0107
+        # c1 came from an ad at day 10 but the business answered 25 hours later: no FEP
+        ("m15", "c1", "marketing", T0 + 11 * day + hour),      # BR marketing 0.0700
     ]
     _insert(workspace, "messages", [
         (mid, c, "whatsapp", "S1", "cost-test", "whatsapp", "camp", "tpl", cat, ts)
@@ -82,7 +92,14 @@ def priced(workspace: Workspace) -> Workspace:
     ]
     events.append(("m7", "failed", T0 + 3 * day, "131026", None, None))
     events.append(("m8", "delivered", T0 + 2 * day, None, "marketing", False))
+    events = [e for e in events if e[0] != "m14"]
+    events.append(("m14", "delivered", T0 + 10 * day, None, "marketing", True))
     _insert(workspace, "message_events", events)
+    # the ingest table of ad / page-button entry points (message_referrals)
+    _insert(workspace, "message_referrals", [
+        ("whatsapp", "ref1", "c2", "S1", T0 + 9 * day, "ad", "ad-1", "clid-1"),
+        ("whatsapp", "ref2", "c1", "S1", T0 + 10 * day, "ad", "ad-2", "clid-2"),
+    ])
     # c1 wrote to the business 3 hours before m4: the customer-service window was open
     _insert(workspace, "inbound", [("in1", "c1", "whatsapp", "S1", T0 + 8 * day - timedelta(hours=3), "text", None)])
     return workspace
@@ -92,13 +109,17 @@ def test_cost_matches_a_hand_computation_to_the_cent(priced: Workspace) -> None:
     experiment = parse_experiment(EXPERIMENT)
     result = analyze(priced, experiment, as_of=T0 + timedelta(days=30))
     rows = {(r["arm"], r["category"]): r for r in result.cost}
-    assert rows[("whatsapp", "marketing")]["messages_billed"] == 4  # m1, m2, m5, m9
-    assert rows[("whatsapp", "marketing")]["cost"] == pytest.approx(0.0625 + 0.0700 + 0.0107 + 0.0700)
+    # m1, m2, m5, m9, m13, m14, m15; m11 and m12 free in the free-entry-point window
+    assert rows[("whatsapp", "marketing")]["messages_billed"] == 7
+    assert rows[("whatsapp", "marketing")]["messages_free_entry_point"] == 2
+    assert rows[("whatsapp", "marketing")]["cost"] == pytest.approx(
+        0.0625 + 0.0700 + 0.0107 + 0.0700 + 0.0107 + 0.0107 + 0.0700
+    )
     assert rows[("whatsapp", "utility")]["messages_billed"] == 1  # m3; m4 free in window
     assert rows[("whatsapp", "utility")]["cost"] == pytest.approx(0.0068)
     assert rows[("whatsapp", "authentication")]["cost"] == pytest.approx(0.0014)
-    total = 0.0625 + 0.0700 + 0.0068 + 0.0107 + 0.0014 + 0.0700
-    assert round(rows[("whatsapp", "marketing")]["arm_total_cost"], 2) == round(total, 2) == 0.22
+    total = 0.0625 + 0.0700 + 0.0068 + 0.0107 + 0.0014 + 0.0700 + 0.0107 + 0.0107 + 0.0700
+    assert round(rows[("whatsapp", "marketing")]["arm_total_cost"], 2) == round(total, 2) == 0.31
     assert rows[("whatsapp", "marketing")]["arm_total_cost"] == pytest.approx(total, abs=1e-12)
     assert all(r["currency"] == "USD" for r in result.cost)
     assert not any(r["unpriced"] for r in result.cost)

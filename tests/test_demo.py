@@ -40,6 +40,21 @@ def test_demo_writes_the_three_reports_and_covers_the_true_effect(demo: DemoResu
     assert {g["kind"] for g in report["guardrails"]} >= {"block", "report", "opt_out"}
     assert len(report["sender_quality"]) >= 2
     assert any(r["messages_billed"] > 0 and r["cost"] > 0 for r in report["cost"])
+    # ...and the templates' quality: the reminder went YELLOW, then RED and was paused for
+    # three hours; the newsletter (not sent by the experiment) is left out
+    templates = {t["template"]: t for t in report["template_quality"]["templates"]}
+    assert set(templates) == {"reactivation_offer_a", "reactivation_offer_b", "reactivation_reminder"}
+    reminder = templates["reactivation_reminder"]
+    assert reminder["quality_changes"] == ["GREEN→YELLOW", "YELLOW→RED"]
+    assert [p["hours"] for p in reminder["pauses"]] == [3.0]
+    assert reminder["pauses"][0]["start"] == "2026-10-02T11:05:00"
+    assert templates["reactivation_offer_b"]["quality_at_end"] == "YELLOW"
+    assert any("reactivation_reminder (en) was paused" in w for w in report["warnings"])
+    assert "PAUSED (FIRST_PAUSE) at 2026-10-02 11:05" in demo.report.markdown_path.read_text()
+    assert "Template quality rating and pauses over time" in demo.report.html_path.read_text()
+    # every treatment send is a template: no split by window state, and the report says why
+    assert report["window_split"]["reported"] is False
+    assert "were templates" in report["window_split"]["note"]
 
 
 def test_json_markdown_and_html_show_the_same_numbers(demo: DemoResult) -> None:
@@ -63,7 +78,7 @@ def test_the_demo_report_opens_offline_in_headless_chromium(demo: DemoResult, tm
     check = check_report_in_browser(demo.report.html_path, tmp_path / "demo-report.png")
     assert check.console_errors == []
     assert check.external_requests == []
-    assert check.chart_count >= 6
+    assert check.chart_count >= 7
     assert check.blank_charts == []
     assert check.screenshot_ink > 0
     report = json.loads(demo.report.json_path.read_text())

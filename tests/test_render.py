@@ -264,6 +264,90 @@ def sample_report() -> dict[str, Any]:
                 "event": "DOWNGRADE",
             },
         ],
+        "balance": [
+            {
+                "metric": "revenue",
+                "covariate": "revenue over the 28 days before assignment",
+                "arm": arm,
+                "control_arm": "holdout",
+                "control_mean": 14.45,
+                "treatment_mean": mean,
+                "standardized_mean_difference": smd,
+                "pvalue": p,
+                "error": None,
+            }
+            for arm, mean, smd, p in (("whatsapp", 14.61, 0.0112, 0.4213), ("sms", 14.02, -0.0297, 0.0481))
+        ],
+        "window_split": {
+            "reported": True,
+            "stratum": "window_state",
+            "definition": "open: wrote in during the 24 hours before assignment",
+            "session_messages": 5_120,
+            "template_messages": 38_410,
+            "note": None,
+            "strata": [
+                {"window_state": state, "arm": arm, "holdout": arm == "holdout", "units": units,
+                 "units_sent": sent, "messages": messages, "session_messages": session,
+                 "template_messages": messages - session,
+                 "session_share": session / messages if messages else None}
+                for state, arm, units, sent, messages, session in (
+                    ("open", "holdout", 1_203, 0, 0, 0),
+                    ("open", "whatsapp", 5_391, 5_300, 5_402, 4_921),
+                    ("closed", "holdout", 8_809, 0, 0, 0),
+                    ("closed", "whatsapp", 39_559, 38_100, 38_128, 199),
+                )
+            ],
+            "metrics": [
+                {"window_state": state, "metric": metric, "type": "proportion", "arm": "whatsapp",
+                 "control_arm": "holdout", "control_units": cu, "treatment_units": tu,
+                 "control": 0.08, "treatment": 0.08 + effect, "effect_size": effect,
+                 "effect_size_ci_lower": effect - 0.011, "effect_size_ci_upper": effect + 0.011,
+                 "rel_effect_size": effect / 0.08, "rel_effect_size_ci_lower": (effect - 0.011) / 0.08,
+                 "rel_effect_size_ci_upper": (effect + 0.011) / 0.08, "pvalue": p,
+                 "method": "welch_t", "error": None,
+                 "effect_difference_open_minus_closed": 0.0183,
+                 "effect_difference_pvalue": 0.0021}
+                for state, metric, cu, tu, effect, p in (
+                    ("open", "conversion", 1_203, 5_391, 0.0271, 0.00001),
+                    ("closed", "conversion", 8_809, 39_559, 0.00884, 0.0123),
+                    ("open", "revenue", 1_203, 5_391, 0.6131, 0.2718),
+                    ("closed", "revenue", 8_809, 39_559, 0.2455, 0.4409),
+                )
+            ],
+        },
+        "template_quality": {
+            "available": True,
+            "window_start": "2026-11-02T09:00:00",
+            "window_end": "2026-11-09T09:00:00",
+            "note": None,
+            "templates": [
+                {"template": "winback_offer", "language": "pt_BR", "template_id": "901",
+                 "messages": 44_950, "status_at_start": "APPROVED", "status_at_end": "APPROVED",
+                 "quality_at_start": "GREEN", "quality_at_end": "RED",
+                 "category_at_start": None, "category_at_end": None, "changes": 4,
+                 "alarms": ["PAUSED"], "quality_changes": ["GREEN→YELLOW", "YELLOW→RED"],
+                 "pauses": [{"start": "2026-11-05T10:05:00", "end": "2026-11-05T13:05:00",
+                             "title": "FIRST_PAUSE", "ongoing_at_window_end": False, "hours": 3.0}]},
+                {"template": "winback_reminder", "language": "pt_BR", "template_id": "902",
+                 "messages": 20_113, "status_at_start": "APPROVED", "status_at_end": "APPROVED",
+                 "quality_at_start": "GREEN", "quality_at_end": "GREEN",
+                 "category_at_start": None, "category_at_end": None, "changes": 0,
+                 "alarms": [], "quality_changes": [], "pauses": []},
+            ],
+            "events": [
+                {"template": "winback_offer", "template_id": "901", "language": "pt_BR", "kind": kind,
+                 "event": event, "previous": previous, "title": title, "reason": None,
+                 "correct_category": None, "ts": ts, "phase": phase}
+                for kind, event, previous, title, ts, phase in (
+                    ("status", "APPROVED", None, None, "2026-10-20T09:00:00", "before"),
+                    ("quality", "GREEN", "UNKNOWN", None, "2026-10-21T09:00:00", "before"),
+                    ("quality", "YELLOW", "GREEN", None, "2026-11-03T17:00:00", "during"),
+                    ("quality", "RED", "YELLOW", None, "2026-11-05T10:00:00", "during"),
+                    ("status", "PAUSED", None, "FIRST_PAUSE", "2026-11-05T10:05:00", "during"),
+                    ("status", "APPROVED", None, "UNPAUSE", "2026-11-05T13:05:00", "during"),
+                )
+            ],
+        },
         "cost": [
             {
                 "arm": "whatsapp",
@@ -398,16 +482,23 @@ def test_html_contains_every_section(page: str) -> None:
         "quality",
         "cost",
         "methods",
+        "balance",
+        "window-split",
     ):
         assert f'id="{anchor}"' in page, anchor
-    assert page.count("<svg ") == 6
-    assert page.count('role="img"') == 6
+    assert page.count("<svg ") == 7
+    assert page.count('role="img"') == 7
     text = page_text(page)
     assert "ALERT" in text
     assert "Welch's t-test" in text
     assert "zero_denominator" in text
     assert "DOWNGRADE" in text
     assert "TIER_1K" in text
+    assert 'aria-label="Template quality rating and pauses over time"' in page
+    assert "PAUSED (FIRST_PAUSE) at 2026-11-05 10:05" in text
+    assert "GREEN → RED" in text
+    assert "revenue over the 28 days before assignment" in text
+    assert "91.10%" in text  # share of the open stratum's treatment sends that were session
 
 
 def test_html_verdict_is_red_when_a_guardrail_is_breached(page: str) -> None:
@@ -511,14 +602,19 @@ def test_markdown_has_the_numbers(report: dict[str, Any]) -> None:
     )
     assert "| 17.02 USD |" in markdown
     assert "p <0.0001). The messages raised conversion" in markdown
-    assert len(markdown.splitlines()) < 60
+    assert "| revenue over the 28 days before assignment | `whatsapp` vs `holdout` | 14.45 | 14.61 | +0.011 | 0.4213 |" in markdown
+    assert "| open | `whatsapp` vs `holdout` | 5,391 vs 1,203 | 91.10% | +0.0271 [+0.0161, +0.0381] |" in markdown
+    assert "| `winback_offer` (pt_BR) | 44,950 | GREEN → RED | APPROVED | — |" in markdown
+    assert "PAUSED (FIRST_PAUSE) at 2026-11-05 10:05" in markdown
+    assert len(markdown.splitlines()) < 85
 
 
 def test_same_numbers_in_markdown_and_html(report: dict[str, Any], page: str) -> None:
     markdown = render_markdown(report)
     text = page_text(page)
     numbers = shared_numbers(report)
-    assert len(numbers) == 4 * 5 + 1 + 3 * 2 + 2 * 2
+    # metrics, SRM, guardrails, balance, window split (primary metric), cost
+    assert len(numbers) == 4 * 5 + 1 + 3 * 2 + 2 * 2 + 2 * 3 + 2 * 2
     for number in numbers:
         assert number.text in markdown, number
         assert number.text in text, number
@@ -544,8 +640,11 @@ def test_empty_sections_render(report: dict[str, Any]) -> None:
         "cost",
         "alerts",
         "methods",
+        "balance",
     ):
         report[key] = []
+    report["window_split"] = {}
+    report["template_quality"] = {}
     report["srm"] = {}
     page = render_html(report)
     assert "<svg" not in page
@@ -557,12 +656,18 @@ def test_empty_sections_render(report: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_every_number_missing_still_renders(report: dict[str, Any], missing: float | None) -> None:
-    for key in ("metrics", "complier", "funnel", "cumulative", "guardrails", "cost", "arms"):
+    report["balance"] = report["balance"][:1]
+    for key in ("metrics", "complier", "funnel", "cumulative", "guardrails", "cost", "arms",
+                "balance"):
         for row in report[key]:
             for field, value in list(row.items()):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     row[field] = missing
-    for row in report["sender_quality"]:
+    for row in report["window_split"]["metrics"] + report["window_split"]["strata"]:
+        for field, value in list(row.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                row[field] = missing
+    for row in report["sender_quality"] + report["template_quality"]["events"]:
         row["ts"] = "not a time"
     report["srm"] = {"pvalue": missing, "passed": True, "statistic": missing, "alpha": missing}
     report["window_days"] = missing

@@ -22,15 +22,20 @@ from threadlift.experiment import Experiment
 from threadlift.guardrails import tier_limit
 from threadlift.moments import SufficientStats
 from threadlift.outcomes import (
+    WINDOW_STATES,
     FunnelRow,
     cumulative_conversion,
     funnel,
     guardrail_breakdown,
     guardrail_counts,
+    mark_free_entry_points,
     metric_stats,
     prepare_units,
     proportion_stats,
     takeup_moments,
+    template_events,
+    window_state_sends,
+    window_state_stats,
     with_takeup,
 )
 from threadlift.workspace import Workspace
@@ -117,6 +122,8 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     assignments_quarantined: int = 0
+    template_quality: dict[str, Any] = field(default_factory=dict)
+    window_split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -148,7 +155,9 @@ class Analysis:
             "guardrail_breakdown": self.guardrail_breakdown,
             "messaging_limits": self.messaging_limits,
             "window_share": self.window_share,
+            "window_split": self.window_split,
             "sender_quality": self.sender_quality,
+            "template_quality": self.template_quality,
             "cost": self.cost,
             "alerts": [asdict(a) for a in self.alerts],
             "warnings": self.warnings,
@@ -159,9 +168,7 @@ class Analysis:
 
     def summary(self) -> str:
         """One line: the first metric's lift against the control arm and whether to trust it."""
-        first = next(
-            (m for m in self.metrics if m.control_arm == self.experiment.control_arm), None
-        )
+        first = self.primary()
         trust = "trustworthy" if self.srm.get("passed") else "NOT trustworthy (sample-ratio mismatch)"
         breached = [g["guardrail"] for g in self.guardrails if g["breached"]]
         if first is None:
@@ -175,6 +182,16 @@ class Analysis:
             )
         guard = f"; guardrails breached: {', '.join(breached)}" if breached else ""
         return f"{self.experiment.id} as of {self.as_of:%Y-%m-%d %H:%M} UTC — {lift}; {trust}{guard}"
+
+    def primary(self) -> MetricResult | None:
+        """The first metric's first treatment arm against the control arm (the headline)."""
+        return next(
+            (m for m in self.metrics if m.control_arm == self.experiment.control_arm), None
+        )
+
+    def first_against_control(self, metric_type: str) -> dict[str, MetricResult]:
+        """Per treatment arm, the first metric of ``metric_type`` against the control arm."""
+        return first_against_control(self.metrics, self.experiment.control_arm, metric_type)
 
     def _repr_html_(self) -> str:
         import html
@@ -208,7 +225,8 @@ class Analysis:
         Args:
             chart: ``forest`` (every metric's relative effect), ``cumulative`` (lift by day
                 since assignment), ``funnel``, ``guardrails``, ``quality`` (sender quality
-                timeline) or ``cost``.
+                timeline), ``template_quality`` (template status and quality timeline) or
+                ``cost``.
         """
         from threadlift import charts
 
@@ -219,6 +237,7 @@ class Analysis:
             "funnel": lambda: charts.funnel_plot(report["funnel"]),
             "guardrails": lambda: charts.guardrail_plot(report["guardrails"]),
             "quality": lambda: charts.sender_quality_plot(report["sender_quality"]),
+            "template_quality": lambda: charts.template_quality_plot(report["template_quality"]),
             "cost": lambda: charts.cost_plot(report["cost"]),
         }
         if chart not in makers:
@@ -314,8 +333,11 @@ def analyze(
     )
     limits = _messaging_limits(con, experiment, as_of, warnings)
     window_share = con.run("stats/window_share").dicts()
+    window_split = _window_split(con, experiment, window_share, warnings)
     quality = _sender_quality(con, experiment, as_of)
-    cost = _cost(con, experiment, metric_rows, units, warnings)
+    ingest_tables = _has_ingest_tables(con)
+    template_quality = _template_quality(con, experiment, as_of, ingest_tables, warnings)
+    cost = _cost(con, experiment, metric_rows, units, ingest_tables, warnings)
 
     rejected = _rejected_assignments(con, experiment)
     if rejected:
@@ -344,7 +366,27 @@ def analyze(
         warnings=warnings,
         methods=methods,
         assignments_quarantined=rejected,
+        template_quality=template_quality,
+        window_split=window_split,
     )
+
+
+INGEST_TABLES = ("platform_events", "message_referrals")
+"""Tables only WhatsApp ingest fills (template events, ad / page-button entry points)."""
+
+
+def _has_ingest_tables(con: Engine) -> bool:
+    """Whether the engine's data hold :data:`INGEST_TABLES`.
+
+    An engine over the workspace itself does. An engine over a lake (it has a ``lake``,
+    like :class:`~threadlift.engines.spark.SparkEngine`) reads only the tables of
+    :data:`~threadlift.engines.lake.LAKE_TABLES`.
+    """
+    if getattr(con, "lake", None) is None:
+        return True
+    from threadlift.engines.lake import LAKE_TABLES
+
+    return set(INGEST_TABLES) <= set(LAKE_TABLES)
 
 
 def _rejected_assignments(con: Engine, experiment: Experiment) -> int:
@@ -642,6 +684,253 @@ def _messaging_limits(
     return rows
 
 
+WINDOW_STATE_DEFINITION = (
+    "open: the contact wrote to the business on the experiment's channel (and sender) in the "
+    "24 hours up to its assignment, so a free-form session message could be sent at once; "
+    "closed: otherwise. Decided before treatment and alike in every arm."
+)
+
+
+def _window_split(
+    con: Engine,
+    experiment: Experiment,
+    window_share: list[dict[str, Any]],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """Lift split by the unit's customer-service-window state at assignment.
+
+    Splitting by the kind of message a unit actually received would compare treated units
+    selected after treatment with a holdout that received nothing; the window state at
+    assignment is known for every unit in every arm, so each stratum's comparison keeps
+    the randomisation. Computed only when the experiment sent both session messages and
+    templates.
+    """
+    control = experiment.control_arm
+    treated = [row for row in window_share if row["arm"] != control]
+    session = sum(int(row["session_messages"]) for row in treated)
+    template = sum(int(row["template_messages"]) for row in treated)
+    result: dict[str, Any] = {
+        "reported": False,
+        "stratum": "window_state",
+        "definition": WINDOW_STATE_DEFINITION,
+        "session_messages": session,
+        "template_messages": template,
+        "strata": [],
+        "metrics": [],
+    }
+    if session == 0 or template == 0:
+        sent = session + template
+        result["note"] = (
+            "not split: the treatment arms sent no messages"
+            if sent == 0
+            else f"not split: all {sent:,} treatment messages were "
+            + ("free-form session messages" if template == 0 else "templates")
+            + "; the split is reported only when both kinds of sends occur"
+        )
+        return result
+    all_stats = window_state_stats(con, experiment)
+    sends = window_state_sends(con)
+    strata: list[dict[str, Any]] = []
+    for state in WINDOW_STATES:
+        for arm in experiment.arms:
+            counts = sends.get((state, arm.name), {})
+            messages = counts.get("messages", 0)
+            strata.append(
+                {
+                    "window_state": state,
+                    "arm": arm.name,
+                    "holdout": arm.holdout,
+                    "units": counts.get("units", 0),
+                    "units_sent": counts.get("units_sent", 0),
+                    "messages": messages,
+                    "session_messages": counts.get("session_messages", 0),
+                    "template_messages": counts.get("template_messages", 0),
+                    "session_share": counts.get("session_messages", 0) / messages
+                    if messages
+                    else math.nan,
+                }
+            )
+    rows: list[dict[str, Any]] = []
+    for metric in experiment.metrics:
+        for arm in experiment.arms:
+            if arm.name == control:
+                continue
+            by_state: dict[str, stats.Comparison] = {}
+            for state in WINDOW_STATES:
+                per_arm = all_stats[state][metric.name]
+                comparison = stats.compare(
+                    metric.type,
+                    per_arm.get(control, SufficientStats(0)),
+                    per_arm.get(arm.name, SufficientStats(0)),
+                    alpha=experiment.alpha,
+                    cuped=metric.cuped_days is not None,
+                    sequential=experiment.sequential,
+                )
+                by_state[state] = comparison
+                rows.append(
+                    {
+                        "window_state": state,
+                        "metric": metric.name,
+                        "type": metric.type,
+                        "arm": arm.name,
+                        "control_arm": control,
+                        "control_units": per_arm.get(control, SufficientStats(0)).units,
+                        "treatment_units": per_arm.get(arm.name, SufficientStats(0)).units,
+                        "control": comparison.control,
+                        "treatment": comparison.treatment,
+                        "effect_size": comparison.effect_size,
+                        "effect_size_ci_lower": comparison.effect_size_ci_lower,
+                        "effect_size_ci_upper": comparison.effect_size_ci_upper,
+                        "rel_effect_size": comparison.rel_effect_size,
+                        "rel_effect_size_ci_lower": comparison.rel_effect_size_ci_lower,
+                        "rel_effect_size_ci_upper": comparison.rel_effect_size_ci_upper,
+                        "pvalue": comparison.pvalue,
+                        "method": comparison.method,
+                        "error": comparison.error,
+                    }
+                )
+            difference = _effect_difference(by_state["open"], by_state["closed"])
+            for row in rows[-len(WINDOW_STATES) :]:
+                row["effect_difference_open_minus_closed"] = difference[0]
+                row["effect_difference_pvalue"] = difference[1]
+            errors = {c.error for c in by_state.values() if c.error}
+            if errors:
+                warnings.append(
+                    f"window split of {metric.name} ({arm.name} vs {control}): "
+                    + ", ".join(sorted(errors))
+                )
+    result.update(reported=True, strata=strata, metrics=rows, note=None)
+    return result
+
+
+def _effect_difference(open_: stats.Comparison, closed: stats.Comparison) -> tuple[float, float]:
+    """Difference of two independent strata's effects and its two-sided normal p-value."""
+    if open_.error or closed.error:
+        return math.nan, math.nan
+    difference = open_.effect_size - closed.effect_size
+    se = math.hypot(open_.se, closed.se)
+    if not math.isfinite(se) or se <= 0:
+        return difference, math.nan
+    return difference, math.erfc(abs(difference / se) / math.sqrt(2))
+
+
+TEMPLATE_PAUSE_EVENTS = ("PAUSED",)
+TEMPLATE_ALARM_EVENTS = ("PAUSED", "DISABLED", "FLAGGED", "PENDING_DELETION", "LIMIT_EXCEEDED")
+"""Template status events that stop or threaten sends (platforms.md §2.4)."""
+
+
+def _template_quality(
+    con: Engine,
+    experiment: Experiment,
+    as_of: datetime,
+    ingest_tables: bool,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """Status, quality and category history of the templates the experiment sent.
+
+    Events come from the WhatsApp template webhooks that ingest keeps in
+    ``platform_events``. The window runs from the first assignment to the last unit's
+    window end; per template and kind the last event before it gives the starting state,
+    every event inside it is listed, later events are left out.
+    """
+    if not ingest_tables:
+        return {
+            "available": False,
+            "note": f"not available on the {con.name} engine: template events come from "
+            "WhatsApp webhook ingest (platform_events), which its lake does not hold",
+            "templates": [],
+            "events": [],
+        }
+    default_end = min(experiment.assigned_at + timedelta(days=experiment.window_days), as_of)
+    rows = template_events(con, experiment, as_of)
+    window_start = rows[0]["window_start"] if rows else experiment.assigned_at
+    window_end = rows[0]["window_end"] if rows else default_end
+    event_keys = (
+        "template", "template_id", "language", "kind", "event", "previous", "title", "reason",
+        "correct_category", "ts", "phase",
+    )
+    events = [{k: row[k] for k in event_keys} for row in rows if row["kind"] is not None]
+    templates: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    messages: dict[str, int] = {}
+    for row in rows:
+        messages[row["template"]] = int(row["messages"])
+        key = (row["template"], row["language"])
+        groups.setdefault(key, [])
+        if row["kind"] is not None:
+            groups[key].append(row)
+    for (template, language), mine in groups.items():
+        summary = _template_summary(mine, window_end)
+        templates.append(
+            {
+                "template": template,
+                "language": language,
+                "template_id": next((r["template_id"] for r in mine if r["template_id"]), None),
+                "messages": messages[template],
+                **summary,
+            }
+        )
+        for pause in summary["pauses"]:
+            if pause["end"] is None or pause["end"] >= window_start:
+                warnings.append(
+                    f"template {template}"
+                    + (f" ({language})" if language else "")
+                    + f" was paused from {pause['start']:%Y-%m-%d %H:%M} UTC"
+                    + (f" ({pause['title']})" if pause["title"] else "")
+                    + (
+                        f" to {pause['end']:%Y-%m-%d %H:%M} UTC"
+                        if pause["end"] is not None
+                        else " to the end of the experiment window"
+                    )
+                    + "; the platform rejects sends of a paused template"
+                )
+        for event in ("DISABLED", "FLAGGED"):
+            if event in summary["alarms"]:
+                warnings.append(
+                    f"template {template} was {event.lower()} during the experiment window"
+                )
+    return {
+        "available": True,
+        "window_start": window_start,
+        "window_end": window_end,
+        "templates": templates,
+        "events": events,
+        "note": None if events else "no status, quality or category events were ingested "
+        "for the templates this experiment sent",
+    }
+
+
+def _template_summary(events: list[dict[str, Any]], window_end: datetime) -> dict[str, Any]:
+    """States at the window's start and end, transitions inside it, and pause intervals."""
+    summary: dict[str, Any] = {}
+    for kind in ("status", "quality", "category"):
+        mine = [e for e in events if e["kind"] == kind]
+        before = [e for e in mine if e["phase"] == "before"]
+        summary[f"{kind}_at_start"] = before[-1]["event"] if before else None
+        summary[f"{kind}_at_end"] = mine[-1]["event"] if mine else None
+    during = [e for e in events if e["phase"] == "during"]
+    summary["changes"] = len(during)
+    summary["alarms"] = sorted(
+        {e["event"] for e in during if e["kind"] == "status" and e["event"] in TEMPLATE_ALARM_EVENTS}
+    )
+    summary["quality_changes"] = [
+        f"{e['previous'] or '?'}→{e['event']}" for e in during if e["kind"] == "quality"
+    ]
+    pauses: list[dict[str, Any]] = []
+    for event in (e for e in events if e["kind"] == "status"):
+        open_pause = pauses[-1] if pauses and pauses[-1]["end"] is None else None
+        if event["event"] in TEMPLATE_PAUSE_EVENTS:
+            if open_pause is None:
+                pauses.append({"start": event["ts"], "end": None, "title": event["title"]})
+        elif open_pause is not None:
+            open_pause["end"] = event["ts"]
+    for pause in pauses:
+        pause["ongoing_at_window_end"] = pause["end"] is None
+        pause["hours"] = ((pause["end"] or window_end) - pause["start"]).total_seconds() / 3600
+    summary["pauses"] = pauses
+    return summary
+
+
 def _sender_quality(con: Engine, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
     return con.run(
         "stats/sender_quality",
@@ -659,17 +948,25 @@ def _cost(
     experiment: Experiment,
     metrics: list[MetricResult],
     units: dict[str, int],
+    referrals: bool,
     warnings: list[str],
 ) -> list[dict[str, Any]]:
     """Billed messages and cost per arm, with cost per incremental conversion and return."""
+    mark_free_entry_points(con, referrals=referrals)
+    if not referrals and experiment.channel == "whatsapp":
+        warnings.append(
+            f"cost on the {con.name} engine applies no free-entry-point rule: message_referrals "
+            "(from WhatsApp ingest) is not in its lake; messages without a billable status "
+            "inside a free-entry-point window are priced as charged"
+        )
     codes, regions = calling_code_markets()
     rows = con.run(
         "stats/cost",
         {"calling_codes": codes, "calling_regions": regions},
     ).dicts()
     control = experiment.control_arm
-    conversion = _first_against_control(metrics, control, "proportion")
-    revenue = _first_against_control(metrics, control, "mean")
+    conversion = first_against_control(metrics, control, "proportion")
+    revenue = first_against_control(metrics, control, "mean")
     totals: dict[tuple[str, str | None], float] = {}
     for row in rows:
         key = (row["arm"], row["currency"])
@@ -696,6 +993,7 @@ def _cost(
                 "currency": row["currency"],
                 "messages": int(row["messages"]),
                 "messages_billed": int(row["messages_billed"]),
+                "messages_free_entry_point": int(row["messages_free_entry_point"]),
                 "cost": float(row["cost"]),
                 "unpriced": int(row["unpriced"]),
                 "arm_total_cost": total,
@@ -710,7 +1008,7 @@ def _cost(
     return result
 
 
-def _first_against_control(
+def first_against_control(
     metrics: list[MetricResult], control: str, metric_type: str
 ) -> dict[str, MetricResult]:
     """Per arm, the first metric of ``metric_type`` compared with the control arm."""
@@ -735,8 +1033,12 @@ def _methods(experiment: Experiment, correction: Correction) -> list[str]:
         "Effects on those delivered / read: complier (instrumental-variable) estimates, "
         "ITT divided by the treatment arm's delivered (read) share; never readers vs holdout.",
         "Guardrails: one-sided non-inferiority tests of the rate increase against the margin.",
-        "Cost: billed messages priced by pricing category, market and the dated rate card; "
+        "Cost: billed messages priced by pricing category, market and the dated rate card "
+        "(status webhook billing first, then free-entry-point and free-window rules by date); "
         "cost per incremental conversion interval from the conversion effect's interval.",
+        "Lift by 24-hour window: units split by a pre-treatment state (an inbound message in "
+        "the 24 hours before assignment), never by the kind of message received; per-stratum "
+        "effects are not adjusted for multiplicity.",
     ]
     if experiment.sequential:
         lines.append(

@@ -17,10 +17,11 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import matplotlib
+import matplotlib.patches
 import matplotlib.style
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -433,6 +434,144 @@ def sender_quality_plot(
         quality_axes.set_ylabel("quality")
         figure.autofmt_xdate()
         return _svg(figure, "quality", "Sender quality rating and messaging-limit tier over time")
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _epoch_days(when: datetime) -> float:
+    """A naive UTC time as days since 1970 (a plain float axis, labelled by FuncFormatter)."""
+    return (when - _EPOCH).total_seconds() / 86_400
+
+
+def template_quality_plot(template_quality: Row) -> str | None:
+    """Each template's quality rating and pauses over the experiment window (one lane each).
+
+    Args:
+        template_quality: the report's ``template_quality`` section: ``window_start``,
+            ``window_end``, ``templates`` (with ``pauses``) and ``events``.
+
+    Returns:
+        One lane per template and language with events: the upper band is coloured by
+        the quality rating in force (grey before the first known rating), the lower band
+        is red where the template was paused; status and category events are marked and
+        labelled. None when no template has an event.
+    """
+    begin = _parse_time(template_quality.get("window_start"))
+    finish = _parse_time(template_quality.get("window_end"))
+    events: Sequence[Row] = template_quality.get("events") or []
+    lanes = [
+        row
+        for row in template_quality.get("templates") or []
+        if any(
+            e.get("template") == row.get("template") and e.get("language") == row.get("language")
+            for e in events
+        )
+    ]
+    if begin is None or finish is None or finish <= begin or not lanes:
+        return None
+    left = begin - (finish - begin) * 0.08
+    x = _epoch_days
+    with _style("template-quality"):
+        figure = Figure(figsize=(_WIDTH, 1.3 + 0.75 * len(lanes)))
+        axes = figure.add_subplot()
+        labels = []
+        for index, lane in enumerate(lanes):
+            y = len(lanes) - 1 - index
+            language = lane.get("language")
+            labels.append(text_of(lane.get("template")) + (f" ({language})" if language else ""))
+            mine = [
+                (when, e)
+                for e in events
+                if e.get("template") == lane.get("template")
+                and e.get("language") == language
+                and (when := _parse_time(e.get("ts"))) is not None
+            ]
+            qualities = [(max(when, left), e) for when, e in mine if e.get("kind") == "quality"]
+            edges = [left] + [when for when, _ in qualities] + [finish]
+            colours = [MUTED] + [
+                QUALITY_COLOURS.get(text_of(e.get("event")).upper(), MUTED) for _, e in qualities
+            ]
+            for start, stop, colour in zip(edges[:-1], edges[1:], colours, strict=True):
+                if stop > start:
+                    axes.barh(
+                        [y + 0.17],
+                        [x(stop) - x(start)],
+                        left=[x(start)],
+                        height=0.3,
+                        color=colour,
+                        edgecolor="white",
+                        linewidth=0.5,
+                    )
+            for pause in lane.get("pauses") or []:
+                paused_at = _parse_time(pause.get("start"))
+                end = _parse_time(pause.get("end"))
+                stop = finish if end is None else end
+                if paused_at is None:
+                    continue
+                shown = max(paused_at, left)
+                axes.barh(
+                    [y - 0.17],
+                    [x(stop) - x(shown)],
+                    left=[x(shown)],
+                    height=0.22,
+                    color=ALERT,
+                    hatch="///",
+                    edgecolor="white",
+                    linewidth=0.0,
+                )
+            span = x(finish) - x(left)
+            last_label = -math.inf
+            paused = False
+            for when, e in mine:
+                event = text_of(e.get("event"))
+                ends_pause = paused and e.get("kind") == "status" and event != "PAUSED"
+                if e.get("kind") == "status":
+                    paused = event == "PAUSED" or (paused and not ends_pause)
+                # quality shows as the band's colour, a pause's end as the end of its bar
+                if e.get("kind") == "quality" or when < begin or ends_pause:
+                    continue
+                label = event if e.get("kind") == "status" else f"category {event}"
+                colour = ALERT if event in ("PAUSED", "DISABLED", "FLAGGED") else INK
+                marker = "D" if e.get("kind") == "category" else "v"
+                axes.plot([x(when)], [y - 0.42], marker, color=colour, markersize=5)
+                # stagger labels that would overlap the previous one
+                drop = 0.14 if x(when) - last_label < 0.12 * span else 0.0
+                last_label = x(when)
+                axes.text(
+                    x(when),
+                    y - 0.5 - drop,
+                    f" {label}",
+                    fontsize=7,
+                    color=colour,
+                    va="top",
+                    ha="left",
+                )
+        axes.axvline(x(begin), color=MUTED, linestyle="--", linewidth=1)
+        axes.set_xlim(x(left), x(finish))
+        axes.xaxis.set_major_locator(MaxNLocator(8))
+        axes.xaxis.set_major_formatter(
+            FuncFormatter(lambda value, _pos: f"{_EPOCH + timedelta(days=value):%m-%d %H:%M}")
+        )
+        axes.set_xlabel("UTC")
+        axes.set_ylim(-0.85, len(lanes) - 0.4)
+        axes.set_yticks(range(len(lanes)))
+        axes.set_yticklabels(list(reversed(labels)))
+        axes.grid(axis="x", color=GRID)
+        axes.set_axisbelow(True)
+        handles = [
+            matplotlib.patches.Patch(color=QUALITY_COLOURS[level], label=f"quality {level}")
+            for level in ("GREEN", "YELLOW", "RED")
+        ]
+        handles.append(
+            matplotlib.patches.Patch(
+                facecolor=ALERT, hatch="///", edgecolor="white", label="paused"
+            )
+        )
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        axes.set_title("Template quality rating and pauses (dashed: window start)")
+        figure.autofmt_xdate()
+        return _svg(figure, "template-quality", "Template quality rating and pauses over time")
 
 
 def cost_plot(cost: Sequence[Row]) -> str | None:

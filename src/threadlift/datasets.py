@@ -110,6 +110,16 @@ TEMPLATES = ("reactivation_offer_a", "reactivation_offer_b")
 REMINDER_TEMPLATE = "reactivation_reminder"
 PRIOR_CAMPAIGN_ID = "newsletter-2026-09"
 PRIOR_TEMPLATE = "newsletter_september"
+WABA_ID = "102290129340398"
+"""The WhatsApp Business Account whose template webhooks the generator writes."""
+TEMPLATE_LANGUAGE = "en"
+TEMPLATE_IDS = {
+    PRIOR_TEMPLATE: "1447283915764820",
+    TEMPLATES[0]: "1447283915764821",
+    TEMPLATES[1]: "1447283915764822",
+    REMINDER_TEMPLATE: "1447283915764823",
+}
+"""Platform ids of the generated templates (webhooks carry both name and id)."""
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("contact_id", "market", "created_at"),
@@ -327,6 +337,10 @@ class DemoData:
             the eligible rows.
         truth: Superpopulation intent-to-treat quantities among eligible contacts, in
             closed form from the generator's parameters (see the module docstring).
+        template_webhooks: WhatsApp webhook bodies (``message_template_status_update``,
+            ``message_template_quality_update``) of the templates' lifecycle, for
+            ``threadlift ingest --platform whatsapp`` (template events have no canonical
+            table to load); see :func:`write_template_webhooks`.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -335,6 +349,7 @@ class DemoData:
     assigned_at: datetime
     expected_arms: pd.DataFrame
     truth: dict[str, float]
+    template_webhooks: tuple[dict[str, Any], ...] = ()
 
 
 def generate_whatsapp_experiment(
@@ -514,7 +529,19 @@ def generate_whatsapp_experiment(
         assigned_at=assigned_at,
         expected_arms=expected,
         truth=_truth(conversion_lift, window_days, multipliers, induced),
+        template_webhooks=_template_webhooks(assigned_at),
     )
+
+
+def write_template_webhooks(data: DemoData, path: str | Path) -> Path:
+    """Write the generated template webhooks as JSON lines (one body per line) to ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        "".join(json.dumps(body, sort_keys=True) + "\n" for body in data.template_webhooks),
+        encoding="utf-8",
+    )
+    return target
 
 
 def write_tables(
@@ -1376,6 +1403,103 @@ def _sender_quality(window_days: int) -> Columns:
         "messaging_limit_tier": np.array([h[2] for h in history]),
         "event": np.array([h[3] for h in history]),
     }
+
+
+def _template_webhooks(assigned_at: datetime) -> tuple[dict[str, Any], ...]:
+    """The templates' lifecycle as WhatsApp webhook bodies (deterministic, no draws).
+
+    All four templates are approved two weeks before and rated GREEN a day later. In the
+    window, ``reactivation_offer_b`` drops to YELLOW after the first wave; the reminder
+    drops to YELLOW after its sends, then to RED a day later and is paused for three hours
+    (Meta's first pause). The newsletter, which the experiment does not send, drops to
+    YELLOW too: a report on the experiment must leave it out.
+    """
+    hour = timedelta(hours=1)
+    changes: list[tuple[timedelta, str, str, dict[str, Any]]] = []
+    for name in (PRIOR_TEMPLATE, *TEMPLATES, REMINDER_TEMPLATE):
+        changes.append(
+            (
+                -14 * 24 * hour,
+                name,
+                "message_template_status_update",
+                {"event": "APPROVED", "reason": "NONE", "message_template_category": "MARKETING"},
+            )
+        )
+        changes.append(
+            (-13 * 24 * hour, name, "message_template_quality_update", _quality("UNKNOWN", "GREEN"))
+        )
+    changes += [
+        (26 * hour, PRIOR_TEMPLATE, "message_template_quality_update", _quality("GREEN", "YELLOW")),
+        (20 * hour, TEMPLATES[1], "message_template_quality_update", _quality("GREEN", "YELLOW")),
+        (
+            80 * hour,
+            REMINDER_TEMPLATE,
+            "message_template_quality_update",
+            _quality("GREEN", "YELLOW"),
+        ),
+        (
+            98 * hour,
+            REMINDER_TEMPLATE,
+            "message_template_quality_update",
+            _quality("YELLOW", "RED"),
+        ),
+        (
+            98 * hour + timedelta(minutes=5),
+            REMINDER_TEMPLATE,
+            "message_template_status_update",
+            {
+                "event": "PAUSED",
+                "reason": "NONE",
+                "other_info": {
+                    "title": "FIRST_PAUSE",
+                    "description": "Your template has been paused for 3 hours because of low quality.",
+                },
+            },
+        ),
+        (
+            101 * hour + timedelta(minutes=5),
+            REMINDER_TEMPLATE,
+            "message_template_status_update",
+            {
+                "event": "APPROVED",
+                "reason": "NONE",
+                "other_info": {
+                    "title": "UNPAUSE",
+                    "description": "Your template is no longer paused.",
+                },
+            },
+        ),
+    ]
+    epoch = assigned_at.replace(tzinfo=UTC)
+    bodies = []
+    for offset, name, field_name, value in sorted(changes, key=lambda c: (c[0], c[1], c[2])):
+        bodies.append(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": WABA_ID,
+                        "time": int((epoch + offset).timestamp()),
+                        "changes": [
+                            {
+                                "field": field_name,
+                                "value": {
+                                    **value,
+                                    "message_template_id": int(TEMPLATE_IDS[name]),
+                                    "message_template_name": name,
+                                    "message_template_language": TEMPLATE_LANGUAGE,
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    return tuple(bodies)
+
+
+def _quality(previous: str, new: str) -> dict[str, Any]:
+    return {"previous_quality_score": previous, "new_quality_score": new}
 
 
 def _rate_card(assigned_at: datetime) -> Columns:

@@ -1,7 +1,8 @@
 """``threadlift demo``: the whole path on seeded synthetic data with a known true effect.
 
-generate → write Parquet files → ``load`` each canonical table → ``assign`` → ``report``.
-The demo goes through the same loader, assignment and analysis as real data.
+generate → write Parquet files → ``load`` each canonical table → ``ingest`` the template
+webhooks (template status and quality have no canonical table) → ``assign`` → ``report``.
+The demo goes through the same loader, ingest, assignment and analysis as real data.
 """
 
 from __future__ import annotations
@@ -87,8 +88,13 @@ def run_demo(
     """Build the demo workspace under ``out`` and write its report to ``out/report``."""
     from threadlift.analysis import analyze
     from threadlift.assign import assign_experiment
-    from threadlift.datasets import generate_whatsapp_experiment, write_tables
+    from threadlift.datasets import (
+        generate_whatsapp_experiment,
+        write_tables,
+        write_template_webhooks,
+    )
     from threadlift.experiment import load_experiment
+    from threadlift.ingest import ingest_files
     from threadlift.loading import LOADABLE_TABLES, load_files
     from threadlift.report import write_report
     from threadlift.workspace import Workspace
@@ -104,6 +110,7 @@ def run_demo(
         data = generate_whatsapp_experiment(n_contacts=n_contacts, seed=seed)
         advance("generated")
         files = write_tables(data, out_dir / "data", "parquet")
+        webhooks = write_template_webhooks(data, out_dir / "data" / "whatsapp_templates.jsonl")
         experiment_file = out_dir / "experiment.toml"
         experiment_file.write_text(data.experiment_toml, encoding="utf-8")
         advance("written")
@@ -111,6 +118,7 @@ def run_demo(
             for table, path in files.items():
                 if table in LOADABLE_TABLES:
                     load_files(ws, table, [path])
+            ingest_files(ws, "whatsapp", [webhooks])
             advance("loaded")
             experiment = load_experiment(experiment_file)
             assign_experiment(ws, experiment)
@@ -120,14 +128,7 @@ def run_demo(
         written = write_report(analysis, out_dir / "report")
         advance("reported")
 
-    primary = next(
-        (
-            m
-            for m in analysis.metrics
-            if m.control_arm == experiment.control_arm and m.type == "proportion"
-        ),
-        None,
-    )
+    primary = next(iter(analysis.first_against_control("proportion").values()), None)
     estimate = {}
     if primary is not None:
         c = primary.comparison

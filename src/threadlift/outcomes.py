@@ -66,11 +66,60 @@ class CumulativeRow:
 def prepare_units(
     engine: Engine, experiment: Experiment, as_of: datetime
 ) -> dict[str, int]:
-    """Create the ``_units`` and ``_sends`` temp tables for ``experiment``; return units per arm."""
-    engine.run(
-        "outcomes/units",
-        {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
-    )
+    """Create the ``_units`` and ``_sends`` temp tables for ``experiment``; return units per arm.
+
+    The units are the experiment's assignments, or, for ``assignment = "global_holdout"``,
+    every contact known at ``assigned_at`` labelled by the workspace's global holdout
+    (``sql/outcomes/units_global_holdout.sql``), so the program-level holdout is reported
+    like any experiment.
+
+    Raises:
+        ConfigError: for a global-holdout experiment, when the workspace has no global
+            holdout, its arm weights do not match the setting, or the engine is not DuckDB
+            (the setting lives in the workspace).
+    """
+    if experiment.assignment == "global_holdout":
+        from fractions import Fraction
+
+        from threadlift.assignment import BUCKETS, exact_weight
+        from threadlift.errors import ConfigError
+
+        if engine.name != "duckdb":
+            raise ConfigError(
+                f'experiment {experiment.id}: assignment = "global_holdout" reads the '
+                f"workspace's global holdout setting; report it with the DuckDB engine"
+            )
+        setting = engine.run("assign/global_holdout_get").rows
+        if not setting or int(setting[0][1]) == 0:
+            raise ConfigError(
+                f'experiment {experiment.id}: assignment = "global_holdout" but the workspace '
+                "has no global holdout; set one with `threadlift holdout set --salt S --percent P`"
+            )
+        salt, points = str(setting[0][0]), int(setting[0][1])
+        weights = {arm.name: arm.weight for arm in experiment.arms}
+        held = exact_weight(weights["global_holdout"])
+        if held / (held + exact_weight(weights["everyone_else"])) != Fraction(points, BUCKETS):
+            raise ConfigError(
+                f"experiment {experiment.id}: the global holdout holds out {points / 100:g} % "
+                f"(salt {salt!r}), so the arms must be weighted {points / 100:g} (global_holdout) "
+                f"and {100 - points / 100:g} (everyone_else) for the sample-ratio check; "
+                f"found {weights['global_holdout']} and {weights['everyone_else']}"
+            )
+        engine.run(
+            "outcomes/units_global_holdout",
+            {
+                "salt": salt,
+                "basis_points": points,
+                "assigned_at": experiment.assigned_at,
+                "as_of": as_of,
+                "window_days": experiment.window_days,
+            },
+        )
+    else:
+        engine.run(
+            "outcomes/units",
+            {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
+        )
     engine.run("outcomes/sends", {"experiment_id": experiment.id})
     rows = engine.run("outcomes/unit_counts").rows
     counts = {arm.name: 0 for arm in experiment.arms}
@@ -239,3 +288,88 @@ def with_takeup(
         denominator_sum_squares=units_taken,
         main_denominator_sum_product=product,
     )
+
+
+WINDOW_STATES = ("open", "closed")
+"""Customer-service-window state of a unit at assignment (``stats/window_state_units``)."""
+
+
+def window_state_stats(
+    engine: Engine, experiment: Experiment
+) -> dict[str, dict[str, dict[str, SufficientStats]]]:
+    """Sufficient statistics per window state, metric name and arm.
+
+    Leaves the temp table ``_window_state`` for :func:`window_state_sends`. A unit's state
+    is ``open`` when its contact wrote in on the experiment's channel (and sender) in the
+    24 hours up to its assignment: a pre-treatment state, so both arms split alike.
+    """
+    engine.run(
+        "stats/window_state_units",
+        {"channel": experiment.channel, "sender_id": experiment.sender_id},
+    )
+    specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
+    if not specs:
+        return {state: {} for state in WINDOW_STATES}
+    rows = engine.run(
+        "stats/window_state_moments",
+        {"actions": [a for a, _ in specs], "cuped_days": [c for _, c in specs]},
+    ).dicts()
+    by_spec: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        key = (str(row["window_state"]), str(row["action"]), int(row["cuped_days"]))
+        by_spec.setdefault(key, {})[str(row["arm"])] = row
+    result: dict[str, dict[str, dict[str, SufficientStats]]] = {}
+    for state in WINDOW_STATES:
+        per_metric: dict[str, dict[str, SufficientStats]] = {}
+        for metric in experiment.metrics:
+            per_arm = by_spec.get((state, metric.action, metric.cuped_days or 0), {})
+            per_metric[metric.name] = {
+                arm.name: _to_stats(metric, per_arm.get(arm.name)) for arm in experiment.arms
+            }
+        result[state] = per_metric
+    return result
+
+
+def window_state_sends(engine: Engine) -> dict[tuple[str, str], dict[str, int]]:
+    """Units and sends (session vs template) keyed by (window state, arm).
+
+    Needs ``_window_state`` (from :func:`window_state_stats`) and ``_sends``.
+    """
+    rows = engine.run("stats/window_state_sends").dicts()
+    return {
+        (str(row["window_state"]), str(row["arm"])): {
+            key: int(row[key])
+            for key in ("units", "units_sent", "messages", "session_messages", "template_messages")
+        }
+        for row in rows
+    }
+
+
+def mark_free_entry_points(engine: Engine, *, referrals: bool) -> None:
+    """Create ``_free_entry``: the sends inside a free-entry-point window (for ``stats/cost``).
+
+    Args:
+        engine: Where the SQL runs; ``_sends`` must exist.
+        referrals: Whether the engine's data hold ``message_referrals`` (the DuckDB
+            workspace does; a lake of canonical tables does not, and then no send is marked).
+    """
+    engine.run("stats/free_entry_points" if referrals else "stats/no_free_entry_points")
+
+
+def template_events(
+    engine: Engine, experiment: Experiment, as_of: datetime
+) -> list[dict[str, Any]]:
+    """Status, quality and category events of the templates the experiment sent.
+
+    One row per event (the last one of each kind before the window, every one inside it),
+    or one row with empty event columns for a template without events. Needs ``_units``.
+    """
+    return engine.run(
+        "stats/template_quality",
+        {
+            "experiment_id": experiment.id,
+            "assigned_at": experiment.assigned_at,
+            "window_days": experiment.window_days,
+            "as_of": as_of,
+        },
+    ).dicts()

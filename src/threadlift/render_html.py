@@ -26,8 +26,12 @@ from threadlift.render_markdown import (
     fmt_pvalue,
     fmt_rel,
     fmt_share,
+    fmt_smd,
     money_formatter,
     p_clause,
+    short_time,
+    template_changes,
+    template_states,
     text_of,
     verdict,
 )
@@ -40,6 +44,7 @@ body { margin: 0; color: var(--ink); background: #fff; line-height: 1.45;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 main { max-width: 1200px; margin: 0 auto; padding: 24px 20px 48px; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; word-break: break-word; }
+h3 { font-size: 1rem; margin: 18px 0 6px; }
 h2 { font-size: 1.2rem; margin: 36px 0 8px; padding-top: 8px; border-top: 1px solid var(--line); }
 .context { color: var(--muted); margin: 0 0 16px; }
 nav { font-size: .9rem; margin: 0 0 18px; }
@@ -405,15 +410,11 @@ def _guardrails(report: Report) -> str:
     return _section("guardrails", "Guardrails", lead, figure + table)
 
 
-def _quality(report: Report) -> str:
-    """Sender quality rating and messaging-limit tier over time."""
+def _sender_quality(report: Report) -> str:
+    """Sender quality rating and messaging-limit tier over time: chart and table."""
     events: Sequence[Row] = report.get("sender_quality") or []
-    lead = (
-        "The platform's quality rating (GREEN, YELLOW, RED) and messaging-limit tier of each "
-        "sender. A drop in quality or tier limits how many people the sender can reach next."
-    )
     if not events:
-        return _section("quality", "Sender quality", lead, _empty("No sender quality events."))
+        return _empty("No sender quality events.")
     rows = [
         [
             text_of(row.get("sender_id")),
@@ -437,7 +438,201 @@ def _quality(report: Report) -> str:
         ),
         "Top: quality rating (marker colour = rating); bottom: messaging-limit tier.",
     )
-    return _section("quality", "Sender quality timeline", lead, figure + table)
+    return figure + table
+
+
+_TEMPLATE_ALARMS = frozenset({"PAUSED", "DISABLED", "FLAGGED", "RED"})
+
+
+def _template_quality(report: Report) -> str:
+    """Template status, quality and category over the experiment window."""
+    section = report.get("template_quality") or {}
+    if not section:
+        return ""
+    if not section.get("available", True):
+        return _empty(text_of(section.get("note")))
+    templates: Sequence[Row] = section.get("templates") or []
+    window = (
+        f"Experiment window {short_time(section.get('window_start'))} to "
+        f"{short_time(section.get('window_end'))} UTC."
+    )
+    if not templates:
+        return f'<p class="lead">{html.escape(window)}</p>' + _empty(
+            "The experiment sent no templates."
+        )
+    rows = [
+        [
+            text_of(row.get("template"))
+            + (f" ({text_of(row.get('language'))})" if row.get("language") else ""),
+            fmt_count(row.get("messages")),
+            template_states(row, "quality"),
+            template_states(row, "status"),
+            template_states(row, "category"),
+            "; ".join(template_changes(report, row)) or "no change",
+        ]
+        for row in templates
+    ]
+    alarming = [
+        bool(row.get("alarms") or row.get("pauses"))
+        or text_of(row.get("quality_at_end")) in _TEMPLATE_ALARMS
+        for row in templates
+    ]
+    table = _table(
+        "Templates the experiment sent: state at the window's start → end, and changes inside it",
+        ["template", "messages", "quality", "status", "category", "in the window (UTC)"],
+        rows,
+        numeric=frozenset({1}),
+        row_classes=["breach" if alarm else "" for alarm in alarming],
+    )
+    figure = _figure(
+        charts.template_quality_plot(section),
+        "Upper band: quality rating in force (grey until the first known rating); lower "
+        "band: paused; markers: status and category events.",
+    )
+    note = _empty(text_of(section.get("note"))) if section.get("note") else ""
+    return f'<p class="lead">{html.escape(window)}</p>{figure}{table}{note}'
+
+
+def _quality(report: Report) -> str:
+    """Sender and template quality over time."""
+    lead = (
+        "The platform's quality rating (GREEN, YELLOW, RED) and messaging-limit tier of each "
+        "sender, and the status, quality and category of each template the experiment sent. "
+        "A drop in quality or tier limits how many people the sender can reach next; a "
+        "paused template is not delivered."
+    )
+    templates = _template_quality(report)
+    body = "<h3>Senders</h3>" + _sender_quality(report)
+    if templates:
+        body += "<h3>Templates</h3>" + templates
+    return _section("quality", "Sender and template quality timeline", lead, body)
+
+
+def _balance(report: Report) -> str:
+    """Pre-period balance of each CUPED covariate between arms."""
+    balance: Sequence[Row] = report.get("balance") or []
+    if not balance:
+        return ""
+    rows = [
+        [
+            text_of(row.get("covariate")),
+            f"{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}",
+            fmt_number(row.get("control_mean")),
+            fmt_number(row.get("treatment_mean")),
+            fmt_smd(row.get("standardized_mean_difference")),
+            fmt_pvalue(row.get("pvalue")),
+            text_of(row.get("error")) if row.get("error") else "",
+        ]
+        for row in balance
+    ]
+    table = _table(
+        "Pre-period covariates by arm",
+        [
+            "covariate",
+            "arm vs control",
+            "control mean",
+            "treatment mean",
+            "std. diff.",
+            "p",
+            "note",
+        ],
+        rows,
+        numeric=frozenset({2, 3, 4, 5}),
+    )
+    return _section(
+        "balance",
+        "Pre-period balance",
+        "The covariates CUPED adjusts for, measured before assignment: randomisation makes "
+        "them differ by chance only (standardised difference near zero).",
+        table,
+    )
+
+
+def _window_split(report: Report) -> str:
+    """Lift split by the customer-service-window state at assignment."""
+    split = report.get("window_split") or {}
+    if not split:
+        return ""
+    lead = (
+        "Units split by whether the contact had an open 24-hour customer-service window at "
+        "assignment (it wrote in during the 24 hours before): a state known before treatment "
+        "in every arm, so each stratum is still a randomised comparison. Splitting by the kind "
+        "of message received would not be: the holdout receives none."
+    )
+    if not split.get("reported"):
+        return _section(
+            "window-split", "Lift by 24-hour window", lead, _empty(text_of(split.get("note")))
+        )
+    strata: Sequence[Row] = split.get("strata") or []
+    strata_table = _table(
+        "Units and sends per stratum and arm",
+        [
+            "window at assignment",
+            "arm",
+            "units",
+            "units sent",
+            "messages",
+            "session",
+            "template",
+            "session share",
+        ],
+        [
+            [
+                text_of(row.get("window_state")),
+                text_of(row.get("arm")),
+                fmt_count(row.get("units")),
+                fmt_count(row.get("units_sent")),
+                fmt_count(row.get("messages")),
+                fmt_count(row.get("session_messages")),
+                fmt_count(row.get("template_messages")),
+                fmt_share(row.get("session_share")),
+            ]
+            for row in strata
+        ],
+        numeric=frozenset(range(2, 8)),
+    )
+    metrics: Sequence[Row] = split.get("metrics") or []
+    lift_table = _table(
+        "Effect per stratum (intent to treat within the stratum)",
+        [
+            "window at assignment",
+            "metric",
+            "arm vs control",
+            "units (arm vs control)",
+            "effect",
+            "interval",
+            "rel. effect",
+            "rel. interval",
+            "p",
+            "open − closed (p)",
+        ],
+        [
+            [
+                text_of(row.get("window_state")),
+                text_of(row.get("metric")),
+                f"{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}",
+                f"{fmt_count(row.get('treatment_units'))} vs {fmt_count(row.get('control_units'))}",
+                fmt_effect(row.get("effect_size")),
+                fmt_interval(
+                    row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
+                ),
+                fmt_rel(row.get("rel_effect_size")),
+                fmt_interval(
+                    row.get("rel_effect_size_ci_lower"),
+                    row.get("rel_effect_size_ci_upper"),
+                    fmt_rel,
+                ),
+                fmt_pvalue(row.get("pvalue")),
+                f"{fmt_effect(row.get('effect_difference_open_minus_closed'))} "
+                f"(p {p_clause(row.get('effect_difference_pvalue'))})",
+            ]
+            for row in metrics
+        ],
+        numeric=frozenset(range(3, 10)),
+    )
+    return _section(
+        "window-split", "Lift by 24-hour window at assignment", lead, lift_table + strata_table
+    )
 
 
 def _cost(report: Report) -> str:
@@ -497,12 +692,14 @@ def _methods(report: Report) -> str:
 
 _SECTIONS: tuple[tuple[str, str, Callable[[Report], str]], ...] = (
     ("arms", "Arms", _arms),
+    ("balance", "Balance", _balance),
     ("effects", "Effects", _effects),
     ("complier", "Reached", _complier),
     ("cumulative", "Cumulative", _cumulative),
     ("funnel", "Funnel", _funnel),
     ("guardrails", "Guardrails", _guardrails),
-    ("quality", "Sender quality", _quality),
+    ("window-split", "Window split", _window_split),
+    ("quality", "Quality", _quality),
     ("cost", "Cost", _cost),
     ("methods", "Methods", _methods),
 )

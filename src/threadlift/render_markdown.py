@@ -121,6 +121,12 @@ def fmt_pvalue(value: object) -> str:
     return f"{number:.4f}"
 
 
+def fmt_smd(value: object) -> str:
+    """A standardised mean difference with a sign and three decimals (``+0.012``)."""
+    number = as_float(value)
+    return DASH if number is None else _strip_negative_zero(f"{number:+.3f}")
+
+
 def fmt_money(value: object, currency: object = "") -> str:
     """Money with two decimals, thousands separators and the currency code."""
     number = as_float(value)
@@ -151,6 +157,54 @@ def p_clause(value: object) -> str:
 def text_of(value: object) -> str:
     """Any value as display text; ``—`` for None."""
     return DASH if value is None else str(value)
+
+
+def window_split_rows(report: Report) -> list[Row]:
+    """The window-split lift rows both renderers show: the primary metric, every arm."""
+    split = report.get("window_split") or {}
+    rows: Sequence[Row] = split.get("metrics") or []
+    if not split.get("reported") or not rows:
+        return []
+    primary = rows[0].get("metric")
+    return [row for row in rows if row.get("metric") == primary]
+
+
+def short_time(value: object) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM`` (UTC); other text unchanged."""
+    text = text_of(value)
+    match = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", text)
+    return f"{match.group(1)} {match.group(2)}" if match else text
+
+
+def template_changes(report: Report, template: Row) -> list[str]:
+    """The events of one template inside the window, as ``EVENT at time`` phrases."""
+    section = report.get("template_quality") or {}
+    phrases = []
+    for event in section.get("events") or []:
+        if (
+            event.get("template") != template.get("template")
+            or event.get("language") != template.get("language")
+            or event.get("phase") != "during"
+        ):
+            continue
+        kind = text_of(event.get("kind"))
+        what = text_of(event.get("event"))
+        if kind == "quality":
+            what = f"quality {text_of(event.get('previous'))}→{what}"
+        elif kind == "category":
+            what = f"category {text_of(event.get('previous'))}→{what}"
+        elif event.get("title"):
+            what = f"{what} ({text_of(event.get('title'))})"
+        phrases.append(f"{what} at {short_time(event.get('ts'))}")
+    return phrases
+
+
+def template_states(template: Row, kind: str) -> str:
+    """``START → END`` of one kind of template state (``—`` where unknown)."""
+    start, end = template.get(f"{kind}_at_start"), template.get(f"{kind}_at_end")
+    if start == end:
+        return text_of(start)
+    return f"{text_of(start)} → {text_of(end)}"
 
 
 @dataclass(frozen=True)
@@ -192,6 +246,19 @@ def shared_numbers(report: Report) -> list[SharedNumber]:
         where = f"guardrail {row.get('guardrail')} {row.get('arm')}"
         add(f"{where} effect_size", row.get("effect_size"), fmt_effect)
         add(f"{where} threshold", row.get("threshold"), fmt_effect)
+    for row in report.get("balance") or []:
+        where = f"balance {row.get('metric')} {row.get('arm')}"
+        add(
+            f"{where} standardized_mean_difference",
+            row.get("standardized_mean_difference"),
+            fmt_smd,
+        )
+        add(f"{where} pvalue", row.get("pvalue"), fmt_pvalue)
+    for row in window_split_rows(report):
+        where = f"window_split {row.get('window_state')} {row.get('metric')} {row.get('arm')}"
+        add(f"{where} effect_size", row.get("effect_size"), fmt_effect)
+        add(f"{where} rel_effect_size", row.get("rel_effect_size"), fmt_rel)
+        add(f"{where} pvalue", row.get("pvalue"), fmt_pvalue)
     for row in report.get("cost") or []:
         where = f"cost {row.get('arm')} {row.get('category')}"
         money = money_formatter(row.get("currency"))
@@ -473,6 +540,102 @@ def _cost_table(cost: Sequence[Row]) -> list[str]:
     return _md_table(headers, rows)
 
 
+def _balance_table(balance: Sequence[Row]) -> list[str]:
+    """Pre-period balance of each CUPED covariate."""
+    headers = ["covariate", "arm vs control", "control mean", "treatment mean", "std. diff.", "p"]
+    rows = [
+        [
+            md_text(row.get("covariate")),
+            f"{md_code(row.get('arm'))} vs {md_code(row.get('control_arm'))}",
+            fmt_number(row.get("control_mean")),
+            fmt_number(row.get("treatment_mean")),
+            fmt_smd(row.get("standardized_mean_difference")),
+            fmt_pvalue(row.get("pvalue")),
+        ]
+        for row in balance
+    ]
+    return _md_table(headers, rows)
+
+
+def _template_lines(section: Row, report: Report) -> list[str]:
+    """Template status, quality and category over the experiment window."""
+    if not section.get("available", True):
+        return [md_text(section.get("note"))]
+    templates: Sequence[Row] = section.get("templates") or []
+    window = (
+        f"Window {md_text(short_time(section.get('window_start')))} to "
+        f"{md_text(short_time(section.get('window_end')))} UTC."
+    )
+    if not templates:
+        return [window, "", "The experiment sent no templates."]
+    headers = ["template", "messages", "quality", "status", "category", "in the window"]
+    rows = [
+        [
+            md_code(row.get("template"))
+            + (f" ({md_text(row.get('language'))})" if row.get("language") else ""),
+            fmt_count(row.get("messages")),
+            md_text(template_states(row, "quality")),
+            md_text(template_states(row, "status")),
+            md_text(template_states(row, "category")),
+            md_text("; ".join(template_changes(report, row)) or "no change"),
+        ]
+        for row in templates
+    ]
+    note = ["", md_text(section.get("note"))] if section.get("note") else []
+    return [window, "", *_md_table(headers, rows), *note]
+
+
+def _window_split_lines(split: Row) -> list[str]:
+    """Lift by customer-service-window state at assignment, or why it is not split."""
+    if not split.get("reported"):
+        return [md_text(split.get("note") or "Not split.")]
+    shares = {
+        text_of(row.get("window_state")): row
+        for row in split.get("strata") or []
+        if not row.get("holdout")
+    }
+    headers = [
+        "window at assignment",
+        "arm vs control",
+        "units (arm vs control)",
+        "session share",
+        "effect [CI]",
+        "rel. effect [CI]",
+        "p",
+    ]
+    rows = []
+    for row in window_split_rows({"window_split": split}):
+        stratum = shares.get(text_of(row.get("window_state")), {})
+        rows.append(
+            [
+                md_text(row.get("window_state")),
+                f"{md_code(row.get('arm'))} vs {md_code(row.get('control_arm'))}",
+                f"{fmt_count(row.get('treatment_units'))} vs {fmt_count(row.get('control_units'))}",
+                fmt_share(stratum.get("session_share")),
+                _with_interval(
+                    fmt_effect(row.get("effect_size")),
+                    fmt_interval(
+                        row.get("effect_size_ci_lower"),
+                        row.get("effect_size_ci_upper"),
+                        fmt_effect,
+                    ),
+                ),
+                _with_interval(
+                    fmt_rel(row.get("rel_effect_size")),
+                    fmt_interval(
+                        row.get("rel_effect_size_ci_lower"),
+                        row.get("rel_effect_size_ci_upper"),
+                        fmt_rel,
+                    ),
+                ),
+                fmt_pvalue(row.get("pvalue")),
+            ]
+        )
+    metric = rows and window_split_rows({"window_split": split})[0].get("metric")
+    lead = f"{md_code(metric)} by whether a customer-service window was open at assignment."
+    return [lead, "", *_md_table(headers, rows)]
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown short enough to paste into a chat.
 
@@ -481,8 +644,9 @@ def render_markdown(report: Report) -> str:
 
     Returns:
         Markdown text: the verdict, alerts in bold, the metric table, guardrails,
-        the sample-ratio check and the cost, with the numbers formatted exactly as in
-        the HTML report.
+        the sample-ratio check, pre-period balance, the lift by 24-hour window state,
+        template quality and the cost, with the numbers formatted exactly as in the HTML
+        report.
     """
     summary = verdict(report)
     title = f"# Lift report: {md_code(report.get('experiment_id'))}"
@@ -515,6 +679,15 @@ def render_markdown(report: Report) -> str:
     if guardrails:
         lines += ["", "## Guardrails", "", *_guardrail_table(guardrails)]
     lines += ["", "## Sample ratio", "", *_srm_lines(report)]
+    balance: Sequence[Row] = report.get("balance") or []
+    if balance:
+        lines += ["", "## Pre-period balance", "", *_balance_table(balance)]
+    split = report.get("window_split")
+    if split:
+        lines += ["", "## Lift by 24-hour window at assignment", "", *_window_split_lines(split)]
+    template_quality = report.get("template_quality")
+    if template_quality:
+        lines += ["", "## Template quality", "", *_template_lines(template_quality, report)]
     cost: Sequence[Row] = report.get("cost") or []
     if cost:
         lines += ["", "## Cost", "", *_cost_table(cost)]
