@@ -536,3 +536,71 @@ def test_email_csv(workspace: Workspace, tmp_path: Path) -> None:
     ).fetchall() == [("e1", "read")]
     (reason,) = workspace.con.execute("SELECT reason FROM quarantine").fetchone() or ("",)
     assert reason.startswith("no usable identity: email not-an-address")
+
+
+def test_quarantined_single_status_keeps_its_own_json(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    body = json.loads(_status_body(1, "deleted", 1750000000, "16505551234"))
+    path = tmp_path / "statuses.jsonl"
+    path.write_text(json.dumps(body) + "\n")
+    ingest_files(workspace, "whatsapp", [path])
+    row = workspace.con.execute("SELECT raw FROM quarantine").fetchone()
+    assert row is not None
+    assert json.loads(str(row[0])) == body["entry"][0]["changes"][0]["value"]["statuses"][0]
+
+
+def test_send_without_a_usable_recipient_quarantines_its_body(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    line = _status_body(1, "sent", 1750000000, "123")
+    path = tmp_path / "statuses.jsonl"
+    path.write_text(line + "\n")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert result.rows["messages"] == 0
+    assert result.rows["message_events"] == 1
+    row = workspace.con.execute(
+        "SELECT location, reason, raw, target_table FROM quarantine"
+    ).fetchone()
+    assert row is not None
+    assert row[0] == "line 1 message wamid.P1"
+    assert str(row[1]).startswith("no usable identity: phone 123")
+    assert json.loads(str(row[2])) == json.loads(line)
+    assert row[3] == "messages"
+
+
+def test_array_lines_and_several_statuses_in_one_body(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first = json.loads(_status_body(1, "sent", 1750000000, "16505551234"))
+    second = json.loads(_status_body(2, "sent", 1750000001, "16505551234"))
+    statuses = first["entry"][0]["changes"][0]["value"]["statuses"]
+    statuses.append(second["entry"][0]["changes"][0]["value"]["statuses"][0])
+    statuses.append({"status": "read", "timestamp": "1750000002"})
+    array_line = json.dumps([json.loads(_status_body(3, "sent", 1750000003, "16505551234")),
+                             json.loads(_status_body(4, "sent", 1750000004, "16505551234"))])
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps(first) + "\n" + array_line + "\n")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert result.bodies == 3
+    assert sorted(r[0] for r in _rows(workspace, "messages")) == [
+        "wamid.P1", "wamid.P2", "wamid.P3", "wamid.P4"]
+    assert workspace.con.execute(
+        "SELECT location FROM raw_bodies ORDER BY seq").fetchall() == [
+        ("line 1",), ("line 2 [0]",), ("line 2 [1]",)]
+    assert workspace.con.execute(
+        "SELECT location, reason FROM quarantine").fetchall() == [
+        ("line 1 status ?", "status without an id")]
+
+
+def test_ingest_leaves_no_scratch_tables(workspace: Workspace) -> None:
+    def temporary() -> list[tuple[object, ...]]:
+        return workspace.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+        ).fetchall()
+
+    before = temporary()
+    ingest_files(workspace, "whatsapp", [META / "wa_status__01.json"])
+    rebuild(workspace)
+    assert temporary() == before

@@ -3,7 +3,9 @@
 --          events, and the quarantine of unusable items.
 -- grain:   one row per candidate, into the _c_* tables. Several INSERT statements that
 --          read the same parsed items; run together by threadlift.ingest.whatsapp.
--- params:  none. needs: _wa_changes, _wa_statuses, _wa_inbound, _wa_preferences.
+-- params:  none. needs: _wa_changes, _wa_statuses, _wa_inbound, _wa_preferences, _bodies.
+-- A status parsed on the fast path has no raw text of its own (NULL): a send keeps NULL
+-- (the writer quarantines the body if it must), a quarantined status gets its JSON here.
 INSERT INTO _c_messages
 SELECT message_id, 'whatsapp:to:' || message_id, 'whatsapp', sender_id,
        coalesce(_tracking_field(callback, 'experiment_id'), _tracking_field(callback, 'experiment')),
@@ -79,8 +81,11 @@ FROM _wa_inbound
 WHERE reason IS NULL AND kind = 'event';
 
 INSERT INTO _c_quarantine
-SELECT source, location || ' status ' || coalesce(message_id, '?'), reason, raw, 'message_events'
-FROM _wa_statuses WHERE reason IS NOT NULL
+SELECT s.source, s.location || ' status ' || coalesce(s.message_id, '?'), s.reason,
+       coalesce(s.raw, json_extract(b.body, '$.entry[0].changes[0].value.statuses[0]')::VARCHAR),
+       'message_events'
+FROM (SELECT * FROM _wa_statuses WHERE reason IS NOT NULL) AS s
+LEFT JOIN _bodies AS b ON s.raw IS NULL AND b.seq = s.seq
 UNION ALL
 SELECT source, location || ' message ' || coalesce(message_id, '?'), reason, raw, 'inbound'
 FROM _wa_inbound WHERE reason IS NOT NULL

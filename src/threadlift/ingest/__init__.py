@@ -104,12 +104,13 @@ def ingest_files(
     con = ws.con
     con.execute("BEGIN TRANSACTION")
     try:
+        scratch_before = raw.scratch_objects(con)
         raw.create_staging(con)
         for index, path in enumerate(paths):
             if platform in sms_email.PLATFORMS:
                 sms_email.stage_csv(con, path, index)
             else:
-                raw.stage_json_file(con, path, index)
+                raw.stage_json_file(con, path, index, platform)
         bodies, duplicates = raw.store_bodies(con, platform, _utc(received_at))
         rejected = writer.insert_quarantine(
             con,
@@ -118,6 +119,7 @@ def ingest_files(
             derived=False,
         )
         rows, quarantined = _derive(con, platform, unknown_identity)
+        raw.drop_scratch(con, scratch_before)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -135,6 +137,7 @@ def rebuild(ws: Workspace, *, unknown_identity: UnknownIdentity = "create") -> I
     con = ws.con
     con.execute("BEGIN TRANSACTION")
     try:
+        scratch_before = raw.scratch_objects(con)
         writer.forget_ingested(con)
         total_rows = dict.fromkeys(writer.TABLES, 0)
         bodies = 0
@@ -153,6 +156,7 @@ def rebuild(ws: Workspace, *, unknown_identity: UnknownIdentity = "create") -> I
             quarantined += q
             for table, n in rows.items():
                 total_rows[table] = total_rows.get(table, 0) + n
+        raw.drop_scratch(con, scratch_before)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -116,9 +116,12 @@ def resolve(con: duckdb.DuckDBPyConnection, unknown_identity: str) -> None:
 
 def _components(con: duckdb.DuckDBPyConnection) -> None:
     """Merge identifiers seen together into components (``_ident_comp(ident, comp)``)."""
+    # min <> max (cheap) finds the observations with several identifiers before any list
+    # is built; most observations carry one.
     groups = con.execute(
-        "SELECT list(DISTINCT ident ORDER BY ident) FROM _ids GROUP BY obs_id "
-        "HAVING count(DISTINCT ident) > 1"
+        "SELECT list(DISTINCT ident ORDER BY ident) FROM _ids WHERE obs_id IN "
+        "(SELECT obs_id FROM _ids GROUP BY obs_id HAVING min(ident) <> max(ident)) "
+        "GROUP BY obs_id"
     ).fetchall()
     parent: dict[str, str] = {}
 

@@ -23,6 +23,8 @@ import duckdb
 from threadlift.sqlfiles import sql_text
 
 _STEPS = (
+    "ingest/wa_heads",
+    "ingest/wa_split",
     "ingest/wa_changes",
     "ingest/wa_statuses",
     "ingest/wa_inbound",

@@ -163,7 +163,12 @@ def insert_quarantine(con: duckdb.DuckDBPyConnection, select_sql: str, *, derive
 
 
 def write(con: duckdb.DuckDBPyConnection, platform: str) -> tuple[dict[str, int], int]:
-    """Write the shaped candidates; return (rows added per table, rows quarantined)."""
+    """Write the shaped candidates; return (rows added per table, rows quarantined).
+
+    A send without a contact is quarantined with its item's JSON, or, when the mapper kept
+    none (a WhatsApp body carrying a single status is not copied item by item), with the
+    body it came from.
+    """
     con.execute(sql_text("ingest/write_shape"))
     rows: dict[str, int] = {}
     rows["contacts"] = insert_new(con, "contacts", "SELECT * FROM _new_contacts")
@@ -215,8 +220,11 @@ def write(con: duckdb.DuckDBPyConnection, platform: str) -> tuple[dict[str, int]
     quarantined = insert_quarantine(
         con,
         "SELECT source, location, reason, raw, target_table FROM _c_quarantine "
-        "UNION ALL SELECT source, location || ' message ' || message_id, reason, raw, 'messages' "
-        "FROM _w_messages AS m WHERE reason IS NOT NULL AND NOT EXISTS "
+        "UNION ALL SELECT m.source, m.location || ' message ' || m.message_id, m.reason, "
+        "coalesce(m.raw, b.body), 'messages' "
+        "FROM (SELECT * FROM _w_messages WHERE reason IS NOT NULL) AS m "
+        "LEFT JOIN _bodies AS b ON m.raw IS NULL AND b.source = m.source "
+        "AND b.location = m.location WHERE NOT EXISTS "
         "(SELECT 1 FROM messages AS x WHERE x.message_id = m.message_id) "
         "UNION ALL SELECT source, location || ' message ' || message_id, reason, raw, 'inbound' "
         "FROM _w_inbound WHERE reason IS NOT NULL "

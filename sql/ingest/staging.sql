@@ -1,0 +1,42 @@
+-- purpose: the staging tables of one ingest call and the check every staged body passes.
+-- grain:   _checked one row per staged body (reason NULL when good; body_hash the md5 of
+--          the body text as received; k orders bodies by arrival; split marks a JSON-lines
+--          line holding an array, replaced by its elements before storing); _staged one row
+--          per body read in Python or split out of an array line, before checking;
+--          _stage_rejects one row per input that never became a body.
+-- params:  none. Several statements (DDL only), run once per ingest call.
+CREATE OR REPLACE TEMP TABLE _checked (
+    source VARCHAR, location VARCHAR, k BIGINT, body VARCHAR, body_hash VARCHAR,
+    reason VARCHAR, split BOOLEAN);
+CREATE OR REPLACE TEMP TABLE _staged (
+    source VARCHAR, location VARCHAR, ord BIGINT, sub BIGINT, body VARCHAR);
+CREATE OR REPLACE TEMP TABLE _stage_rejects (
+    source VARCHAR, location VARCHAR, reason VARCHAR, raw VARCHAR);
+-- the parse every body gets once: NULL when the text is not JSON, else [object, direction]
+CREATE OR REPLACE TEMP MACRO _body_head(body) AS
+    try(json_extract_string(body, ['$.object', '$.direction']));
+-- why a body cannot be stored (NULL when it can): valid JSON object, no documentation
+-- placeholders, a webhook (or log record) of the platform being ingested. The cheap
+-- contains(body, '<') guards the regular expression, which needs '"<'.
+CREATE OR REPLACE TEMP MACRO _body_reason(body, head, platform) AS
+    CASE
+        WHEN head IS NULL THEN 'malformed JSON'
+        WHEN NOT (starts_with(body, '{') OR starts_with(ltrim(body), '{'))
+            THEN 'not a JSON object; each body must be an object'
+        WHEN contains(body, '<') AND regexp_matches(body, '"<[A-Za-z][^"<>]*>"')
+            THEN 'payload contains placeholders such as '
+                 || regexp_extract(body, '"(<[A-Za-z][^"<>]*>)"', 1)
+                 || '; documentation examples are not traffic'
+        WHEN platform = 'whatsapp' AND coalesce(head[1], '') <> 'whatsapp_business_account'
+            THEN 'not a WhatsApp webhook body: expected "object": "whatsapp_business_account", got '
+                 || coalesce('"' || head[1] || '"', 'no "object"')
+        WHEN platform = 'messenger' AND coalesce(head[1], '') <> 'page'
+            THEN 'not a Messenger webhook body: expected "object": "page", got '
+                 || coalesce('"' || head[1] || '"', 'no "object"')
+        WHEN platform = 'instagram' AND coalesce(head[1], '') <> 'instagram'
+            THEN 'not an Instagram webhook body: expected "object": "instagram", got '
+                 || coalesce('"' || head[1] || '"', 'no "object"')
+        WHEN platform = 'apple' AND coalesce(head[2], '') NOT IN ('inbound', 'outbound')
+            THEN 'not an Apple Messages for Business log record: expected "direction": '
+                 || '"inbound" or "outbound"'
+    END;
