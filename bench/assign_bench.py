@@ -12,10 +12,27 @@ the same ids:
    eligibility, bucket, arm, insert into ``assignments``, counts per reason and per arm,
    in one transaction with the design registry.
 
+``assign`` reads the per-contact ``eligibility_state`` that ``threadlift load`` keeps
+current. The data here are inserted with SQL, so the state is built once after them
+(``eligibility_state.rebuild``, the work a load of the same rows does) and that time is
+reported as ``state_build_seconds``, apart from the comparison; each ``assign`` run still
+verifies the state against its sources (checksums) and would rebuild it if stale.
+
 Each is run ``--repeat`` times (threadlift on a fresh copy of the experiment id each
-time, so every run assigns all N contacts); the best time of each is compared. Usage::
+time, so every run assigns all N contacts); the best time of each is compared.
+
+``--log-path`` (default on) also times, interleaved, the evaluation ``assign`` used before
+the state existed (``sql/assign/evaluate.sql`` over the event logs, into a temp table,
+then counts and insert), so the gain is measured in the same run.
+
+``--load-contacts M`` (default 1,000,000; 0 skips it) measures what keeping the state
+costs ``threadlift load``: the same kind of data for M contacts is written to CSV files
+and loaded into new workspaces (contacts, consents, feedback, messages, message_events),
+alternately with the state maintained and with it switched off, ``--repeat`` times each.
+Usage::
 
     .venv/bin/python bench/assign_bench.py [--contacts 10000000] [--repeat 3] [--threads N]
+        [--load-contacts 1000000]
 """
 
 from __future__ import annotations
@@ -29,8 +46,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from threadlift.assign import assign_experiment
+from threadlift import eligibility_state
+from threadlift.assign import _evaluate, assign_experiment
+from threadlift.eligibility_state import LoadSync
 from threadlift.experiment import Experiment
+from threadlift.loading import load_files
+from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 ASSIGNED_AT = datetime(2026, 11, 2, 9, 0, 0)
@@ -84,6 +105,68 @@ def build_workspace(path: Path, contacts: int) -> Workspace:
     return ws
 
 
+def log_path_assign(ws: Workspace, exp: Experiment) -> int:
+    """What ``assign`` did before ``eligibility_state``, for comparison in the same run.
+
+    ``sql/assign/evaluate.sql`` over the event logs into the temp table ``_tl_evaluation``,
+    exclusion counts from it, insert of its eligible rows, in one transaction (the design
+    registry steps, a few milliseconds, are left out). Returns the rows inserted.
+    """
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    _evaluate(ws, exp, ASSIGNED_AT, None, None)
+    con.execute(sql_text("assign/exclusions")).fetchall()
+    inserted = con.execute(
+        sql_text("assign/insert_new"), {"experiment_id": exp.id, "assigned_at": ASSIGNED_AT}
+    ).fetchall()
+    con.execute("COMMIT")
+    return int(inserted[0][0])
+
+
+LOADED_TABLES = ("contacts", "consents", "feedback", "messages", "message_events")
+
+
+def measure_load(directory: Path, contacts: int, repeat: int) -> dict[str, object]:
+    """Seconds to load ``contacts`` contacts' data with and without the eligibility state."""
+    source = build_workspace(directory / "source.duckdb", contacts)
+    files: dict[str, Path] = {}
+    for table in LOADED_TABLES:
+        files[table] = directory / f"{table}.csv"
+        source.con.execute(f"COPY {table} TO '{files[table]}' (HEADER)")
+    source.close()
+    (directory / "source.duckdb").unlink()
+
+    def load(maintained: bool, run: int) -> float:
+        path = directory / f"load-{maintained}-{run}.duckdb"
+        ws = Workspace.create(path)
+        original = (LoadSync.start, LoadSync.finish)
+        if not maintained:
+            LoadSync.start = classmethod(lambda cls, con, table: cls(table, False))  # type: ignore[method-assign, assignment]
+        started = time.perf_counter()
+        try:
+            for table in LOADED_TABLES:
+                load_files(ws, table, [files[table]])
+        finally:
+            LoadSync.start, LoadSync.finish = original  # type: ignore[method-assign]
+        seconds = time.perf_counter() - started
+        ws.close()
+        path.unlink()
+        return seconds
+
+    with_state: list[float] = []
+    without_state: list[float] = []
+    for run in range(repeat):
+        without_state.append(load(False, run))
+        with_state.append(load(True, run))
+    return {
+        "load_contacts": contacts,
+        "load_seconds_with_state": [round(t, 3) for t in with_state],
+        "load_seconds_without_state": [round(t, 3) for t in without_state],
+        "load_ratio_best": round(min(with_state) / min(without_state), 3),
+        "load_ratio_median": round(_median(with_state) / _median(without_state), 3),
+    }
+
+
 def experiment(experiment_id: str) -> Experiment:
     """The DESIGN.md example experiment (10 % holdout), every contact in the audience."""
     return Experiment.model_validate(
@@ -113,6 +196,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the workspace")
+    parser.add_argument("--log-path", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the event-log evaluation assign used before eligibility_state")
+    parser.add_argument("--load-contacts", type=int, default=1_000_000,
+                        help="contacts for the load-cost measurement (0: skip it)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="tl-assign-bench-", dir=args.dir))
@@ -120,11 +207,18 @@ def main() -> None:
         started = time.perf_counter()
         ws = build_workspace(directory / "bench.duckdb", args.contacts)
         build_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        ws.con.execute("BEGIN TRANSACTION")
+        eligibility_state.rebuild(ws.con)
+        ws.con.execute("COMMIT")
+        ws.con.execute("CHECKPOINT")
+        state_build_seconds = time.perf_counter() - started
         if args.threads:
             ws.con.execute(f"SET threads = {int(args.threads)}")
         floor_times: list[float] = []
         memory_floor_times: list[float] = []
         threadlift_times: list[float] = []
+        log_path_times: list[float] = []
         result = None
         for run in range(args.repeat):
             for kind, times in (("TABLE", floor_times), ("TEMP TABLE", memory_floor_times)):
@@ -136,6 +230,11 @@ def main() -> None:
             started = time.perf_counter()
             result = assign_experiment(ws, experiment(f"bench-{run}"))
             threadlift_times.append(time.perf_counter() - started)
+
+            if args.log_path:
+                started = time.perf_counter()
+                log_path_assign(ws, experiment(f"log-{run}"))
+                log_path_times.append(time.perf_counter() - started)
         assert result is not None
         threads = ws.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         report = {
@@ -143,18 +242,29 @@ def main() -> None:
             "threads": threads,
             "cpus": os.cpu_count(),
             "build_seconds": round(build_seconds, 2),
+            "state_build_seconds": round(state_build_seconds, 2),
             "floor_seconds": [round(t, 3) for t in floor_times],
             "memory_floor_seconds": [round(t, 3) for t in memory_floor_times],
             "threadlift_seconds": [round(t, 3) for t in threadlift_times],
             "ratio_best": round(min(threadlift_times) / min(floor_times), 3),
             "ratio_median": round(_median(threadlift_times) / _median(floor_times), 3),
             "ratio_best_vs_memory_floor": round(min(threadlift_times) / min(memory_floor_times), 3),
+            # each run's assign against the floor timed just before it (robust to load swings)
+            "paired_ratios": [round(t / f, 3) for t, f in zip(threadlift_times, floor_times, strict=True)],
             "assigned": result.assigned,
             "by_arm": result.by_arm,
             "excluded": result.excluded,
+            "state_rebuilt_by_assign": result.state_rebuilt,
+            "log_path_seconds": [round(t, 3) for t in log_path_times],
+            "log_path_ratio_best": round(min(log_path_times) / min(floor_times), 3) if log_path_times else None,
+            "log_path_ratio_median": round(_median(log_path_times) / _median(floor_times), 3)
+            if log_path_times else None,
         }
-        print(json.dumps(report, indent=2))
         ws.close()
+        (directory / "bench.duckdb").unlink()
+        if args.load_contacts:
+            report.update(measure_load(directory, args.load_contacts, args.repeat))
+        print(json.dumps(report, indent=2))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

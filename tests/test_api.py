@@ -232,8 +232,8 @@ def test_api_and_threadlift_assign_agree_on_100k_random_ids(tmp_path: Path) -> N
         with Workspace.open(world.workspace) as ws:
             for experiment_id, experiment in experiments.items():
                 result = assign_experiment(ws, experiment)
-                # The run's own per-contact verdicts (the temp table evaluate.sql filled).
-                reasons = dict(ws.con.execute("SELECT contact_id, reason FROM _tl_evaluation").fetchall())
+                # The run's own per-contact verdicts (the temp table assign leaves its exclusions in).
+                reasons = dict(ws.con.execute("SELECT contact_id, reason FROM _tl_exclusions").fetchall())
                 recorded = {
                     c: (arm, b)
                     for c, arm, b in ws.con.execute(

@@ -132,3 +132,23 @@ def test_report_all_isolates_a_broken_experiment(scheduled: tuple[Path, Path], t
     assert (out / "alpha" / "2026-03-12" / "report.html").is_file()
     assert (out / "beta" / "2026-03-12" / "report.html").is_file()
     assert "not valid TOML" in (out / "gamma" / "2026-03-12" / "error.txt").read_text()
+
+
+def test_assign_engine_spark_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(
+        'id = "e"\nchannel = "whatsapp"\nassigned_at = 2026-01-01T00:00:00Z\n'
+        '[[arms]]\nname = "h"\nweight = 1\nholdout = true\n[[arms]]\nname = "t"\nweight = 9\n'
+    )
+    runner = CliRunner()
+    no_lake = runner.invoke(main, ["assign", str(experiment), "--engine", "spark"])
+    assert no_lake.exit_code == 2
+    assert "--engine spark needs --lake" in no_lake.output
+    out = runner.invoke(main, ["assign", str(experiment), "--engine", "spark", "--lake", str(tmp_path),
+                               "--out", str(tmp_path / "a.csv")])
+    assert out.exit_code == 2
+    assert "--out works with the DuckDB engine only" in out.output
+    lake_without_spark = runner.invoke(main, ["assign", str(experiment), "--lake", str(tmp_path),
+                                              "-w", str(tmp_path / "ws.duckdb")])
+    assert lake_without_spark.exit_code == 2
+    assert "--lake is for --engine spark" in lake_without_spark.output

@@ -1,9 +1,13 @@
 """Assignment on a workspace: the DuckDB adapter of :mod:`threadlift.assignment`.
 
 One SQL statement, ``sql/assign/evaluate.sql``, decides for every candidate contact its
-bucket, the first eligibility rule it fails and its arm. :func:`assign_experiment`
-inserts its eligible, unassigned rows; :func:`eligibility_snapshot` returns its rows for
-given contacts (what the HTTP API serves), so the CLI and the API share one contract.
+bucket, the first eligibility rule it fails and its arm, from the event logs;
+:func:`eligibility_snapshot` returns its rows for given contacts (what the HTTP API
+serves) and the Spark engine runs it too. :func:`assign_experiment` inserts the eligible,
+unassigned rows of the same contract computed from the per-contact
+``eligibility_state`` (``sql/eligibility/evaluate.sql``, see
+:mod:`threadlift.eligibility_state`), which gives the same rows without grouping the
+event logs on every run; ``tests/test_eligibility_state.py`` holds the two to each other.
 
 Times: the first run evaluates eligibility at the experiment's ``assigned_at`` and
 records that time. A later run (rolling enrolment) leaves every assigned contact where
@@ -30,6 +34,7 @@ from typing import Any
 
 import duckdb
 
+from threadlift import eligibility_state
 from threadlift.assignment import BUCKETS, Weight, basis_points
 from threadlift.errors import AssignmentError, ConfigError
 from threadlift.experiment import Experiment
@@ -86,6 +91,9 @@ class AssignResult:
     """Fingerprint of the registered design."""
     evaluated_at: datetime | None = None
     """Time eligibility was evaluated at, and the ``assigned_at`` of contacts added by this run."""
+    state_rebuilt: bool = False
+    """Whether this run rebuilt ``eligibility_state`` first, because eligibility data had
+    changed other than through ``threadlift load`` (see :mod:`threadlift.eligibility_state`)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,24 @@ def set_global_holdout(ws: Workspace, *, salt: str, percent: Weight) -> GlobalHo
         ws.con.execute("ROLLBACK")
         raise
     return GlobalHoldout(salt=salt, basis_points=points) if points else None
+
+
+def experiments_assigned_under_other_global_holdout(
+    ws: Workspace, setting: GlobalHoldout | None
+) -> list[str]:
+    """Current experiments whose registered design has a global holdout other than ``setting``.
+
+    Changing the global holdout after these were assigned leaves their contacts where they
+    are, but their next ``assign`` run is refused until a new version is asked for (the
+    design changed), and contacts who moved into or out of the held-out group would be
+    in a different place in a program-level report than in the experiments.
+    """
+    wanted = None if setting is None else {"salt": setting.salt, "basis_points": setting.basis_points}
+    return [
+        str(experiment_id)
+        for experiment_id, design in ws.con.execute(sql_text("assign/registry_designs")).fetchall()
+        if json.loads(design).get("global_holdout") != wanted
+    ]
 
 
 def global_holdout_units(ws: Workspace) -> dict[str, int] | None:
@@ -297,10 +323,25 @@ def _create_audience(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> 
         ) from exc
 
 
-def _evaluation_params(
+def evaluation_params(
     experiment: Experiment, at: datetime, global_holdout: GlobalHoldout | None
 ) -> dict[str, Any]:
-    """Parameters of ``sql/assign/evaluate.sql`` (the Spark engine binds the same ones)."""
+    """The parameters of the assignment contract for ``experiment`` evaluated at ``at``.
+
+    ``sql/assign/evaluate.sql`` (DuckDB, and Spark through
+    :func:`threadlift.engines.spark.assign_spark`) and ``sql/eligibility/evaluate.sql``
+    bind exactly these: ``experiment_id``, ``at``, ``salt``, the arm ranges
+    (``arm_names``, ``arm_starts``, ``arm_stops``, holdout first), ``channel``,
+    ``sender_id``, ``category``, ``require_consent``, ``marketing``, ``feedback_days``,
+    the global holdout (``global_salt``, ``global_stop``; stop 0 without one) and the
+    layer (``layer_salt``, ``layer_start``, ``layer_stop``). Another engine that runs the
+    contract binds the same values to get the same arms.
+
+    Args:
+        experiment: The validated experiment.
+        at: The eligibility time (naive UTC).
+        global_holdout: The workspace's global holdout (:func:`get_global_holdout`), if any.
+    """
     ranges = experiment.ranges()
     layer = experiment.layer
     return {
@@ -331,7 +372,7 @@ def _evaluate(
     global_holdout: GlobalHoldout | None,
     contact_ids: list[str] | None,
 ) -> None:
-    """Fill temp table ``_tl_evaluation`` (sql/assign/evaluate.sql)."""
+    """Fill temp table ``_tl_evaluation`` from the event logs (sql/assign/evaluate.sql)."""
     con = ws.con
     _create_audience(con, experiment)
     if contact_ids is not None:
@@ -341,7 +382,26 @@ def _evaluate(
         con.execute(sql_text("assign/candidates_contacts"))
     else:
         con.execute(sql_text("assign/candidates_all"))
-    con.execute(sql_text("assign/evaluate"), _evaluation_params(experiment, at, global_holdout))
+    con.execute(sql_text("assign/evaluate"), evaluation_params(experiment, at, global_holdout))
+
+
+def _define_state_evaluation(ws: Workspace, experiment: Experiment) -> None:
+    """Define the candidates and the temp macro ``_tl_evaluate`` of the state path.
+
+    ``sql/eligibility/evaluate.sql`` gives, for every candidate, the same verdict
+    (assigned, first failing rule) as ``sql/assign/evaluate.sql`` (:func:`_evaluate`),
+    read from one ``eligibility_state`` row per contact instead of the event logs; the
+    state must be current (:func:`threadlift.eligibility_state.ensure_current`).
+    """
+    con = ws.con
+    if experiment.audience_sql is None:
+        con.execute(sql_text("eligibility/candidates_contacts"))
+    else:
+        _create_audience(con, experiment)
+        con.execute(sql_text("eligibility/candidates_audience"))
+    con.execute(sql_text("eligibility/macro_covers"))
+    con.execute(sql_text("eligibility/macro_consent_matches"))
+    con.execute(sql_text("eligibility/evaluate"))
 
 
 def _current_registration(ws: Workspace, experiment_id: str) -> tuple[int, str, dict[str, Any]] | None:
@@ -384,6 +444,12 @@ def _check_can_assign(experiment: Experiment) -> None:
             f"experiment {experiment.id} declares assignment = \"external\": its arms come from "
             "`threadlift load assignments FILE`, not from `assign`"
         )
+    if experiment.assignment == "global_holdout":
+        raise AssignmentError(
+            f"experiment {experiment.id} declares assignment = \"global_holdout\": its arms are "
+            "the workspace's global holdout and everyone else (`threadlift holdout show`), "
+            "nothing to assign; run `threadlift report` on it"
+        )
 
 
 def assign_experiment(
@@ -408,6 +474,8 @@ def assign_experiment(
 
     Returns:
         Counts of the run: newly and previously assigned, exclusions per reason, totals per arm.
+        The excluded contacts themselves, with the first rule each fails, are left in the
+        connection's temp table ``_tl_exclusions(contact_id, reason)``.
 
     Raises:
         AssignmentError: when the design changed since the experiment was assigned
@@ -439,11 +507,23 @@ def assign_experiment(
             at = experiment.assigned_at
         else:
             at = max(run_time, experiment.assigned_at)
-        _evaluate(ws, experiment, at, global_holdout, None)
+        state_rebuilt = eligibility_state.ensure_current(con)
+        _define_state_evaluation(ws, experiment)
+        params = evaluation_params(experiment, at, global_holdout)
+        arms = {"salt", "arm_names", "arm_starts", "arm_stops"}
+        # The verdicts first: the insert takes the candidates neither assigned nor excluded.
+        con.execute(
+            sql_text("eligibility/exclusions"), {k: v for k, v in params.items() if k not in arms}
+        )
+        excluded = {
+            str(r): int(n)
+            for r, n in con.execute(sql_text("eligibility/exclusion_counts")).fetchall()
+        }
         inserted = con.execute(
-            sql_text("assign/insert_new"), {"experiment_id": experiment.id, "assigned_at": at}
+            sql_text("eligibility/insert_new"),
+            {"experiment_id": experiment.id, "assigned_at": at}
+            | {k: v for k, v in params.items() if k in arms},
         ).fetchall()
-        excluded = {str(r): int(n) for r, n in con.execute(sql_text("assign/exclusions")).fetchall()}
         by_arm = _arm_counts(ws, experiment)
         con.execute("COMMIT")
     except BaseException:
@@ -459,6 +539,7 @@ def assign_experiment(
         version=version,
         fingerprint=design.fingerprint,
         evaluated_at=at,
+        state_rebuilt=state_rebuilt,
     )
 
 

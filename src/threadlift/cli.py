@@ -281,8 +281,9 @@ def info(workspace: Path) -> None:
 
 
 @main.command(
-    epilog="Example: threadlift assign winback.toml -w my.duckdb --out assignments.csv "
-    "--send-list send.csv"
+    epilog="Examples:\n\n  threadlift assign winback.toml -w my.duckdb --out assignments.csv "
+    "--send-list send.csv\n\n"
+    "  threadlift assign winback.toml --engine spark --lake lake/ --master local[4]"
 )
 @click.argument("experiment_file", type=click.Path(path_type=Path))
 @click.option(
@@ -294,6 +295,13 @@ def info(workspace: Path) -> None:
     help="Write the treatment contacts with the address to message.",
 )
 @click.option("--new-version", is_flag=True, help="Accept a changed design as a new version.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where assignment runs; spark reads the lake's Parquet tables and appends to "
+              "<lake>/assignments (docs/engines.md).")
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
+              help="Lake directory for --engine spark.")
+@click.option("--spark-master", "--master", "spark_master", default="local[2]", show_default=True,
+              help="Spark master URL for --engine spark.")
 @workspace_option
 @handle_errors
 def assign(
@@ -301,12 +309,13 @@ def assign(
     out: Path | None,
     send_list: Path | None,
     new_version: bool,
+    engine: str,
+    lake: Path | None,
+    spark_master: str,
     workspace: Path,
 ) -> None:
     """Assign the eligible audience of EXPERIMENT_FILE to arms (stable, idempotent)."""
-    from threadlift.assign import assign_experiment, export_assignments, export_send_list
     from threadlift.experiment import load_experiment
-    from threadlift.workspace import Workspace
 
     experiment = load_experiment(experiment_file)
     if experiment.assignment == "external":
@@ -314,18 +323,29 @@ def assign(
             f'{experiment_file}: experiment {experiment.id} declares assignment = "external"; '
             f"load its arms with: threadlift load assignments FILE --experiment {experiment_file}"
         )
+    if experiment.assignment == "global_holdout":
+        raise ConfigError(
+            f'{experiment_file}: experiment {experiment.id} declares assignment = "global_holdout"; '
+            "its arms are the workspace's global holdout (threadlift holdout show), nothing to assign"
+        )
+    if engine == "spark":
+        _assign_on_spark(experiment, lake, spark_master, workspace,
+                         out=out, send_list=send_list, new_version=new_version)
+        return
+    if lake is not None:
+        raise ConfigError("--lake is for --engine spark; the DuckDB engine assigns in --workspace")
+    from threadlift.assign import assign_experiment, export_assignments, export_send_list
+    from threadlift.workspace import Workspace
+
     with Workspace.open(workspace) as ws:
         result = assign_experiment(ws, experiment, new_version=new_version)
-        click.echo(
-            f"{experiment.id}: {result.assigned} newly assigned, {result.already_assigned} "
-            "already assigned"
-        )
-        for arm, count in result.by_arm.items():
-            click.echo(f"  {arm:<20} {count:>10,}")
-        if result.excluded:
-            click.echo("excluded (not eligible):")
-            for reason, count in result.excluded.items():
-                click.echo(f"  {reason:<20} {count:>10,}")
+        if result.state_rebuilt:
+            click.echo(
+                "eligibility state rebuilt: consents, feedback, contacts or 131050 failures "
+                "changed other than through `threadlift load`"
+            )
+        _echo_assign_counts(experiment.id, result.assigned, result.already_assigned,
+                            result.by_arm, result.excluded)
         if out is not None:
             rows = export_assignments(ws, experiment, out)
             click.echo(f"wrote {rows} assignments to {out}")
@@ -344,6 +364,65 @@ def assign(
                 )
                 if warning:
                     click.secho(f"Warning: {warning}", fg="yellow", err=True)
+
+
+def _echo_assign_counts(
+    experiment_id: str,
+    assigned: int,
+    already_assigned: int,
+    by_arm: dict[str, int],
+    excluded: dict[str, int],
+) -> None:
+    click.echo(f"{experiment_id}: {assigned} newly assigned, {already_assigned} already assigned")
+    for arm, count in by_arm.items():
+        click.echo(f"  {arm:<20} {count:>10,}")
+    if excluded:
+        click.echo("excluded (not eligible):")
+        for reason, count in excluded.items():
+            click.echo(f"  {reason:<20} {count:>10,}")
+
+
+def _assign_on_spark(
+    experiment: Any,
+    lake: Path | None,
+    spark_master: str,
+    workspace: Path,
+    *,
+    out: Path | None,
+    send_list: Path | None,
+    new_version: bool,
+) -> None:
+    """``assign --engine spark``: the same contract on Spark, appended to ``<lake>/assignments``.
+
+    The lake has no design registry, so the DuckDB-only options are refused rather than
+    ignored; the workspace's global holdout applies when the workspace exists.
+    """
+    if lake is None:
+        raise ConfigError("--engine spark needs --lake DIR (see docs/engines.md)")
+    for flag, given in (("--out", out), ("--send-list", send_list), ("--new-version", new_version)):
+        if given:
+            raise ConfigError(
+                f"{flag} works with the DuckDB engine only: Spark appends the new assignments "
+                f"to {lake}/assignments (Parquet) and keeps no design registry"
+            )
+    from threadlift.assign import get_global_holdout
+    from threadlift.engines.spark import SparkEngine, assign_spark
+    from threadlift.workspace import Workspace
+
+    global_holdout = None
+    if workspace.exists():
+        with Workspace.open(workspace, read_only=True) as ws:
+            global_holdout = get_global_holdout(ws)
+    source = "set in" if workspace.exists() else "no workspace at"
+    click.echo(f"global holdout: {_describe_holdout(global_holdout)} ({source} {workspace})")
+    spark = SparkEngine.local(lake, master=spark_master)
+    try:
+        result = assign_spark(spark, experiment, global_holdout=global_holdout)
+    finally:
+        spark.stop()
+    already = sum(result.by_arm.values()) - result.assigned
+    _echo_assign_counts(experiment.id, result.assigned, already, result.by_arm, result.excluded)
+    click.echo(f"appended {result.assigned} assignments to {lake}/assignments")
 
 
 @main.command(
@@ -534,6 +613,110 @@ def import_exposures_command(log_dir: Path | None, workspace: Path) -> None:
     with Workspace.open(workspace) as ws:
         result = import_exposures(ws, directory)
     click.echo(f"exposures: {result.inserted} added ({result.in_log} in the log)")
+
+
+@main.group(epilog="Example: threadlift holdout set --salt program-2026 --percent 5 -w shop.duckdb")
+def holdout() -> None:
+    """The workspace's global holdout: contacts kept out of every experiment.
+
+    \b
+    Report it against everyone else with an experiment file that declares
+    assignment = "global_holdout" (docs/experiments.md).
+    """
+
+
+def _describe_holdout(setting: Any) -> str:
+    if setting is None:
+        return "none"
+    return f"{setting.percent:g} % of contacts (salt {setting.salt!r}, {setting.basis_points} buckets)"
+
+
+def _change_holdout(workspace: Path, salt: str | None, percent: str, force: bool) -> None:
+    """Set (or, with percent 0, clear) the global holdout; refuse to move assigned experiments."""
+    from threadlift.assign import (
+        GlobalHoldout,
+        experiments_assigned_under_other_global_holdout,
+        get_global_holdout,
+        set_global_holdout,
+    )
+    from threadlift.assignment import basis_points
+    from threadlift.workspace import Workspace
+
+    try:
+        points = basis_points(percent)
+    except (ValueError, ArithmeticError, TypeError):
+        raise ConfigError(f"--percent {percent!r} is not a number; give e.g. 5 or 2.5") from None
+    if not 0 <= points <= 10_000:
+        raise ConfigError(f"--percent must be between 0 and 100 (got {percent})")
+    wanted = GlobalHoldout(salt=salt or "", basis_points=points) if points else None
+    with Workspace.open(workspace) as ws:
+        current = get_global_holdout(ws)
+        if current == wanted:
+            click.echo(f"global holdout unchanged: {_describe_holdout(current)}")
+            return
+        affected = experiments_assigned_under_other_global_holdout(ws, wanted)
+        if affected and not force:
+            raise ConfigError(
+                f"experiments {', '.join(affected)} are assigned under global holdout "
+                f"{_describe_holdout(current)}; changing it to {_describe_holdout(wanted)} would "
+                "leave contacts who are now held out inside those experiments (and put contacts "
+                "they already treated in the program-level holdout), and their next `assign` "
+                "is refused until --new-version. Change it between programs, or pass --force "
+                "if you accept that"
+            )
+        set_global_holdout(ws, salt=salt or "", percent=percent)
+    click.echo(f"global holdout: {_describe_holdout(current)} -> {_describe_holdout(wanted)}")
+    if affected:
+        click.secho(
+            f"Warning: experiments {', '.join(affected)} were assigned under the previous "
+            "setting; re-assign them with --new-version", fg="yellow", err=True,
+        )
+
+
+@holdout.command("set", epilog="Example: threadlift holdout set --salt program-2026 --percent 5")
+@click.option("--salt", required=True, help="Salt of the holdout's own hash (keep it for the program's life).")
+@click.option("--percent", required=True, help="Share of all contacts held out, in percent (0-100).")
+@click.option("--force", is_flag=True, help="Change it even though experiments are assigned under another setting.")
+@workspace_option
+@handle_errors
+def holdout_set(salt: str, percent: str, force: bool, workspace: Path) -> None:
+    """Hold PERCENT % of all contacts (by bucket(SALT, contact_id)) out of every experiment."""
+    _change_holdout(workspace, salt, percent, force)
+
+
+@holdout.command("clear", epilog="Example: threadlift holdout clear")
+@click.option("--force", is_flag=True, help="Clear it even though experiments are assigned under it.")
+@workspace_option
+@handle_errors
+def holdout_clear(force: bool, workspace: Path) -> None:
+    """Remove the global holdout (its contacts become eligible for new experiments)."""
+    _change_holdout(workspace, None, "0", force)
+
+
+@holdout.command("show", epilog="Example: threadlift holdout show -w shop.duckdb")
+@workspace_option
+@handle_errors
+def holdout_show(workspace: Path) -> None:
+    """Print the global holdout, how many contacts it holds, and experiments assigned under another."""
+    from threadlift.assign import (
+        experiments_assigned_under_other_global_holdout,
+        get_global_holdout,
+        global_holdout_units,
+    )
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        setting = get_global_holdout(ws)
+        click.echo(f"global holdout: {_describe_holdout(setting)}")
+        counts = global_holdout_units(ws)
+        if counts is not None:
+            for group, count in counts.items():
+                click.echo(f"  {group:<20} {count:>10,}")
+        stale = experiments_assigned_under_other_global_holdout(ws, setting)
+    if stale:
+        click.echo(
+            f"assigned under another setting (re-assign with --new-version): {', '.join(stale)}"
+        )
 
 
 @main.command(epilog="Example: threadlift demo --out demo-out --contacts 20000 --seed 7")

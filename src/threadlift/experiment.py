@@ -112,6 +112,10 @@ class Guardrail(_Model):
         return self
 
 
+GLOBAL_HOLDOUT_ARMS = ("global_holdout", "everyone_else")
+"""Arms of an ``assignment = "global_holdout"`` experiment: the held-out contacts first."""
+
+
 class Experiment(_Model):
     """A validated experiment file."""
 
@@ -125,7 +129,11 @@ class Experiment(_Model):
     audience_sql: str | None = None
     version: Annotated[int, Field(ge=1)] | None = None
     layer: Layer | None = None
-    assignment: Literal["threadlift", "external"] = "threadlift"
+    assignment: Literal["threadlift", "external", "global_holdout"] = "threadlift"
+    """Who assigns the arms: ``threadlift`` (``assign``), ``external`` (a loaded
+    ``assignments`` file) or ``global_holdout`` (the program-level comparison: every
+    contact known at ``assigned_at``, labelled by the workspace's global holdout; arms
+    :data:`GLOBAL_HOLDOUT_ARMS`)."""
     sequential: bool = False
     alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
     srm_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.001
@@ -172,6 +180,8 @@ class Experiment(_Model):
                 f"arms: {', '.join(empty)} would get no bucket: each arm needs at least "
                 f"1/{BUCKETS} of the total weight; raise their weight"
             )
+        if self.assignment == "global_holdout":
+            self._check_global_holdout_arms()
         metric_names = [m.name for m in self.metrics] + [g.name for g in self.guardrails]
         repeated = sorted({n for n in metric_names if metric_names.count(n) > 1})
         if repeated:
@@ -184,6 +194,22 @@ class Experiment(_Model):
                     f"{', '.join(unknown)}; the arms are: {', '.join(names)}"
                 )
         return self
+
+    def _check_global_holdout_arms(self) -> None:
+        holdout_arm, other_arm = GLOBAL_HOLDOUT_ARMS
+        declared = {arm.name: arm for arm in self.arms}
+        if sorted(declared) != sorted(GLOBAL_HOLDOUT_ARMS) or not declared[holdout_arm].holdout:
+            raise ValueError(
+                'arms: an experiment with assignment = "global_holdout" has exactly two arms, '
+                f"{holdout_arm!r} (holdout = true) and {other_arm!r}, weighted like the "
+                "workspace's global holdout (e.g. weights 5 and 95 for a 5 % holdout); "
+                f"found {', '.join(repr(n) for n in declared)}"
+            )
+        if self.audience_sql is not None or self.layer is not None:
+            raise ValueError(
+                'assignment = "global_holdout" compares every contact of the workspace: '
+                "remove audience_sql and [layer]"
+            )
 
     @property
     def effective_salt(self) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from threadlift.eligibility_state import LoadSync
 from threadlift.errors import InputError
 from threadlift.experiment import Experiment
 from threadlift.workspace import NATURAL_KEYS, Column, Workspace, count_rows, first_row
@@ -186,6 +187,7 @@ def _load_one(
     key_match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in key)
     key_cols = ", ".join(f'"{k}"' for k in key)
     before = count_rows(con, table)
+    eligibility = LoadSync.start(con, table)
     con.execute(
         f"""
         INSERT INTO "{table}" ({names})
@@ -197,6 +199,7 @@ def _load_one(
         """
     )
     inserted = count_rows(con, table) - before
+    eligibility.finish(con)
     con.execute("DROP TABLE IF EXISTS _staged")
     con.execute("DROP TABLE IF EXISTS _typed")
     return FileLoad(

@@ -32,7 +32,7 @@ import sqlglot
 from sqlglot import exp
 
 from threadlift import dialects
-from threadlift.assign import GlobalHoldout, _evaluation_params
+from threadlift.assign import GlobalHoldout, evaluation_params
 from threadlift.engine import Rows
 from threadlift.engines.lake import LAKE_TABLES, lake_tables
 from threadlift.errors import ConfigError, WorkspaceError
@@ -251,15 +251,16 @@ def assign_spark(
         at: Eligibility time and the recorded ``assigned_at`` (default: the experiment's).
         global_holdout: The program-level holdout to apply, if any.
     """
-    if experiment.assignment == "external":
+    if experiment.assignment != "threadlift":
         raise ConfigError(
-            f"experiment {experiment.id} declares assignment = \"external\": its arms come "
-            "from a loaded assignments file"
+            f"experiment {experiment.id} declares assignment = \"{experiment.assignment}\": "
+            "its arms do not come from `assign` (external: a loaded assignments file; "
+            "global_holdout: the workspace's global holdout)"
         )
     when = at or experiment.assigned_at
     _audience(engine, experiment)
     engine.run("assign/candidates_all")
-    engine.run("assign/evaluate", _evaluation_params(experiment, when, global_holdout))
+    engine.run("assign/evaluate", evaluation_params(experiment, when, global_holdout))
     from pyspark.sql import functions
 
     new = engine.spark.table("_tl_evaluation").where("NOT assigned AND reason IS NULL")
