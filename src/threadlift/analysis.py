@@ -18,6 +18,7 @@ import pandas as pd
 from threadlift import __version__, stats
 from threadlift.cost import calling_code_markets, cost_per_incremental
 from threadlift.engine import DuckDBEngine, Engine
+from threadlift.errors import ConfigError
 from threadlift.experiment import Experiment
 from threadlift.guardrails import tier_limit
 from threadlift.moments import SufficientStats
@@ -30,6 +31,7 @@ from threadlift.outcomes import (
     guardrail_counts,
     mark_free_entry_points,
     metric_stats,
+    prepare_sends,
     prepare_units,
     proportion_stats,
     takeup_moments,
@@ -41,6 +43,21 @@ from threadlift.outcomes import (
 from threadlift.workspace import Workspace
 
 Correction = Literal["holm", "fdr_bh"]
+Sections = Literal["full", "core"]
+SECTIONS: tuple[str, ...] = ("full", "core")
+CORE_SKIPS: tuple[str, ...] = (
+    "complier",
+    "funnel",
+    "cumulative",
+    "guardrail_breakdown",
+    "messaging_limits",
+    "window_share",
+    "window_split",
+    "sender_quality",
+    "template_quality",
+    "cost",
+)
+"""The report.json sections a ``sections="core"`` analysis leaves empty."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,7 @@ class Analysis:
     assignments_quarantined: int = 0
     template_quality: dict[str, Any] = field(default_factory=dict)
     window_split: dict[str, Any] = field(default_factory=dict)
+    skipped_sections: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -162,6 +180,7 @@ class Analysis:
             "alerts": [asdict(a) for a in self.alerts],
             "warnings": self.warnings,
             "methods": self.methods,
+            "skipped_sections": self.skipped_sections,
         }
         cleaned: dict[str, Any] = _clean(report)
         return cleaned
@@ -300,8 +319,9 @@ def analyze(
     as_of: datetime | None = None,
     correction: Correction = "holm",
     engine: Engine | None = None,
+    sections: Sections = "full",
 ) -> Analysis:
-    """Run the full analysis of ``experiment`` as of ``as_of`` (default: now).
+    """Run the analysis of ``experiment`` as of ``as_of`` (default: now).
 
     Args:
         ws: The workspace (its DuckDB connection is the default engine).
@@ -309,7 +329,13 @@ def analyze(
         as_of: Count outcomes up to this UTC time (naive); default now.
         correction: Multiple-testing correction across metrics and arm pairs.
         engine: Where the SQL runs (default: DuckDB on ``ws``).
+        sections: ``"full"`` (default) for everything in report.json; ``"core"`` for the
+            units, sample-ratio check, metric lifts, balance and guardrail tests only, which
+            are what a scheduled guardrail check needs and cost a fraction of the time on
+            large logs. A core report lists the skipped sections in ``skipped_sections``.
     """
+    if sections not in SECTIONS:
+        raise ConfigError(f"sections must be one of {', '.join(SECTIONS)}; got {sections!r}")
     as_of = as_of or default_as_of()
     con: Engine = engine if engine is not None else DuckDBEngine(ws.con)
     units = prepare_units(con, experiment, as_of)
@@ -321,23 +347,34 @@ def analyze(
     all_stats = metric_stats(con, experiment)
     metric_rows = _metrics(all_stats, experiment, correction, warnings)
     balance_rows = _balance(all_stats, experiment)
-    primary = experiment.metrics[0] if experiment.metrics else None
-    funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
-    complier = _complier(con, experiment, as_of, all_stats)
-    cumulative = _cumulative(con, experiment, as_of)
     guardrails = _guardrails(con, experiment, units, alerts)
-    breakdown = (
-        guardrail_breakdown(con, experiment, sorted({g.kind for g in experiment.guardrails}))
-        if experiment.guardrails
-        else []
-    )
-    limits = _messaging_limits(con, experiment, as_of, warnings)
-    window_share = con.run("stats/window_share").dicts()
-    window_split = _window_split(con, experiment, window_share, warnings)
-    quality = _sender_quality(con, experiment, as_of)
-    ingest_tables = _has_ingest_tables(con)
-    template_quality = _template_quality(con, experiment, as_of, ingest_tables, warnings)
-    cost = _cost(con, experiment, metric_rows, units, ingest_tables, warnings)
+    funnel_rows: list[FunnelRow] = []
+    complier: list[dict[str, Any]] = []
+    cumulative: list[dict[str, Any]] = []
+    breakdown: list[dict[str, Any]] = []
+    limits: list[dict[str, Any]] = []
+    window_share: list[dict[str, Any]] = []
+    window_split: dict[str, Any] = {}
+    quality: list[dict[str, Any]] = []
+    template_quality: dict[str, Any] = {}
+    cost: list[dict[str, Any]] = []
+    if sections == "full":
+        prepare_sends(con, experiment)
+        primary = experiment.metrics[0] if experiment.metrics else None
+        funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
+        complier = _complier(con, experiment, as_of, all_stats)
+        cumulative = _cumulative(con, experiment, as_of)
+        if experiment.guardrails:
+            breakdown = guardrail_breakdown(
+                con, experiment, sorted({g.kind for g in experiment.guardrails})
+            )
+        limits = _messaging_limits(con, experiment, as_of, warnings)
+        window_share = con.run("stats/window_share").dicts()
+        window_split = _window_split(con, experiment, window_share, warnings)
+        quality = _sender_quality(con, experiment, as_of)
+        ingest_tables = _has_ingest_tables(con)
+        template_quality = _template_quality(con, experiment, as_of, ingest_tables, warnings)
+        cost = _cost(con, experiment, metric_rows, units, ingest_tables, warnings)
 
     rejected = _rejected_assignments(con, experiment)
     if rejected:
@@ -368,6 +405,7 @@ def analyze(
         assignments_quarantined=rejected,
         template_quality=template_quality,
         window_split=window_split,
+        skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
     )
 
 

@@ -66,7 +66,7 @@ class CumulativeRow:
 def prepare_units(
     engine: Engine, experiment: Experiment, as_of: datetime
 ) -> dict[str, int]:
-    """Create the ``_units`` and ``_sends`` temp tables for ``experiment``; return units per arm.
+    """Create the ``_units`` temp table for ``experiment``; return units per arm.
 
     The units are the experiment's assignments, or, for ``assignment = "global_holdout"``,
     every contact known at ``assigned_at`` labelled by the workspace's global holdout
@@ -120,11 +120,19 @@ def prepare_units(
             "outcomes/units",
             {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
         )
-    engine.run("outcomes/sends", {"experiment_id": experiment.id})
     rows = engine.run("outcomes/unit_counts").rows
     counts = {arm.name: 0 for arm in experiment.arms}
     counts.update({str(arm): int(n) for arm, n in rows})
     return counts
+
+
+def prepare_sends(engine: Engine, experiment: Experiment) -> None:
+    """Create the ``_sends`` temp table: the experiment's sends inside each unit's window.
+
+    Needs ``_units`` (:func:`prepare_units`). Funnel, take-up, cost, window share and the
+    guardrail breakdown read it; lift and guardrail tests do not, so a core report skips it.
+    """
+    engine.run("outcomes/sends", {"experiment_id": experiment.id})
 
 
 def metric_stats(

@@ -370,7 +370,16 @@ def verdict(report: Report) -> Verdict:
         headline = "ALERT: do not act on this result until the problems below are explained."
     else:
         headline = "OK: arm sizes and guardrails passed their checks."
-    return Verdict(alerting, headline, findings, (srm_text, *guard_texts))
+    skipped = report.get("skipped_sections") or []
+    skipped_texts = (
+        (
+            "Core report: not computed here: " + ", ".join(str(name) for name in skipped)
+            + " (run the report without --core for them).",
+        )
+        if skipped
+        else ()
+    )
+    return Verdict(alerting, headline, findings, (srm_text, *guard_texts, *skipped_texts))
 
 
 _MD_MARKUP = re.compile(
