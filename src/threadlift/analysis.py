@@ -18,6 +18,7 @@ import pandas as pd
 from threadlift import __version__, stats
 from threadlift.cost import calling_code_markets, cost_per_incremental
 from threadlift.engine import DuckDBEngine, Engine
+from threadlift.engines.lake import INGEST_FACT_TABLES
 from threadlift.errors import ConfigError
 from threadlift.experiment import Experiment
 from threadlift.guardrails import tier_limit
@@ -409,7 +410,7 @@ def analyze(
     )
 
 
-INGEST_TABLES = ("platform_events", "message_referrals")
+INGEST_TABLES = INGEST_FACT_TABLES
 """Tables only WhatsApp ingest fills (template events, ad / page-button entry points)."""
 
 
@@ -417,14 +418,13 @@ def _has_ingest_tables(con: Engine) -> bool:
     """Whether the engine's data hold :data:`INGEST_TABLES`.
 
     An engine over the workspace itself does. An engine over a lake (it has a ``lake``,
-    like :class:`~threadlift.engines.spark.SparkEngine`) reads only the tables of
-    :data:`~threadlift.engines.lake.LAKE_TABLES`.
+    like :class:`~threadlift.engines.spark.SparkEngine`) does when the lake has their
+    directories (``present``: the tables it found).
     """
     if getattr(con, "lake", None) is None:
         return True
-    from threadlift.engines.lake import LAKE_TABLES
-
-    return set(INGEST_TABLES) <= set(LAKE_TABLES)
+    present: set[str] = getattr(con, "present", set())
+    return set(INGEST_TABLES) <= set(present)
 
 
 def _rejected_assignments(con: Engine, experiment: Experiment) -> int:

@@ -7,12 +7,17 @@
         messages/        *.parquet    partition directories such as market=BR/ work too)
         message_events/  *.parquet
         …                            every table of DESIGN.md "Canonical tables"
+        platform_events/   *.parquet (optional: template status / quality webhooks)
+        message_referrals/ *.parquet (optional: ad and page-button entry points)
 
 Columns and types are those of ``sql/schema/001_canonical_tables.sql``: identifiers
 strings, times naive UTC timestamps (Parquet ``TIMESTAMP`` with
 ``isAdjustedToUTC = false``, as DuckDB and pandas write naive times), ``value`` and
 ``price`` doubles, ``billable`` boolean, ``bucket`` int. A table missing from the lake
-reads as empty. :func:`export_lake` writes a workspace in this layout.
+reads as empty. The two optional tables are those WhatsApp ingest fills
+(``sql/schema/003_raw_store.sql``); without them a report says it could not show the
+template timeline or apply free-entry-point pricing. :func:`export_lake` writes a
+workspace in this layout.
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ from threadlift.errors import WorkspaceError
 from threadlift.sqlfiles import quote_identifier
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 
-LAKE_TABLES: tuple[str, ...] = CANONICAL_TABLES
-"""The tables a lake may hold (the canonical tables, including ``assignments``)."""
+INGEST_FACT_TABLES: tuple[str, ...] = ("platform_events", "message_referrals")
+"""Tables only WhatsApp ingest fills that reports read (template events, entry points)."""
+
+LAKE_TABLES: tuple[str, ...] = (*CANONICAL_TABLES, *INGEST_FACT_TABLES)
+"""The tables a lake may hold: the canonical tables (including ``assignments``) and
+:data:`INGEST_FACT_TABLES`."""
 
 
 def lake_tables(directory: str | Path) -> dict[str, Path]:

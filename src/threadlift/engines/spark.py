@@ -21,6 +21,7 @@ own session too): ``spark.sql.session.timeZone=UTC`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,12 +71,24 @@ _SPARK_TYPES = {
 }
 
 
+_CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(.*?\n\);", re.DOTALL)
+
+
 @cache
 def canonical_schemas() -> dict[str, str]:
-    """Spark DDL schema (``"col TYPE, …"``) of every canonical table, from the schema SQL."""
-    text = (sql_dir() / "schema" / "001_canonical_tables.sql").read_text(encoding="utf-8")
+    """Spark DDL schema (``"col TYPE, …"``) of every lake table, from the schema SQL."""
+    # Only the lake tables' CREATE statements are parsed: the raw store's other tables use
+    # DuckDB storage options sqlglot does not read.
+    chunks = [
+        found.group(0)
+        for name in ("001_canonical_tables.sql", "003_raw_store.sql")
+        for found in _CREATE_TABLE.finditer(
+            (sql_dir() / "schema" / name).read_text(encoding="utf-8")
+        )
+        if found.group(1) in LAKE_TABLES
+    ]
     schemas: dict[str, str] = {}
-    for statement in sqlglot.parse(text, read="duckdb"):
+    for statement in sqlglot.parse(";".join(chunks), read="duckdb"):
         if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
             continue
         name = statement.this.this.name
@@ -107,6 +120,7 @@ class SparkEngine:
         self.spark = spark
         self.lake = str(lake)
         self._owned = False
+        self.present: set[str] = set()
         self.refresh()
 
     @classmethod
@@ -139,6 +153,7 @@ class SparkEngine:
         """(Re-)register the lake's tables (or one of them) as temporary views."""
         # A remote lake (s3a://, abfss://, hdfs://…) is not listed: every table must exist.
         present = set(lake_tables(self.lake)) if "://" not in self.lake else set(LAKE_TABLES)
+        self.present = present
         schemas = canonical_schemas()
         for name in LAKE_TABLES if table is None else (table,):
             if name in present:
