@@ -16,7 +16,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from threadlift import __version__, stats
-from threadlift.cost import calling_code_markets, cost_per_incremental
+from threadlift.cost import (
+    ArmCost,
+    calling_code_markets,
+    compare_cost_per_incremental,
+    cost_per_incremental,
+)
 from threadlift.engine import DuckDBEngine, Engine
 from threadlift.engines.lake import INGEST_FACT_TABLES
 from threadlift.errors import ConfigError
@@ -57,6 +62,7 @@ CORE_SKIPS: tuple[str, ...] = (
     "sender_quality",
     "template_quality",
     "cost",
+    "cost_comparison",
 )
 """The report.json sections a ``sections="core"`` analysis leaves empty."""
 
@@ -143,6 +149,7 @@ class Analysis:
     template_quality: dict[str, Any] = field(default_factory=dict)
     window_split: dict[str, Any] = field(default_factory=dict)
     skipped_sections: list[str] = field(default_factory=list)
+    cost_comparison: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -178,6 +185,7 @@ class Analysis:
             "sender_quality": self.sender_quality,
             "template_quality": self.template_quality,
             "cost": self.cost,
+            "cost_comparison": self.cost_comparison,
             "alerts": [asdict(a) for a in self.alerts],
             "warnings": self.warnings,
             "methods": self.methods,
@@ -359,6 +367,7 @@ def analyze(
     quality: list[dict[str, Any]] = []
     template_quality: dict[str, Any] = {}
     cost: list[dict[str, Any]] = []
+    cost_comparison: list[dict[str, Any]] = []
     if sections == "full":
         prepare_sends(con, experiment)
         primary = experiment.metrics[0] if experiment.metrics else None
@@ -376,6 +385,7 @@ def analyze(
         ingest_tables = _has_ingest_tables(con)
         template_quality = _template_quality(con, experiment, as_of, ingest_tables, warnings)
         cost = _cost(con, experiment, metric_rows, units, ingest_tables, warnings)
+        cost_comparison = _cost_comparison(experiment, metric_rows, cost, units)
 
     rejected = _rejected_assignments(con, experiment)
     if rejected:
@@ -407,6 +417,7 @@ def analyze(
         template_quality=template_quality,
         window_split=window_split,
         skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
+        cost_comparison=cost_comparison,
     )
 
 
@@ -1043,6 +1054,58 @@ def _cost(
                 "return_on_spend": (incremental_revenue - total) / total if total > 0 else math.nan,
             }
         )
+    return result
+
+
+def _cost_comparison(
+    experiment: Experiment,
+    metrics: list[MetricResult],
+    cost: list[dict[str, Any]],
+    units: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Cost per incremental conversion of each pair of treatment arms (channels), compared.
+
+    Only arms whose spending is in one currency, the same for both, are compared; the
+    shared holdout's conversion variance enters as the covariance of the two effects.
+    """
+    control = experiment.control_arm
+    conversion = first_against_control(metrics, control, "proportion")
+    currencies: dict[str, set[str | None]] = {}
+    totals: dict[str, float] = {}
+    for row in cost:
+        currencies.setdefault(row["arm"], set()).add(row["currency"])
+        totals[row["arm"]] = float(row["arm_total_cost"])
+    channels = {arm.name: arm.channel or experiment.channel for arm in experiment.arms}
+    arms = [
+        arm.name
+        for arm in experiment.arms
+        if arm.name != control and arm.name in conversion and len(currencies.get(arm.name, ())) == 1
+    ]
+    result: list[dict[str, Any]] = []
+    for i, first in enumerate(arms):
+        for second in arms[i + 1 :]:
+            if currencies[first] != currencies[second]:
+                continue
+            ca, cb = conversion[first].comparison, conversion[second].comparison
+            n0 = ca.control_units
+            control_variance = ca.control * (1 - ca.control) / (n0 - 1) if n0 > 1 else math.nan
+            compared = compare_cost_per_incremental(
+                ArmCost(first, totals[first], units.get(first, 0), ca.effect_size, ca.se),
+                ArmCost(second, totals[second], units.get(second, 0), cb.effect_size, cb.se),
+                control_variance,
+                alpha=experiment.alpha,
+            )
+            result.append(
+                {
+                    "arm": first,
+                    "channel": channels.get(first),
+                    "other_arm": second,
+                    "other_channel": channels.get(second),
+                    "currency": next(iter(currencies[first])),
+                    "metric": conversion[first].metric,
+                    **{k: v for k, v in asdict(compared).items() if k not in ("arm", "other_arm")},
+                }
+            )
     return result
 
 

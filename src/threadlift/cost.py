@@ -83,3 +83,104 @@ def calling_code_markets() -> tuple[list[str], list[str]]:
             codes.append(str(code))
             regions.append(main)
     return codes, regions
+
+
+@dataclass(frozen=True)
+class ArmCost:
+    """What one treatment arm spent and added, for comparing arms (channels).
+
+    Attributes:
+        arm: The arm's name.
+        cost: Total money spent on the arm (one currency).
+        units: Units in the arm.
+        effect: Absolute conversion effect against the shared holdout.
+        se: Standard error of ``effect`` (the one its interval used).
+    """
+
+    arm: str
+    cost: float
+    units: int
+    effect: float
+    se: float
+
+
+@dataclass(frozen=True)
+class CostComparison:
+    """Cost per incremental conversion of ``arm`` relative to ``other_arm``.
+
+    ``ratio < 1`` means ``arm`` buys an incremental conversion for less. The interval and
+    p-value (against a ratio of 1) come from the delta method on ``log ratio``, with the
+    covariance the shared holdout induces between the two arms' effects.
+    """
+
+    arm: str
+    other_arm: str
+    cost_per_incremental: float
+    other_cost_per_incremental: float
+    ratio: float
+    ratio_ci_lower: float
+    ratio_ci_upper: float
+    pvalue: float
+    error: str | None = None
+
+
+def compare_cost_per_incremental(
+    a: ArmCost, b: ArmCost, control_variance: float, alpha: float = 0.05
+) -> CostComparison:
+    """Compare two arms' cost per incremental conversion against one shared holdout.
+
+    With ``c = cost / units`` and effects ``d`` (both against the same control mean, so
+    ``cov(d_a, d_b) = var(control mean)``), the ratio is ``(c_a / d_a) / (c_b / d_b)`` and
+
+        var(log ratio) ≈ se_a² / d_a² + se_b² / d_b² − 2 · var(control) / (d_a · d_b).
+
+    Args:
+        a: The first arm.
+        b: The arm it is compared with.
+        control_variance: Variance of the holdout's conversion rate (``p(1 − p)/(n − 1)``).
+        alpha: Two-sided level of the interval.
+
+    Returns:
+        The comparison; NaN with error ``no_incremental_conversions`` when either effect is
+        not positive (a cost per incremental conversion is not defined), or
+        ``zero_variance`` when the effects carry no uncertainty.
+
+    Examples:
+        >>> a = ArmCost("whatsapp", 500.0, 10_000, 0.03, 0.004)
+        >>> b = ArmCost("sms", 300.0, 10_000, 0.01, 0.004)
+        >>> r = compare_cost_per_incremental(a, b, control_variance=0.000008)
+        >>> round(r.ratio, 3), round(r.ratio_ci_lower, 3), round(r.ratio_ci_upper, 3)
+        (0.556, 0.278, 1.109)
+    """
+    from scipy import stats as sps
+
+    cpic_a = a.cost / (a.units * a.effect) if a.units and a.effect > 0 else math.nan
+    cpic_b = b.cost / (b.units * b.effect) if b.units and b.effect > 0 else math.nan
+    if not (math.isfinite(cpic_a) and math.isfinite(cpic_b)) or cpic_b == 0:
+        return CostComparison(
+            a.arm, b.arm, cpic_a, cpic_b, math.nan, math.nan, math.nan, math.nan,
+            "no_incremental_conversions",
+        )
+    ratio = cpic_a / cpic_b
+    variance = (
+        (a.se / a.effect) ** 2
+        + (b.se / b.effect) ** 2
+        - 2 * control_variance / (a.effect * b.effect)
+    )
+    if not variance > 0:
+        return CostComparison(
+            a.arm, b.arm, cpic_a, cpic_b, ratio, math.nan, math.nan, math.nan, "zero_variance"
+        )
+    sd = math.sqrt(variance)
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    log_ratio = math.log(ratio) if ratio > 0 else math.nan
+    return CostComparison(
+        arm=a.arm,
+        other_arm=b.arm,
+        cost_per_incremental=cpic_a,
+        other_cost_per_incremental=cpic_b,
+        ratio=ratio,
+        ratio_ci_lower=math.exp(log_ratio - z * sd),
+        ratio_ci_upper=math.exp(log_ratio + z * sd),
+        pvalue=float(2 * sps.norm.sf(abs(log_ratio) / sd)),
+    )

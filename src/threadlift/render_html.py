@@ -15,9 +15,11 @@ from typing import Any
 
 from threadlift import charts
 from threadlift.render_markdown import (
+    COST_COMPARISON_HEADERS,
     Report,
     Row,
     as_float,
+    cost_comparison_cells,
     fmt_count,
     fmt_effect,
     fmt_interval,
@@ -679,6 +681,14 @@ def _cost(report: Report) -> str:
     figure = _figure(
         charts.cost_plot(cost), "Bar: cost per incremental conversion; whiskers: interval."
     )
+    compared: Sequence[Row] = report.get("cost_comparison") or []
+    if compared:
+        table += _table(
+            "Cost per incremental conversion between arms (ratio below 1: the first arm is cheaper)",
+            list(COST_COMPARISON_HEADERS),
+            [list(cost_comparison_cells(row)) for row in compared],
+            numeric=frozenset(range(1, 5)),
+        )
     return _section("cost", "Cost per incremental conversion", lead, figure + table)
 
 

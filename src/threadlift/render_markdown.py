@@ -549,6 +549,31 @@ def _cost_table(cost: Sequence[Row]) -> list[str]:
     return _md_table(headers, rows)
 
 
+COST_COMPARISON_HEADERS = ("arm vs arm", "per incr. conversion", "ratio", "ratio CI", "p")
+
+
+def cost_comparison_cells(row: Row) -> tuple[str, str, str, str, str]:
+    """Plain-text cells of one ``cost_comparison`` row, shared by Markdown and HTML."""
+    money = money_formatter(row.get("currency"))
+    return (
+        f"{text_of(row.get('arm'))} ({text_of(row.get('channel'))}) vs "
+        f"{text_of(row.get('other_arm'))} ({text_of(row.get('other_channel'))})",
+        f"{money(row.get('cost_per_incremental'))} vs "
+        f"{money(row.get('other_cost_per_incremental'))}",
+        fmt_number(row.get("ratio")),
+        fmt_interval(row.get("ratio_ci_lower"), row.get("ratio_ci_upper"), fmt_number),
+        fmt_pvalue(row.get("pvalue")),
+    )
+
+
+def _cost_comparison_table(rows: Sequence[Row]) -> list[str]:
+    """Each pair of arms' cost per incremental conversion, as a ratio with its interval."""
+    return _md_table(
+        COST_COMPARISON_HEADERS,
+        [[md_text(cell) for cell in cost_comparison_cells(row)] for row in rows],
+    )
+
+
 def _balance_table(balance: Sequence[Row]) -> list[str]:
     """Pre-period balance of each CUPED covariate."""
     headers = ["covariate", "arm vs control", "control mean", "treatment mean", "std. diff.", "p"]
@@ -700,4 +725,14 @@ def render_markdown(report: Report) -> str:
     cost: Sequence[Row] = report.get("cost") or []
     if cost:
         lines += ["", "## Cost", "", *_cost_table(cost)]
+    compared: Sequence[Row] = report.get("cost_comparison") or []
+    if compared:
+        lines += [
+            "",
+            "## Cost per incremental conversion between arms",
+            "",
+            "A ratio below 1: the first arm buys an incremental conversion for less.",
+            "",
+            *_cost_comparison_table(compared),
+        ]
     return "\n".join(lines) + "\n"
