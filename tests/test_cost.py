@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.cost import calling_code_markets, cost_per_incremental
 from threadlift.experiment import parse_experiment
@@ -32,25 +33,20 @@ action = "order"
 """
 
 
-def _insert(ws: Workspace, table: str, rows: list[tuple[object, ...]]) -> None:
-    marks = ", ".join("?" for _ in rows[0])
-    ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-
 @pytest.fixture
 def priced(workspace: Workspace) -> Workspace:
     # Contact c1's own market says US, but her WhatsApp number is Brazilian: BR prices apply.
-    _insert(workspace, "contacts", [("c1", "US", T0), ("c2", "IN", T0), ("c3", "BR", T0), ("h1", "BR", T0)])
-    _insert(workspace, "identities", [
+    insert_rows(workspace, "contacts", [("c1", "US", T0), ("c2", "IN", T0), ("c3", "BR", T0), ("h1", "BR", T0)])
+    insert_rows(workspace, "identities", [
         ("c1", "whatsapp", "+5511987654321", "S1"),
         ("c2", "whatsapp", "+919876543210", "S1"),
         # c3 has no E.164 address: her contacts.market (BR) is used
     ])
-    _insert(workspace, "assignments", [
+    insert_rows(workspace, "assignments", [
         ("cost-test", c, "whatsapp", 5000, T0) for c in ("c1", "c2", "c3")
     ] + [("cost-test", "h1", "holdout", 10, T0)])
     change = T0 + timedelta(days=5)  # the marketing price in BR changes mid-experiment
-    _insert(workspace, "rate_card", [
+    insert_rows(workspace, "rate_card", [
         ("whatsapp", "BR", "marketing", 0.0625, "USD", datetime(2025, 7, 1)),
         ("whatsapp", "BR", "marketing", 0.0700, "USD", change),
         ("whatsapp", "BR", "utility", 0.0068, "USD", datetime(2025, 7, 1)),
@@ -82,7 +78,7 @@ def priced(workspace: Workspace) -> Workspace:
         # c1 came from an ad at day 10 but the business answered 25 hours later: no FEP
         ("m15", "c1", "marketing", T0 + 11 * day + hour),      # BR marketing 0.0700
     ]
-    _insert(workspace, "messages", [
+    insert_rows(workspace, "messages", [
         (mid, c, "whatsapp", "S1", "cost-test", "whatsapp", "camp", "tpl", cat, ts)
         for mid, c, cat, ts in messages
     ])
@@ -94,14 +90,14 @@ def priced(workspace: Workspace) -> Workspace:
     events.append(("m8", "delivered", T0 + 2 * day, None, "marketing", False))
     events = [e for e in events if e[0] != "m14"]
     events.append(("m14", "delivered", T0 + 10 * day, None, "marketing", True))
-    _insert(workspace, "message_events", events)
+    insert_rows(workspace, "message_events", events)
     # the ingest table of ad / page-button entry points (message_referrals)
-    _insert(workspace, "message_referrals", [
+    insert_rows(workspace, "message_referrals", [
         ("whatsapp", "ref1", "c2", "S1", T0 + 9 * day, "ad", "ad-1", "clid-1"),
         ("whatsapp", "ref2", "c1", "S1", T0 + 10 * day, "ad", "ad-2", "clid-2"),
     ])
     # c1 wrote to the business 3 hours before m4: the customer-service window was open
-    _insert(workspace, "inbound", [("in1", "c1", "whatsapp", "S1", T0 + 8 * day - timedelta(hours=3), "text", None)])
+    insert_rows(workspace, "inbound", [("in1", "c1", "whatsapp", "S1", T0 + 8 * day - timedelta(hours=3), "text", None)])
     return workspace
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.cost import ArmCost, compare_cost_per_incremental
 from threadlift.experiment import parse_experiment
@@ -41,11 +42,6 @@ CONVERTED = {"holdout": 20, "whatsapp": 48, "sms": 32}
 PRICE = {"whatsapp": 0.0625, "sms": 0.02}
 
 
-def _insert(ws: Workspace, table: str, rows: list[tuple[object, ...]]) -> None:
-    marks = ", ".join("?" for _ in rows[0])
-    ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-
 @pytest.fixture
 def channels(workspace: Workspace) -> Workspace:
     contacts, assignments, messages, events, actions = [], [], [], [], []
@@ -62,12 +58,12 @@ def channels(workspace: Workspace) -> Workspace:
                                  "marketing", T0 + timedelta(hours=1)))
                 events.append((message, "delivered", T0 + timedelta(hours=1, minutes=1),
                                None, None, None))
-    _insert(workspace, "contacts", contacts)
-    _insert(workspace, "assignments", assignments)
-    _insert(workspace, "actions", actions)
-    _insert(workspace, "messages", messages)
-    _insert(workspace, "message_events", events)
-    _insert(workspace, "rate_card", [
+    insert_rows(workspace, "contacts", contacts)
+    insert_rows(workspace, "assignments", assignments)
+    insert_rows(workspace, "actions", actions)
+    insert_rows(workspace, "messages", messages)
+    insert_rows(workspace, "message_events", events)
+    insert_rows(workspace, "rate_card", [
         ("whatsapp", "BR", "marketing", PRICE["whatsapp"], "USD", datetime(2025, 7, 1)),
         ("sms", "BR", "marketing", PRICE["sms"], "USD", datetime(2025, 7, 1)),
     ])

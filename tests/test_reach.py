@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.experiment import parse_experiment
 from threadlift.guardrails import send_list_warning, tier_limit
@@ -31,14 +32,9 @@ max_increase = 0.5
 """
 
 
-def _insert(ws: Workspace, table: str, rows: list[tuple[object, ...]]) -> None:
-    marks = ", ".join("?" for _ in rows[0])
-    ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-
 def test_usage_window_share_and_breakdown_are_counted_by_hand(workspace: Workspace) -> None:
     contacts = ["a", "b", "c", "d", "e"]
-    _insert(workspace, "assignments", [("reach", c, "whatsapp", 5000, T0) for c in contacts]
+    insert_rows(workspace, "assignments", [("reach", c, "whatsapp", 5000, T0) for c in contacts]
             + [("reach", "h", "holdout", 1, T0)])
     hour = timedelta(hours=1)
     sends = [
@@ -51,19 +47,19 @@ def test_usage_window_share_and_breakdown_are_counted_by_hand(workspace: Workspa
         ("m6", "e", "S2", "promo_a", "marketing", T0 + 30 * hour),
         ("m7", "b", "S1", "promo_b", "marketing", T0 + 40 * hour),  # 24h later: a new window
     ]
-    _insert(workspace, "messages", [
+    insert_rows(workspace, "messages", [
         (mid, c, "whatsapp", s, "reach", "whatsapp", None, tpl, cat, ts)
         for mid, c, s, tpl, cat, ts in sends
     ])
-    _insert(workspace, "message_events", [
+    insert_rows(workspace, "message_events", [
         (mid, "delivered", ts + timedelta(minutes=1), None, None, None) for mid, *_, ts in sends
     ])
-    _insert(workspace, "inbound", [("i1", "d", "whatsapp", "S1", T0 + 3 * hour, "text", None)])
-    _insert(workspace, "sender_quality", [
+    insert_rows(workspace, "inbound", [("i1", "d", "whatsapp", "S1", T0 + 3 * hour, "text", None)])
+    insert_rows(workspace, "sender_quality", [
         ("S1", T0 - timedelta(days=30), "GREEN", "TIER_250", "onboarded"),
         ("S1", T0 + 20 * hour, "GREEN", "TIER_2K", "upgrade"),
     ])
-    _insert(workspace, "feedback", [("c", "whatsapp", "S1", "block", T0 + 6 * hour, None)])
+    insert_rows(workspace, "feedback", [("c", "whatsapp", "S1", "block", T0 + 6 * hour, None)])
     result = analyze(workspace, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=8))
 
     usage = {row["sender_id"]: row for row in result.messaging_limits}

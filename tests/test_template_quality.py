@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.engine import DuckDBEngine, Rows
 from threadlift.experiment import parse_experiment
@@ -85,18 +86,13 @@ WEBHOOKS = [
 ]
 
 
-def _insert(ws: Workspace, table: str, rows: list[tuple[object, ...]]) -> None:
-    marks = ", ".join("?" for _ in rows[0])
-    ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-
 @pytest.fixture
 def ingested(workspace: Workspace, tmp_path: Path) -> Workspace:
     contacts = ["a", "b", "c", "d"]
-    _insert(workspace, "assignments", [("tq", c, "whatsapp", 5000, T0) for c in contacts]
+    insert_rows(workspace, "assignments", [("tq", c, "whatsapp", 5000, T0) for c in contacts]
             + [("tq", "h", "holdout", 1, T0)])
     sends = [("m1", "a", "promo_a"), ("m2", "b", "promo_a"), ("m3", "c", "promo_b"), ("m4", "d", "promo_c")]
-    _insert(workspace, "messages", [
+    insert_rows(workspace, "messages", [
         (mid, c, "whatsapp", "S1", "tq", "whatsapp", "camp", tpl, "marketing", T0 + HOUR)
         for mid, c, tpl in sends
     ] + [("n1", "a", "whatsapp", "S1", None, None, "news", "other_tpl", "marketing", T0 + HOUR)])
@@ -170,7 +166,7 @@ def test_a_template_paused_mid_experiment_appears_with_its_times(ingested: Works
 
 def test_the_window_follows_late_enrolment_and_as_of(ingested: Workspace) -> None:
     # a unit assigned two days late stretches the window to its own window end
-    _insert(ingested, "assignments", [("tq", "late", "whatsapp", 5000, T0 + 2 * DAY)])
+    insert_rows(ingested, "assignments", [("tq", "late", "whatsapp", 5000, T0 + 2 * DAY)])
     result = analyze(ingested, parse_experiment(EXPERIMENT), as_of=T0 + 30 * DAY)
     section = result.to_dict()["template_quality"]
     assert section["window_end"] == (T0 + 9 * DAY).isoformat()
