@@ -548,6 +548,7 @@ def _metrics(
                 alpha=experiment.alpha,
                 cuped=metric.cuped_days is not None,
                 sequential=experiment.sequential,
+                proportion_test=metric.proportion_test,
             )
             if comparison.error:
                 warnings.append(

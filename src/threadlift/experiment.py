@@ -95,6 +95,20 @@ class Metric(_Model):
     cuped_days: Annotated[int, Field(gt=0)] | None = None
     arms: list[str] | None = None
     """Restrict the metric to these arms (default: every arm)."""
+    proportion_test: Literal["welch", "prop_test"] = "welch"
+    """``welch`` (Welch's t on 0/1 values) or ``prop_test`` (R's ``prop.test``: pooled
+    z with Yates' continuity correction); ``prop_test`` only for a proportion without CUPED."""
+
+    @model_validator(mode="after")
+    def _prop_test_applies(self) -> Self:
+        if self.proportion_test == "prop_test" and (
+            self.type != "proportion" or self.cuped_days is not None
+        ):
+            raise ValueError(
+                f"metric {self.name!r}: proportion_test = \"prop_test\" applies only to a "
+                "proportion metric without cuped_days; remove it or use \"welch\""
+            )
+        return self
 
 
 class Guardrail(_Model):
@@ -187,6 +201,11 @@ class Experiment(_Model):
         if repeated:
             raise ValueError(f"metric and guardrail names must be unique; repeated: {', '.join(repeated)}")
         for index, metric in enumerate(self.metrics):
+            if self.sequential and metric.proportion_test == "prop_test":
+                raise ValueError(
+                    f"metrics[{index}]: proportion_test = \"prop_test\" is a fixed-horizon "
+                    "test; with sequential = true use \"welch\" (confidence sequences)"
+                )
             unknown = sorted(set(metric.arms or []) - set(names))
             if unknown:
                 raise ValueError(
