@@ -2,9 +2,10 @@
 
 For each size (1M and 10M contacts by default; 100M on request) this
 
-1. generates the seeded WhatsApp experiment as a Parquet lake (``bench/scale_data.py``)
-   under ``<root>/<size>/lake`` unless it is there already,
-2. loads it into a DuckDB workspace ``<root>/<size>/workspace.duckdb`` (not timed),
+1. generates the seeded WhatsApp experiment as a Parquet lake (``bench/scale_data.py``,
+   in DuckDB) under ``<root>/<size>/lake`` unless it is there already,
+2. loads it into a DuckDB workspace ``<root>/<size>/workspace.duckdb`` (not timed; the
+   same tables ``threadlift load`` would store, see ``scale_data.load_workspace``),
 3. runs each method of ``bench/scale_run.py`` in its own process, ``--repeats`` times,
    interleaved (threadlift, handwritten, pandas, threadlift-full, then again), measuring
    the process's wall time, the computation's time inside it and its peak resident
@@ -41,31 +42,25 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1]) * units[suffix]) if suffix in units else int(text)
 
 
-def prepare(root: Path, label: str, contacts: int, workers: int) -> Path:
-    """Generate the lake and load the workspace for one size; return its directory."""
+def prepare(root: Path, label: str, contacts: int) -> Path:
+    """Generate the lake and load the workspace for one size; return its directory.
+
+    Both run in a child process: Linux carries a process's peak RSS across ``fork`` and
+    ``exec`` into its children's ``ru_maxrss``, so a parent that had loaded 20 GB would
+    report at least that for every method it then measures.
+    """
     data = root / label
     lake = data / "lake"
-    if not (lake / "summary.json").exists():
-        sys.path.insert(0, str(HERE))
-        from scale_data import generate_lake
-
-        print(f"[{label}] generating {contacts:,} contacts into {lake}", flush=True)
-        generate_lake(contacts, lake, workers=workers)
     workspace = data / "workspace.duckdb"
+    script = [sys.executable, str(HERE / "scale_data.py"), "--out", str(lake)]
+    if not (lake / "summary.json").exists():
+        print(f"[{label}] generating {contacts:,} contacts into {lake}", flush=True)
+        subprocess.run([*script, "--contacts", str(contacts)], check=True)
     if not workspace.exists():
-        from threadlift.sqlfiles import quote_identifier
-        from threadlift.workspace import CANONICAL_TABLES, Workspace
-
         print(f"[{label}] loading {workspace}", flush=True)
-        with Workspace.create(workspace) as ws:
-            for table in CANONICAL_TABLES:
-                if (lake / table).is_dir():
-                    ws.con.execute(
-                        f"INSERT INTO {quote_identifier(table, set(CANONICAL_TABLES))} "
-                        "SELECT * FROM read_parquet($path)",
-                        {"path": str(lake / table / "*.parquet")},
-                    )
-            ws.con.execute("CHECKPOINT")
+        started = time.perf_counter()
+        subprocess.run([*script, "--workspace", str(workspace)], check=True)
+        print(f"[{label}] loaded in {time.perf_counter() - started:.0f} s", flush=True)
     from threadlift.workspace import Workspace
 
     with Workspace.open(workspace):
@@ -166,7 +161,6 @@ def main() -> None:
     parser.add_argument("--sizes", default="1M,10M", help="comma-separated, e.g. 1M,10M,100M")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--root", type=Path, default=Path("/tmp/tl-bench"))
-    parser.add_argument("--workers", type=int, default=2, help="processes generating data")
     parser.add_argument("--json", type=Path, help="write all measurements here")
     parser.add_argument(
         "--methods", default=",".join(METHODS),
@@ -175,7 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     for label in args.sizes.split(","):
-        data = prepare(args.root, label, parse_size(label), args.workers)
+        data = prepare(args.root, label, parse_size(label))
         print(f"[{label}] benchmarking", flush=True)
         results[label] = bench_size(data, args.repeats, tuple(args.methods.split(",")))
         print(json.dumps({label: {k: results[label][k] for k in ("median", "ratios", "disagreements")}},

@@ -4,8 +4,10 @@ Methods, all computing the report's per-arm sufficient statistics (units; the su
 squares and cross-products of the metrics; the guardrail counts) and from them the
 lifts, guardrail tests and sample-ratio check with :mod:`threadlift.stats`:
 
-* ``threadlift``: threadlift's own path (``outcomes/units``, ``stats/action_moments``,
-  ``stats/guardrail_signals`` + ``stats/guardrail_moments`` through the DuckDB engine);
+* ``threadlift``: threadlift's own path through the DuckDB engine
+  (:func:`threadlift.outcomes.prepare_units`: ``outcomes/units`` and
+  ``outcomes/unit_counts``; ``stats/action_moments``; ``stats/guardrail_signals`` +
+  ``stats/guardrail_moments``);
 * ``threadlift-full``: :func:`threadlift.analysis.analyze`, everything in report.json
   (adds funnel, take-up, cumulative conversion, cost, sender quality, …);
 * ``handwritten``: one hand-written DuckDB query over the same workspace;

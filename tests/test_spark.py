@@ -12,21 +12,24 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
 from threadlift import dialects
 from threadlift.analysis import analyze
 from threadlift.assign import assign_experiment
+from threadlift.cli import main
 from threadlift.datasets import generate_whatsapp_experiment, write_tables
-from threadlift.engine import DuckDBEngine, Engine
+from threadlift.engine import DuckDBEngine, Engine, Rows
 from threadlift.engines import export_lake
 from threadlift.engines.spark import SparkEngine, assign_spark
 from threadlift.experiment import Experiment, parse_experiment
@@ -58,10 +61,13 @@ cuped_days = 28
 class Setup:
     """The workspace, the lake engine and the experiment shared by the module's tests."""
 
-    def __init__(self, ws: Workspace, spark: SparkEngine, experiment: Experiment) -> None:
+    def __init__(
+        self, ws: Workspace, spark: SparkEngine, experiment: Experiment, experiment_toml: str
+    ) -> None:
         self.ws = ws
         self.spark = spark
         self.experiment = experiment
+        self.experiment_toml = experiment_toml
         self.as_of = experiment.assigned_at + timedelta(days=experiment.window_days + 1)
         self.spark_assigned: Any = None
 
@@ -75,11 +81,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     for table, path in files.items():
         if table in LOADABLE_TABLES:
             load_files(ws, table, [path])
-    experiment = parse_experiment(data.experiment_toml + EXTRA_METRICS)
+    experiment_toml = data.experiment_toml + EXTRA_METRICS
+    experiment = parse_experiment(experiment_toml)
     export_lake(ws, directory / "lake")  # before assignment: Spark assigns on its own
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     engine = SparkEngine.local(directory / "lake", master="local[2]")
-    shared = Setup(ws, engine, experiment)
+    shared = Setup(ws, engine, experiment, experiment_toml)
     try:
         shared.spark_assigned = assign_spark(engine, experiment)
         assign_experiment(ws, experiment)
@@ -159,3 +166,62 @@ def test_spark_bucketing_expression_matches_the_golden_vectors(setup: Setup) -> 
         f"WHERE {expression} <> expected"
     ).collect()
     assert wrong == []
+
+
+def test_report_all_runs_every_experiment_on_spark(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``report --all --engine spark`` reports each experiment on the lake, like DuckDB does."""
+    setup.ws.con.execute("CHECKPOINT")
+    workspace = tmp_path / "copy.duckdb"
+    shutil.copy(setup.ws.path, workspace)  # the fixture holds the original open for writing
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    (experiments / "winback.toml").write_text(setup.experiment_toml)
+    started: list[str] = []
+    queries: list[str] = []
+    stopped: list[bool] = []
+    run = setup.spark.run
+
+    def local(lake: str | Path, **_: object) -> SparkEngine:
+        started.append(str(lake))
+        return setup.spark
+
+    def counted(query: str, params: Mapping[str, Any] | None = None) -> Rows:
+        queries.append(query)
+        return run(query, params)
+
+    monkeypatch.setattr(SparkEngine, "local", staticmethod(local))  # reuse the module's session
+    monkeypatch.setattr(setup.spark, "run", counted)
+    monkeypatch.setattr(setup.spark, "stop", lambda: stopped.append(True))
+    as_of = setup.as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+    common = ["report", "--all", str(experiments), "--as-of", as_of, "-w", str(workspace)]
+    spark = CliRunner().invoke(
+        main, [*common, "--out", str(tmp_path / "spark"), "--engine", "spark", "--lake", setup.spark.lake]
+    )
+    assert spark.exit_code in (0, 3), spark.output
+    assert started == [setup.spark.lake]
+    assert stopped == [True]
+    assert "stats/action_moments" in queries
+    duck = CliRunner().invoke(main, [*common, "--out", str(tmp_path / "duck")])
+    assert duck.exit_code == spark.exit_code, duck.output
+    date = setup.as_of.date().isoformat()
+    reports = [
+        json.loads((tmp_path / engine / setup.experiment.id / date / "report.json").read_text())
+        for engine in ("duck", "spark")
+    ]
+    assert reports[0]["metrics"]
+    assert set(reports[0]) == set(reports[1])
+    for key in ("metrics", "guardrails", "funnel", "arms", "srm", "cost", "complier", "cumulative"):
+        assert _relative_differences(reports[0][key], reports[1][key], key) == []
+
+
+def test_report_all_on_spark_needs_a_lake(tmp_path: Path) -> None:
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    done = CliRunner().invoke(
+        main, ["report", "--all", str(experiments), "--out", str(tmp_path / "out"), "--engine", "spark",
+               "-w", str(tmp_path / "ws.duckdb")]
+    )
+    assert done.exit_code == 2
+    assert "--engine spark needs --lake DIR" in done.output

@@ -464,8 +464,11 @@ def report(
     spark_master: str,
     workspace: Path,
 ) -> None:
-    """Write report.json, report.md and report.html for an experiment."""
+    """Write report.json, report.md and report.html for an experiment (or, with --all, each)."""
+    from contextlib import ExitStack
+
     from threadlift.analysis import analyze, default_as_of
+    from threadlift.engine import Engine
     from threadlift.experiment import load_experiment
     from threadlift.report import EXIT_ALERT, write_report
     from threadlift.workspace import Workspace
@@ -473,29 +476,29 @@ def report(
     moment = _parse_as_of(as_of)
     if (experiment_file is None) == (all_dir is None):
         raise click.UsageError("give either EXPERIMENT_FILE or --all EXPERIMENTS_DIR")
-    if all_dir is not None:
-        from threadlift.scheduled import report_all
-
-        worst = report_all(
-            workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction
-        )
-        sys.exit(worst)
-    assert experiment_file is not None
-    experiment = load_experiment(experiment_file)
-    with Workspace.open(workspace, read_only=True) as ws:
+    experiment = load_experiment(experiment_file) if experiment_file is not None else None
+    with ExitStack() as stack:
+        sql_engine: Engine | None = None
         if engine == "spark":
             from threadlift.engines.spark import SparkEngine
 
             if lake is None:
                 raise ConfigError("--engine spark needs --lake DIR (see docs/engines.md)")
             spark = SparkEngine.local(lake, master=spark_master)
-            try:
-                analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
-                                   engine=spark)
-            finally:
-                spark.stop()
-        else:
-            analysis = analyze(ws, experiment, as_of=moment, correction=correction)  # type: ignore[arg-type]
+            stack.callback(spark.stop)
+            sql_engine = spark
+        if all_dir is not None:
+            from threadlift.scheduled import report_all
+
+            worst = report_all(
+                workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction,
+                engine=sql_engine,
+            )
+            sys.exit(worst)
+        assert experiment is not None
+        with Workspace.open(workspace, read_only=True) as ws:
+            analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
+                               engine=sql_engine)
     written = write_report(analysis, out)
     for alert in analysis.alerts:
         click.secho(f"ALERT [{alert.kind}] {alert.message}", fg="red", err=True)

@@ -5,6 +5,7 @@ as-of time) is reported into ``DIR/<experiment>/<as-of date>/``.
 A failure is isolated to its experiment (written as ``error.txt`` beside where its report
 would be) and the command exits with the worst status: 1 bug > 2 bad input > 3 alert > 0.
 Re-running for the same as-of time rewrites the same files with the same bytes.
+With an engine (``--engine spark``) every experiment's SQL runs there, in one session.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threadlift.errors import ThreadliftError
 from threadlift.report import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
+
+if TYPE_CHECKING:
+    from threadlift.engine import Engine
 
 _SEVERITY = {EXIT_OK: 0, EXIT_ALERT: 1, EXIT_BAD_INPUT: 2, EXIT_BUG: 3}
 
@@ -32,8 +37,18 @@ def report_all(
     *,
     as_of: datetime,
     correction: str = "holm",
+    engine: Engine | None = None,
 ) -> int:
-    """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code."""
+    """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code.
+
+    Args:
+        workspace: The workspace file (opened read-only).
+        experiments_dir: Where the experiment files are.
+        out: Reports go to ``out/<experiment id>/<as-of date>/``.
+        as_of: The as-of time of every report.
+        correction: Multiple-testing correction across metrics and arms.
+        engine: Where the SQL runs (default: DuckDB on the workspace); the caller owns it.
+    """
     from threadlift.analysis import analyze
     from threadlift.experiment import load_experiment
     from threadlift.report import write_report
@@ -54,7 +69,8 @@ def report_all(
                     print(f"{experiment.id}: not started (assigned_at {experiment.assigned_at}), skipped",
                           file=sys.stderr)
                     continue
-                analysis = analyze(ws, experiment, as_of=as_of, correction=correction)  # type: ignore[arg-type]
+                analysis = analyze(ws, experiment, as_of=as_of, correction=correction,  # type: ignore[arg-type]
+                                   engine=engine)
                 written = write_report(analysis, target)
                 (target / "error.txt").unlink(missing_ok=True)
                 codes.append(written.exit_code)
