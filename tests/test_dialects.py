@@ -48,6 +48,8 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "days": 7,
     "cuped_days": [0, 28],
     "actions": ["order", "order"],
+    "action_list": ["order"],
+    "lookback": 28,
     "action": "order",
     "kinds": ["block", "report"],
     "channel": "whatsapp",

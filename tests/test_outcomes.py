@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from threadlift.engine import DuckDBEngine
+from threadlift.engine import DuckDBEngine, Rows
 from threadlift.experiment import parse_experiment
 from threadlift.outcomes import metric_stats, prepare_units
 from threadlift.workspace import Workspace
@@ -99,14 +101,39 @@ def _per_unit(units: pd.DataFrame, actions: pd.DataFrame, as_of: datetime, actio
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_metric_stats_match_per_unit_windows(workspace: Workspace, seed: int) -> None:
-    experiment = parse_experiment(EXPERIMENT)
+class _Recording(DuckDBEngine):
+    """The DuckDB engine, noting which SQL files ran."""
+
+    def __init__(self, con: Any) -> None:
+        super().__init__(con)
+        self.queries: list[str] = []
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> Rows:
+        self.queries.append(query)
+        return super().run(query, params)
+
+
+@pytest.mark.parametrize(
+    ("seed", "lookbacks", "query"),
+    [
+        (1, (28, 14), "stats/action_moments"),
+        (2, (28, 14), "stats/action_moments"),
+        # one pre-period length: the single-pass query
+        (1, (28, 28), "stats/action_moments_one_lookback"),
+        (3, (28, 28), "stats/action_moments_one_lookback"),
+    ],
+)
+def test_metric_stats_match_per_unit_windows(
+    workspace: Workspace, seed: int, lookbacks: tuple[int, int], query: str
+) -> None:
+    text = EXPERIMENT.replace("cuped_days = 14", f"cuped_days = {lookbacks[1]}")
+    experiment = parse_experiment(text)
     units, actions = _fill(workspace, seed)
     as_of = T0 + timedelta(days=9)
-    engine = DuckDBEngine(workspace.con)
+    engine = _Recording(workspace.con)
     counts = prepare_units(engine, experiment, as_of)
     stats = metric_stats(engine, experiment)
+    assert query in engine.queries
     variables = {
         "conversion": ("ind", None, None, None),
         "revenue": ("val", None, "pre_val", None),

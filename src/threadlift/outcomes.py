@@ -7,6 +7,7 @@ per-unit rows. Every unit's window starts at its own ``assigned_at``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,10 +143,7 @@ def metric_stats(
     specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
     if not specs:
         return {}
-    rows = engine.run(
-        "stats/action_moments",
-        {"actions": [a for a, _ in specs], "cuped_days": [c for _, c in specs]},
-    ).dicts()
+    rows = action_moments(engine, specs)
     by_spec: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
     for row in rows:
         by_spec.setdefault((row["action"], int(row["cuped_days"])), {})[row["arm"]] = row
@@ -155,6 +153,27 @@ def metric_stats(
         per_arm = by_spec.get((metric.action, metric.cuped_days or 0), {})
         result[metric.name] = {arm: _to_stats(metric, per_arm.get(arm)) for arm in arms}
     return result
+
+
+def action_moments(
+    engine: Engine, specs: Sequence[tuple[str, int]], *, general: bool = False
+) -> list[dict[str, Any]]:
+    """Per-arm moments of each ``(action, cuped_days)`` spec (``stats/action_moments``).
+
+    When the specs use at most one pre-period length, the equivalent single-pass query
+    ``stats/action_moments_one_lookback`` runs instead (``general=True`` forces the general
+    one); both return the same rows.
+    """
+    params: dict[str, Any] = {
+        "actions": [a for a, _ in specs],
+        "cuped_days": [c for _, c in specs],
+    }
+    lookbacks = {c for _, c in specs if c > 0}
+    if general or len(lookbacks) > 1:
+        return engine.run("stats/action_moments", params).dicts()
+    params["action_list"] = sorted({a for a, _ in specs})
+    params["lookback"] = lookbacks.pop() if lookbacks else 0
+    return engine.run("stats/action_moments_one_lookback", params).dicts()
 
 
 def _to_stats(metric: Metric, row: dict[str, Any] | None) -> SufficientStats:
