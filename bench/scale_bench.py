@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("threadlift", "handwritten", "pandas", "threadlift-full")
+METHODS = ("threadlift", "handwritten", "pandas", "threadlift-core", "threadlift-full")
 
 
 def parse_size(text: str) -> int:
@@ -148,6 +148,8 @@ def bench_size(data: Path, repeats: int, methods: tuple[str, ...] = METHODS) -> 
         "pandas_vs_threadlift_compute": ratio("pandas", "threadlift", "compute_seconds"),
         "pandas_vs_threadlift_wall": ratio("pandas", "threadlift", "wall_seconds"),
         "threadlift_vs_handwritten_peak_rss": ratio("threadlift", "handwritten", "peak_rss_mb"),
+        "core_report_vs_handwritten_compute": ratio("threadlift-core", "handwritten", "compute_seconds"),
+        "core_report_vs_handwritten_peak_rss": ratio("threadlift-core", "handwritten", "peak_rss_mb"),
         "full_report_vs_handwritten_compute": ratio("threadlift-full", "handwritten", "compute_seconds"),
         "full_report_vs_handwritten_peak_rss": ratio("threadlift-full", "handwritten", "peak_rss_mb"),
     }

@@ -8,6 +8,9 @@ lifts, guardrail tests and sample-ratio check with :mod:`threadlift.stats`:
   (:func:`threadlift.outcomes.prepare_units`: ``outcomes/units`` and
   ``outcomes/unit_counts``; ``stats/action_moments``; ``stats/guardrail_signals`` +
   ``stats/guardrail_moments``);
+* ``threadlift-core``: ``analyze(sections="core")``, the same sums and tests through the
+  public API (``threadlift report --core``): adds the report object and the
+  quarantined-assignments count;
 * ``threadlift-full``: :func:`threadlift.analysis.analyze`, everything in report.json
   (adds funnel, take-up, cumulative conversion, cost, sender quality, …);
 * ``handwritten``: one hand-written DuckDB query over the same workspace;
@@ -187,6 +190,16 @@ def run_threadlift(data: Path, experiment: Any, as_of: datetime) -> dict[str, An
     return {"per_arm": per_arm, **_stats_from_sums(experiment, per_arm)}
 
 
+def run_threadlift_core(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
+    """The core report through the public API (``analyze(sections="core")``)."""
+    from threadlift.analysis import analyze
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(data / "workspace.duckdb", read_only=True) as ws:
+        report = analyze(ws, experiment, as_of=as_of, sections="core").to_dict()
+    return {"arms": report["arms"], "metrics": len(report["metrics"])}
+
+
 def run_threadlift_full(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
     """The whole report (:func:`threadlift.analysis.analyze`)."""
     from threadlift.analysis import analyze
@@ -294,6 +307,7 @@ def run_pandas(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
 
 METHODS = {
     "threadlift": run_threadlift,
+    "threadlift-core": run_threadlift_core,
     "threadlift-full": run_threadlift_full,
     "handwritten": run_handwritten,
     "pandas": run_pandas,

@@ -70,3 +70,25 @@ def test_unknown_sections_are_refused(tmp_path: Path) -> None:
     experiment = tl.load_experiment(tmp_path / "experiment.toml")
     with tl.open_workspace(tmp_path / "demo.duckdb") as ws, pytest.raises(ConfigError, match="core"):
         analyze(ws, experiment, sections="brief")  # type: ignore[arg-type]
+
+
+def test_cli_report_core(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from threadlift.cli import main
+
+    run_demo(tmp_path / "demo", n_contacts=800, seed=2)
+    result = CliRunner().invoke(
+        main,
+        [
+            "report", str(tmp_path / "demo" / "experiment.toml"), "--core",
+            "--out", str(tmp_path / "out"), "-w", str(tmp_path / "demo" / "demo.duckdb"),
+        ],
+    )
+    assert result.exit_code in (0, 3), result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["skipped_sections"] == list(CORE_SKIPS)
+    assert report["metrics"]
+    assert report["cost"] == []

@@ -451,6 +451,9 @@ def _assign_on_spark(
 @click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
               help="Lake directory for --engine spark.")
 @click.option("--spark-master", default="local[2]", show_default=True)
+@click.option("--core", is_flag=True,
+              help="Only arms, sample ratio, lifts, balance and guardrail tests: skips funnel, "
+                   "cost, messaging limits and quality timelines (faster on large logs).")
 @workspace_option
 @handle_errors
 def report(
@@ -462,6 +465,7 @@ def report(
     engine: str,
     lake: Path | None,
     spark_master: str,
+    core: bool,
     workspace: Path,
 ) -> None:
     """Write report.json, report.md and report.html for an experiment (or, with --all, each)."""
@@ -492,13 +496,13 @@ def report(
 
             worst = report_all(
                 workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction,
-                engine=sql_engine,
+                engine=sql_engine, sections="core" if core else "full",
             )
             sys.exit(worst)
         assert experiment is not None
         with Workspace.open(workspace, read_only=True) as ws:
             analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
-                               engine=sql_engine)
+                               engine=sql_engine, sections="core" if core else "full")
     written = write_report(analysis, out)
     for alert in analysis.alerts:
         click.secho(f"ALERT [{alert.kind}] {alert.message}", fg="red", err=True)

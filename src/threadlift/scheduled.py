@@ -14,7 +14,7 @@ import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from threadlift.errors import ThreadliftError
 from threadlift.report import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
@@ -38,6 +38,7 @@ def report_all(
     as_of: datetime,
     correction: str = "holm",
     engine: Engine | None = None,
+    sections: Literal["full", "core"] = "full",
 ) -> int:
     """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code.
 
@@ -48,6 +49,7 @@ def report_all(
         as_of: The as-of time of every report.
         correction: Multiple-testing correction across metrics and arms.
         engine: Where the SQL runs (default: DuckDB on the workspace); the caller owns it.
+        sections: ``"full"`` or ``"core"`` (see :func:`threadlift.analysis.analyze`).
     """
     from threadlift.analysis import analyze
     from threadlift.experiment import load_experiment
@@ -70,7 +72,7 @@ def report_all(
                           file=sys.stderr)
                     continue
                 analysis = analyze(ws, experiment, as_of=as_of, correction=correction,  # type: ignore[arg-type]
-                                   engine=engine)
+                                   engine=engine, sections=sections)
                 written = write_report(analysis, target)
                 (target / "error.txt").unlink(missing_ok=True)
                 codes.append(written.exit_code)
