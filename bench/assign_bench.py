@@ -202,6 +202,8 @@ def main() -> None:
                         help="contacts for the load-cost measurement (0: skip it)")
     args = parser.parse_args()
 
+    if args.dir is not None:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="tl-assign-bench-", dir=args.dir))
     try:
         started = time.perf_counter()
