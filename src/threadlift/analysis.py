@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -25,7 +25,7 @@ from threadlift.cost import (
 from threadlift.engine import DuckDBEngine, Engine
 from threadlift.engines.lake import INGEST_FACT_TABLES
 from threadlift.errors import ConfigError
-from threadlift.experiment import Experiment
+from threadlift.experiment import Experiment, Metric
 from threadlift.guardrails import tier_limit
 from threadlift.moments import SufficientStats
 from threadlift.outcomes import (
@@ -50,7 +50,7 @@ from threadlift.workspace import Workspace
 
 Correction = Literal["holm", "fdr_bh"]
 Sections = Literal["full", "core"]
-SECTIONS: tuple[str, ...] = ("full", "core")
+SECTIONS: tuple[str, ...] = get_args(Sections)
 CORE_SKIPS: tuple[str, ...] = (
     "complier",
     "funnel",
@@ -421,12 +421,8 @@ def analyze(
     )
 
 
-INGEST_TABLES = INGEST_FACT_TABLES
-"""Tables only WhatsApp ingest fills (template events, ad / page-button entry points)."""
-
-
 def _has_ingest_tables(con: Engine) -> bool:
-    """Whether the engine's data hold :data:`INGEST_TABLES`.
+    """Whether the engine's data hold :data:`~threadlift.engines.lake.INGEST_FACT_TABLES`.
 
     An engine over the workspace itself does. An engine over a lake (it has a ``lake``,
     like :class:`~threadlift.engines.spark.SparkEngine`) does when the lake has their
@@ -435,7 +431,7 @@ def _has_ingest_tables(con: Engine) -> bool:
     if getattr(con, "lake", None) is None:
         return True
     present: set[str] = getattr(con, "present", set())
-    return set(INGEST_TABLES) <= set(present)
+    return set(INGEST_FACT_TABLES) <= set(present)
 
 
 def _rejected_assignments(con: Engine, experiment: Experiment) -> int:
@@ -541,15 +537,7 @@ def _metrics(
         for arm, control_arm in _comparison_pairs(experiment):
             if allowed is not None and not {arm, control_arm} <= allowed:
                 continue
-            comparison = stats.compare(
-                metric.type,
-                per_arm.get(control_arm, SufficientStats(units=0)),
-                per_arm.get(arm, SufficientStats(units=0)),
-                alpha=experiment.alpha,
-                cuped=metric.cuped_days is not None,
-                sequential=experiment.sequential,
-                proportion_test=metric.proportion_test,
-            )
+            comparison = _compare_metric(experiment, metric, per_arm, control_arm, arm)
             if comparison.error:
                 warnings.append(
                     f"metric {metric.name} ({arm} vs {control_arm}): {comparison.error}"
@@ -560,6 +548,25 @@ def _metrics(
         MetricResult(r.metric, r.type, r.arm, r.control_arm, r.comparison, p)
         for r, p in zip(results, adjusted, strict=True)
     ]
+
+
+def _compare_metric(
+    experiment: Experiment,
+    metric: Metric,
+    per_arm: dict[str, SufficientStats],
+    control_arm: str,
+    arm: str,
+) -> stats.Comparison:
+    """``arm`` against ``control_arm`` on ``metric``, with the experiment's test settings."""
+    return stats.compare(
+        metric.type,
+        per_arm.get(control_arm, SufficientStats(units=0)),
+        per_arm.get(arm, SufficientStats(units=0)),
+        alpha=experiment.alpha,
+        cuped=metric.cuped_days is not None,
+        sequential=experiment.sequential,
+        proportion_test=metric.proportion_test,
+    )
 
 
 def _complier(
@@ -808,14 +815,7 @@ def _window_split(
             by_state: dict[str, stats.Comparison] = {}
             for state in WINDOW_STATES:
                 per_arm = all_stats[state][metric.name]
-                comparison = stats.compare(
-                    metric.type,
-                    per_arm.get(control, SufficientStats(0)),
-                    per_arm.get(arm.name, SufficientStats(0)),
-                    alpha=experiment.alpha,
-                    cuped=metric.cuped_days is not None,
-                    sequential=experiment.sequential,
-                )
+                comparison = _compare_metric(experiment, metric, per_arm, control, arm.name)
                 by_state[state] = comparison
                 rows.append(
                     {
@@ -861,7 +861,9 @@ def _effect_difference(open_: stats.Comparison, closed: stats.Comparison) -> tup
     se = math.hypot(open_.se, closed.se)
     if not math.isfinite(se) or se <= 0:
         return difference, math.nan
-    return difference, math.erfc(abs(difference / se) / math.sqrt(2))
+    from scipy.stats import norm
+
+    return difference, float(2 * norm.sf(abs(difference / se)))
 
 
 TEMPLATE_PAUSE_EVENTS = ("PAUSED",)
