@@ -140,18 +140,31 @@ def metric_stats(
     engine: Engine, experiment: Experiment
 ) -> dict[str, dict[str, SufficientStats]]:
     """Sufficient statistics per metric name and arm, from one pass over ``actions``."""
-    specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
+    specs = _metric_specs(experiment)
     if not specs:
         return {}
-    rows = action_moments(engine, specs)
+    return _stats_by_metric(experiment, action_moments(engine, specs))
+
+
+def _metric_specs(experiment: Experiment) -> list[tuple[str, int]]:
+    """The distinct ``(action, cuped_days)`` pairs the metrics need (0: no CUPED)."""
+    return sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
+
+
+def _stats_by_metric(
+    experiment: Experiment, rows: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, SufficientStats]]:
+    """Per metric name and arm, the sufficient statistics in moment ``rows`` (one per spec
+    and arm, as ``stats/action_moments`` returns them); arms without a row get none."""
     by_spec: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
     for row in rows:
-        by_spec.setdefault((row["action"], int(row["cuped_days"])), {})[row["arm"]] = row
-    arms = [arm.name for arm in experiment.arms]
+        by_spec.setdefault((str(row["action"]), int(row["cuped_days"])), {})[str(row["arm"])] = row
     result: dict[str, dict[str, SufficientStats]] = {}
     for metric in experiment.metrics:
         per_arm = by_spec.get((metric.action, metric.cuped_days or 0), {})
-        result[metric.name] = {arm: _to_stats(metric, per_arm.get(arm)) for arm in arms}
+        result[metric.name] = {
+            arm.name: _to_stats(metric, per_arm.get(arm.name)) for arm in experiment.arms
+        }
     return result
 
 
@@ -334,27 +347,19 @@ def window_state_stats(
         "stats/window_state_units",
         {"channel": experiment.channel, "sender_id": experiment.sender_id},
     )
-    specs = sorted({(m.action, m.cuped_days or 0) for m in experiment.metrics})
+    specs = _metric_specs(experiment)
     if not specs:
         return {state: {} for state in WINDOW_STATES}
     rows = engine.run(
         "stats/window_state_moments",
         {"actions": [a for a, _ in specs], "cuped_days": [c for _, c in specs]},
     ).dicts()
-    by_spec: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        key = (str(row["window_state"]), str(row["action"]), int(row["cuped_days"]))
-        by_spec.setdefault(key, {})[str(row["arm"])] = row
-    result: dict[str, dict[str, dict[str, SufficientStats]]] = {}
-    for state in WINDOW_STATES:
-        per_metric: dict[str, dict[str, SufficientStats]] = {}
-        for metric in experiment.metrics:
-            per_arm = by_spec.get((state, metric.action, metric.cuped_days or 0), {})
-            per_metric[metric.name] = {
-                arm.name: _to_stats(metric, per_arm.get(arm.name)) for arm in experiment.arms
-            }
-        result[state] = per_metric
-    return result
+    return {
+        state: _stats_by_metric(
+            experiment, [row for row in rows if str(row["window_state"]) == state]
+        )
+        for state in WINDOW_STATES
+    }
 
 
 def window_state_sends(engine: Engine) -> dict[tuple[str, str], dict[str, int]]:
