@@ -1004,7 +1004,7 @@ def _cost(
     warnings: list[str],
 ) -> list[dict[str, Any]]:
     """Billed messages and cost per arm, with cost per incremental conversion and return."""
-    mark_free_entry_points(con, referrals=referrals)
+    mark_free_entry_points(con)
     if not referrals and experiment.channel == "whatsapp":
         warnings.append(
             f"cost on the {con.name} engine applies no free-entry-point rule: message_referrals "

@@ -377,15 +377,13 @@ def window_state_sends(engine: Engine) -> dict[tuple[str, str], dict[str, int]]:
     }
 
 
-def mark_free_entry_points(engine: Engine, *, referrals: bool) -> None:
+def mark_free_entry_points(engine: Engine) -> None:
     """Create ``_free_entry``: the sends inside a free-entry-point window (for ``stats/cost``).
 
-    Args:
-        engine: Where the SQL runs; ``_sends`` must exist.
-        referrals: Whether the engine's data hold ``message_referrals`` (the DuckDB
-            workspace does; a lake of canonical tables does not, and then no send is marked).
+    Needs ``_sends``. A lake without ``message_referrals`` reads it as empty, so no send
+    is marked there (the analysis warns that no free-entry-point rule was applied).
     """
-    engine.run("stats/free_entry_points" if referrals else "stats/no_free_entry_points")
+    engine.run("stats/free_entry_points")
 
 
 def template_events(
