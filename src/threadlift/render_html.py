@@ -19,6 +19,7 @@ from threadlift.render_markdown import (
     Report,
     Row,
     as_float,
+    balance_number_cells,
     cost_comparison_cells,
     fmt_count,
     fmt_effect,
@@ -28,7 +29,6 @@ from threadlift.render_markdown import (
     fmt_pvalue,
     fmt_rel,
     fmt_share,
-    fmt_smd,
     money_formatter,
     p_clause,
     short_time,
@@ -519,10 +519,7 @@ def _balance(report: Report) -> str:
         [
             text_of(row.get("covariate")),
             f"{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}",
-            fmt_number(row.get("control_mean")),
-            fmt_number(row.get("treatment_mean")),
-            fmt_smd(row.get("standardized_mean_difference")),
-            fmt_pvalue(row.get("pvalue")),
+            *balance_number_cells(row),
             text_of(row.get("error")) if row.get("error") else "",
         ]
         for row in balance

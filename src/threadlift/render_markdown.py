@@ -574,6 +574,17 @@ def _cost_comparison_table(rows: Sequence[Row]) -> list[str]:
     )
 
 
+def balance_number_cells(row: Row) -> tuple[str, str, str, str]:
+    """Control mean, treatment mean, standardised difference and p of one ``balance`` row,
+    formatted once for Markdown and HTML."""
+    return (
+        fmt_number(row.get("control_mean")),
+        fmt_number(row.get("treatment_mean")),
+        fmt_smd(row.get("standardized_mean_difference")),
+        fmt_pvalue(row.get("pvalue")),
+    )
+
+
 def _balance_table(balance: Sequence[Row]) -> list[str]:
     """Pre-period balance of each CUPED covariate."""
     headers = ["covariate", "arm vs control", "control mean", "treatment mean", "std. diff.", "p"]
@@ -581,10 +592,7 @@ def _balance_table(balance: Sequence[Row]) -> list[str]:
         [
             md_text(row.get("covariate")),
             f"{md_code(row.get('arm'))} vs {md_code(row.get('control_arm'))}",
-            fmt_number(row.get("control_mean")),
-            fmt_number(row.get("treatment_mean")),
-            fmt_smd(row.get("standardized_mean_difference")),
-            fmt_pvalue(row.get("pvalue")),
+            *balance_number_cells(row),
         ]
         for row in balance
     ]
