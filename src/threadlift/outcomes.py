@@ -168,21 +168,19 @@ def _stats_by_metric(
     return result
 
 
-def action_moments(
-    engine: Engine, specs: Sequence[tuple[str, int]], *, general: bool = False
-) -> list[dict[str, Any]]:
+def action_moments(engine: Engine, specs: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
     """Per-arm moments of each ``(action, cuped_days)`` spec (``stats/action_moments``).
 
     When the specs use at most one pre-period length, the equivalent single-pass query
-    ``stats/action_moments_one_lookback`` runs instead (``general=True`` forces the general
-    one); both return the same rows.
+    ``stats/action_moments_one_lookback`` runs instead; both return the same rows
+    (``tests/test_outcomes.py`` checks each against pandas).
     """
     params: dict[str, Any] = {
         "actions": [a for a, _ in specs],
         "cuped_days": [c for _, c in specs],
     }
     lookbacks = {c for _, c in specs if c > 0}
-    if general or len(lookbacks) > 1:
+    if len(lookbacks) > 1:
         return engine.run("stats/action_moments", params).dicts()
     params["action_list"] = sorted({a for a, _ in specs})
     params["lookback"] = lookbacks.pop() if lookbacks else 0
