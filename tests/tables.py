@@ -1,9 +1,16 @@
-"""Test support: write rows straight into a workspace's tables."""
+"""Test support: write rows straight into a workspace's tables, and read the state path's
+eligibility verdicts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+from threadlift.assign import evaluation_params, get_global_holdout
+from threadlift.experiment import Experiment
+from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 
@@ -11,3 +18,26 @@ def insert_rows(ws: Workspace, table: str, rows: Sequence[tuple[object, ...]]) -
     """Insert ``rows`` (tuples in the table's column order) into ``table``."""
     marks = ", ".join("?" for _ in rows[0])
     ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+
+def state_macro_arguments() -> list[str]:
+    """The parameter names ``_tl_evaluate`` takes (sql/eligibility/evaluate.sql), in order."""
+    text = sql_text("eligibility/evaluate")
+    signature = re.search(r"MACRO _tl_evaluate\((.*?)\)\s*AS TABLE", text, re.S)
+    assert signature is not None
+    return [name.strip().removeprefix("p_") for name in signature.group(1).split(",")]
+
+
+def state_verdicts(ws: Workspace, experiment: Experiment, at: datetime) -> set[tuple[Any, ...]]:
+    """(contact_id, assigned, reason) of the state path for ``experiment`` at ``at``.
+
+    The macros must be defined on the connection (``assign._define_state_evaluation``).
+    """
+    params = evaluation_params(experiment, at, get_global_holdout(ws))
+    names = state_macro_arguments()
+    assert set(names) <= set(params)
+    call = ", ".join(f"${name}" for name in names)
+    return set(ws.con.execute(
+        f"SELECT contact_id, assigned, reason FROM _tl_evaluate({call})",
+        {name: params[name] for name in names},
+    ).fetchall())

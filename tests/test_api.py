@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from tables import state_verdicts
 from test_api_support import ApiWorld, make_world
 from threadlift.api.app import create_app
 from threadlift.api.exposures import ExposureLog, import_exposures
@@ -232,8 +233,13 @@ def test_api_and_threadlift_assign_agree_on_100k_random_ids(tmp_path: Path) -> N
         with Workspace.open(world.workspace) as ws:
             for experiment_id, experiment in experiments.items():
                 result = assign_experiment(ws, experiment)
-                # The run's own per-contact verdicts (the temp table assign leaves its exclusions in).
-                reasons = dict(ws.con.execute("SELECT contact_id, reason FROM _tl_exclusions").fetchall())
+                # The run's own per-contact verdicts: the state path's macro as the run
+                # evaluated it (everyone it found eligible is assigned now).
+                reasons = {
+                    c: reason
+                    for c, _, reason in state_verdicts(ws, experiment, result.evaluated_at)
+                    if reason is not None
+                }
                 recorded = {
                     c: (arm, b)
                     for c, arm, b in ws.con.execute(

@@ -11,26 +11,24 @@ from __future__ import annotations
 
 import csv
 import itertools
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tables import state_verdicts
 from threadlift import eligibility_state
 from threadlift.assign import (
     _define_state_evaluation,
     _evaluate,
     assign_experiment,
-    evaluation_params,
     get_global_holdout,
     set_global_holdout,
 )
 from threadlift.experiment import Experiment
 from threadlift.ingest import ingest_files, rebuild
 from threadlift.loading import load_files
-from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 AT = datetime(2026, 11, 2, 9, 0, 0)
@@ -109,6 +107,9 @@ CONSENTS = [
     _consent("many_grants", AT - 4 * DAY, sender=SENDER, scope="all"),
     _consent("many_grants", AT + 3 * DAY),
     _consent("consent_only", AT - DAY),
+    # two revokes (one on another channel), so the revoke list runs its lambda
+    _consent("revoked_twice", AT - 10 * DAY), _consent("revoked_twice", AT - 6 * DAY, "revoked", channel="sms"),
+    _consent("revoked_twice", AT - 3 * DAY, "revoked"),
 ]
 FEEDBACK = [
     ("fb89", AT - 89 * DAY, "block"), ("fb90", AT - 90 * DAY, "report"),
@@ -166,13 +167,6 @@ def _files(directory: Path) -> dict[str, list[Path]]:
     }
 
 
-def _macro_arguments() -> list[str]:
-    text = sql_text("eligibility/evaluate")
-    signature = re.search(r"MACRO _tl_evaluate\((.*?)\)\s*AS TABLE", text, re.S)
-    assert signature is not None
-    return [name.strip().removeprefix("p_") for name in signature.group(1).split(",")]
-
-
 def _log_rows(ws: Workspace, experiment: Experiment, at: datetime) -> set[tuple[Any, ...]]:
     """Verdicts of sql/assign/evaluate.sql: (contact_id, assigned, reason)."""
     _evaluate(ws, experiment, at, get_global_holdout(ws), None)
@@ -181,15 +175,8 @@ def _log_rows(ws: Workspace, experiment: Experiment, at: datetime) -> set[tuple[
 
 def _state_rows(ws: Workspace, experiment: Experiment, at: datetime) -> set[tuple[Any, ...]]:
     """Verdicts of sql/eligibility/evaluate.sql over eligibility_state."""
-    params = evaluation_params(experiment, at, get_global_holdout(ws))
-    names = _macro_arguments()
-    assert set(names) <= set(params)
     _define_state_evaluation(ws, experiment)
-    call = ", ".join(f"${name}" for name in names)
-    return set(ws.con.execute(
-        f"SELECT contact_id, assigned, reason FROM _tl_evaluate({call})",
-        {name: params[name] for name in names},
-    ).fetchall())
+    return state_verdicts(ws, experiment, at)
 
 
 def _assert_same_evaluations(ws: Workspace) -> int:

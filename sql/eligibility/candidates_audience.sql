@@ -15,7 +15,8 @@ SELECT
     s.more_grants,
     s.revokes,
     s.stops,
-    s.feedback
+    s.feedback,
+    coalesce(s.eventful, false) AS eventful
 FROM (SELECT DISTINCT contact_id FROM _tl_audience WHERE contact_id IS NOT NULL) AS a
 FULL OUTER JOIN eligibility_state AS s ON s.contact_id = a.contact_id
 WHERE a.contact_id IS NOT NULL OR s.in_contacts

@@ -6,6 +6,6 @@
 CREATE OR REPLACE TEMP VIEW _tl_state_candidates AS
 SELECT
     contact_id, true AS in_audience, grant_channel, grant_scope, grant_sender_id, grant_ts,
-    more_grants, revokes, stops, feedback
+    more_grants, revokes, stops, feedback, eventful
 FROM eligibility_state
 WHERE in_contacts

@@ -1,12 +1,12 @@
--- purpose: record the eligible, not yet assigned candidates (state path of `assign`): the
---          candidates that are neither assigned nor excluded (sql/eligibility/exclusions.sql
---          holds every unassigned candidate a rule excludes), with their bucket and arm.
---          Only contact ids are read here, so the eligibility rules run once per `assign`.
+-- purpose: record the eligible, not yet assigned candidates (state path of `assign`) with
+--          their bucket and arm.
 -- grain:   one row per newly assigned (experiment_id, contact_id).
--- reads:   temp view _tl_state_candidates, temp table _tl_exclusions, assignments.
--- params:  $experiment_id VARCHAR, $salt VARCHAR, $arm_names VARCHAR[], $arm_starts
---          INTEGER[], $arm_stops INTEGER[] (threadlift.assign.evaluation_params),
---          $assigned_at TIMESTAMP (the run's assignment time).
+-- reads:   temp macro _tl_unassigned (sql/eligibility/unassigned_*.sql) and what it
+--          reads; assignments.
+-- params:  those of sql/assign/evaluate.sql (threadlift.assign.evaluation_params):
+--          $experiment_id VARCHAR, $salt VARCHAR, $arm_names VARCHAR[], $arm_starts
+--          INTEGER[], $arm_stops INTEGER[] and the eligibility parameters; $assigned_at
+--          TIMESTAMP (the run's assignment time).
 INSERT INTO assignments (experiment_id, contact_id, arm, bucket, assigned_at)
 SELECT
     CAST($experiment_id AS VARCHAR),
@@ -26,14 +26,13 @@ FROM (
             AS arm_index
     FROM (
         SELECT
-            c.contact_id,
-            CAST(threadlift_bucket(CAST($salt AS VARCHAR), c.contact_id) AS INTEGER) AS bucket
-        FROM _tl_state_candidates AS c
-        WHERE NOT EXISTS (SELECT 1 FROM _tl_exclusions AS x WHERE x.contact_id = c.contact_id)
-          AND NOT EXISTS (
-              SELECT 1 FROM assignments AS a
-              WHERE a.experiment_id = CAST($experiment_id AS VARCHAR)
-                AND a.contact_id = c.contact_id
-          )
+            contact_id,
+            CAST(threadlift_bucket(CAST($salt AS VARCHAR), contact_id) AS INTEGER) AS bucket
+        FROM _tl_unassigned(
+            $experiment_id, $at, $channel, $sender_id, $category, $require_consent,
+            $marketing, $feedback_days, $global_salt, $global_stop, $layer_salt,
+            $layer_start, $layer_stop
+        )
+        WHERE reason IS NULL
     )
 )

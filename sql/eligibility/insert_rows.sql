@@ -3,13 +3,15 @@
 --          (on the contact's messages) and block / report / opt_out time of a contact, and
 --          whether it is listed in contacts.
 -- grain:   one row per distinct contact_id of contacts, consents, feedback and 131050
---          failures; all of them when $all, else those in _tl_state_dirty.
+--          failures; all of them when $all, else those in _tl_state_dirty. Rows are
+--          inserted plain first, eventful last, so each kind fills its own row groups
+--          (sql/eligibility/verdicts.sql scans them apart).
 -- reads:   contacts, consents, feedback, messages, message_events, temp table
 --          _tl_state_dirty(contact_id) (may be empty when $all).
 -- params:  $all BOOLEAN.
 INSERT INTO eligibility_state (
     contact_id, in_contacts, grant_channel, grant_scope, grant_sender_id, grant_ts,
-    more_grants, revokes, stops, feedback
+    more_grants, revokes, stops, feedback, eventful
 )
 WITH
 dirty AS (SELECT DISTINCT contact_id FROM _tl_state_dirty),
@@ -50,21 +52,29 @@ ids AS (
     UNION SELECT contact_id FROM consent_events
     UNION SELECT contact_id FROM stop_events
     UNION SELECT contact_id FROM feedback_events
+),
+state_rows AS (
+    SELECT
+        ids.contact_id,
+        l.contact_id IS NOT NULL AS in_contacts,
+        k.grants[1].channel AS grant_channel,
+        k.grants[1].scope AS grant_scope,
+        k.grants[1].sender_id AS grant_sender_id,
+        k.grants[1].ts AS grant_ts,
+        CASE WHEN len(k.grants) > 1 THEN k.grants[2:] END AS more_grants,
+        CASE WHEN len(k.revokes) > 0 THEN k.revokes END AS revokes,
+        s.stops,
+        f.feedback
+    FROM ids
+    LEFT JOIN listed AS l ON l.contact_id = ids.contact_id
+    LEFT JOIN consent_events AS k ON k.contact_id = ids.contact_id
+    LEFT JOIN stop_events AS s ON s.contact_id = ids.contact_id
+    LEFT JOIN feedback_events AS f ON f.contact_id = ids.contact_id
+    WHERE ids.contact_id IS NOT NULL
 )
 SELECT
-    ids.contact_id,
-    l.contact_id IS NOT NULL AS in_contacts,
-    k.grants[1].channel,
-    k.grants[1].scope,
-    k.grants[1].sender_id,
-    k.grants[1].ts,
-    CASE WHEN len(k.grants) > 1 THEN k.grants[2:] END,
-    CASE WHEN len(k.revokes) > 0 THEN k.revokes END,
-    s.stops,
-    f.feedback
-FROM ids
-LEFT JOIN listed AS l ON l.contact_id = ids.contact_id
-LEFT JOIN consent_events AS k ON k.contact_id = ids.contact_id
-LEFT JOIN stop_events AS s ON s.contact_id = ids.contact_id
-LEFT JOIN feedback_events AS f ON f.contact_id = ids.contact_id
-WHERE ids.contact_id IS NOT NULL
+    *,
+    more_grants IS NOT NULL OR revokes IS NOT NULL OR stops IS NOT NULL
+        OR feedback IS NOT NULL AS eventful
+FROM state_rows
+ORDER BY eventful

@@ -39,7 +39,7 @@ from threadlift.assignment import BUCKETS, Weight, basis_points
 from threadlift.errors import AssignmentError, ConfigError
 from threadlift.experiment import Experiment
 from threadlift.sqlfiles import sql_text
-from threadlift.workspace import Workspace
+from threadlift.workspace import Workspace, first_row
 
 EXCLUSION_REASONS = (
     "not_in_audience",
@@ -399,8 +399,9 @@ def _define_state_evaluation(ws: Workspace, experiment: Experiment) -> None:
     else:
         _create_audience(con, experiment)
         con.execute(sql_text("eligibility/candidates_audience"))
-    con.execute(sql_text("eligibility/macro_covers"))
-    con.execute(sql_text("eligibility/macro_consent_matches"))
+    for macro in ("covers", "consent_matches", "last_consent", "last_stop", "any_within"):
+        con.execute(sql_text(f"eligibility/macro_{macro}"))
+    con.execute(sql_text("eligibility/verdicts"))
     con.execute(sql_text("eligibility/evaluate"))
 
 
@@ -474,8 +475,6 @@ def assign_experiment(
 
     Returns:
         Counts of the run: newly and previously assigned, exclusions per reason, totals per arm.
-        The excluded contacts themselves, with the first rule each fails, are left in the
-        connection's temp table ``_tl_exclusions(contact_id, reason)``.
 
     Raises:
         AssignmentError: when the design changed since the experiment was assigned
@@ -509,20 +508,29 @@ def assign_experiment(
             at = max(run_time, experiment.assigned_at)
         state_rebuilt = eligibility_state.ensure_current(con)
         _define_state_evaluation(ws, experiment)
+        any_assigned = first_row(
+            con, sql_text("eligibility/any_assigned"), {"experiment_id": experiment.id}
+        )
+        # Without any assignment there is nothing to look up: the first run reads the
+        # verdicts alone, which spares a join over every candidate.
+        if any_assigned and any_assigned[0]:
+            con.execute(sql_text("eligibility/unassigned_rerun"))
+        else:
+            con.execute(sql_text("eligibility/unassigned_first"))
         params = evaluation_params(experiment, at, global_holdout)
         arms = {"salt", "arm_names", "arm_starts", "arm_stops"}
-        # The verdicts first: the insert takes the candidates neither assigned nor excluded.
-        con.execute(
-            sql_text("eligibility/exclusions"), {k: v for k, v in params.items() if k not in arms}
-        )
+        # Two passes over the candidates: the counts per reason (no rows written), then
+        # the insert of the eligible. Each reads the state once.
         excluded = {
             str(r): int(n)
-            for r, n in con.execute(sql_text("eligibility/exclusion_counts")).fetchall()
+            for r, n in con.execute(
+                sql_text("eligibility/exclusion_counts"),
+                {k: v for k, v in params.items() if k not in arms},
+            ).fetchall()
+            if r is not None
         }
         inserted = con.execute(
-            sql_text("eligibility/insert_new"),
-            {"experiment_id": experiment.id, "assigned_at": at}
-            | {k: v for k, v in params.items() if k in arms},
+            sql_text("eligibility/insert_new"), params | {"assigned_at": at}
         ).fetchall()
         by_arm = _arm_counts(ws, experiment)
         con.execute("COMMIT")
