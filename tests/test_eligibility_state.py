@@ -295,6 +295,40 @@ def test_direct_sql_writes_make_assign_rebuild_the_state(workspace: Workspace, t
     assert _assert_same_evaluations(workspace) > 1000
 
 
+def test_upgrading_a_schema_5_workspace_rebuilds_the_state_with_eventful_rows_last(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    files = _files(tmp_path)
+    with Workspace.create(path) as ws:
+        for table in ("contacts", "consents", "feedback", "messages", "message_events"):
+            load_files(ws, table, files[table])
+        before = assign_experiment(ws, _experiment(id="before"), now=AT)
+        # Put the workspace back to schema 5: the same state rows, without `eventful`.
+        ws.con.execute("CREATE TEMP TABLE old_state AS SELECT * EXCLUDE (eventful) FROM eligibility_state")
+        ws.con.execute("DROP TABLE eligibility_state")
+        ws.con.execute(
+            (Path(__file__).parents[1] / "sql" / "schema" / "005_eligibility_state.sql")
+            .read_text(encoding="utf-8")
+            .replace("CREATE TABLE IF NOT EXISTS eligibility_state_sources", "CREATE TABLE IF NOT EXISTS _unused")
+        )
+        ws.con.execute("INSERT INTO eligibility_state SELECT * FROM old_state")
+        assert ws.con.execute("SELECT count(*) FROM eligibility_state").fetchall() != [(0,)]
+        ws.con.execute("UPDATE threadlift_meta SET value = '5' WHERE key = 'schema_version'")
+    with Workspace.open(path) as ws:
+        assert ws.schema_version() == 6
+        assert ws.con.execute("SELECT count(*) FROM eligibility_state").fetchall() == [(0,)]
+        after = assign_experiment(ws, _experiment(id="after"), now=AT)
+        assert after.state_rebuilt
+        assert (after.assigned, after.excluded) == (before.assigned, before.excluded)
+        flags = [row[0] for row in ws.con.execute("SELECT eventful FROM eligibility_state").fetchall()]
+        assert flags == sorted(flags) and True in flags and False in flags
+        expected = ws.con.execute(
+            "SELECT count(*) FROM eligibility_state WHERE more_grants IS NOT NULL OR revokes IS NOT NULL "
+            "OR stops IS NOT NULL OR feedback IS NOT NULL"
+        ).fetchall()
+        assert ws.con.execute("SELECT count(*) FROM eligibility_state WHERE eventful").fetchall() == expected
+        assert _assert_same_evaluations(ws) > 1000
+
+
 def test_a_load_after_direct_writes_brings_them_in(workspace: Workspace, tmp_path: Path) -> None:
     files = _files(tmp_path)
     load_files(workspace, "contacts", files["contacts"])
