@@ -319,8 +319,11 @@ def test_upgrading_a_schema_5_workspace_rebuilds_the_state_with_eventful_rows_la
         after = assign_experiment(ws, _experiment(id="after"), now=AT)
         assert after.state_rebuilt
         assert (after.assigned, after.excluded) == (before.assigned, before.excluded)
-        flags = [row[0] for row in ws.con.execute("SELECT eventful FROM eligibility_state").fetchall()]
-        assert flags == sorted(flags) and True in flags and False in flags
+        # stored order (rowid): every plain row before every eventful one
+        flags = [row[0] for row in ws.con.execute(
+            "SELECT eventful FROM eligibility_state ORDER BY rowid").fetchall()]
+        assert flags == sorted(flags)
+        assert set(flags) == {False, True}
         expected = ws.con.execute(
             "SELECT count(*) FROM eligibility_state WHERE more_grants IS NOT NULL OR revokes IS NOT NULL "
             "OR stops IS NOT NULL OR feedback IS NOT NULL"
