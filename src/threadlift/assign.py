@@ -5,7 +5,7 @@ bucket, the first eligibility rule it fails and its arm, from the event logs;
 :func:`eligibility_snapshot` returns its rows for given contacts (what the HTTP API
 serves) and the Spark engine runs it too. :func:`assign_experiment` inserts the eligible,
 unassigned rows of the same contract computed from the per-contact
-``eligibility_state`` (``sql/eligibility/evaluate.sql``, see
+``eligibility_state`` (``sql/eligibility/verdicts.sql``, see
 :mod:`threadlift.eligibility_state`), which gives the same rows without grouping the
 event logs on every run; ``tests/test_eligibility_state.py`` holds the two to each other.
 
@@ -386,7 +386,7 @@ def _evaluate(
 
 
 def _define_state_evaluation(ws: Workspace, experiment: Experiment) -> None:
-    """Define the candidates and the temp macro ``_tl_evaluate`` of the state path.
+    """Define the candidates and the temp macros ``_tl_verdicts`` and ``_tl_evaluate``.
 
     ``sql/eligibility/evaluate.sql`` gives, for every candidate, the same verdict
     (assigned, first failing rule) as ``sql/assign/evaluate.sql`` (:func:`_evaluate`),

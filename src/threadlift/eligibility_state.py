@@ -3,11 +3,13 @@
 Eligibility at a time (DESIGN.md "Stable assignment") depends on a contact's consent
 events, its 131050 marketing-stop failures and its block / report / opt-out feedback.
 Computing it from the logs means grouping every event by contact on every ``assign``
-run; ``eligibility_state`` (``sql/schema/005_eligibility_state.sql``) keeps those events
-already grouped, one row per contact, in lists. It holds the events themselves, not a
+run; ``eligibility_state`` (``sql/schema/005_eligibility_state.sql``, ``006``) keeps those
+events already grouped, one row per contact: the first consent grant in columns, the other
+events in lists, and whether there are any (``eventful``; rebuilt rows come plain first,
+eventful last, so either kind is scanned without the other). It holds the events themselves, not a
 summary, so eligibility at *any* time, for any channel, sender and category, is computed
 from the row exactly as ``sql/assign/evaluate.sql`` computes it from the logs
-(``sql/eligibility/evaluate.sql``; ``tests/test_eligibility_state.py`` compares them).
+(``sql/eligibility/verdicts.sql``; ``tests/test_eligibility_state.py`` compares them).
 
 Keeping it current:
 
