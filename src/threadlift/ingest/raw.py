@@ -36,6 +36,12 @@ from threadlift.sqlfiles import quote_identifier, sql_text
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 """Files read document by document in Python (not JSON lines) must fit in memory."""
 
+_MAX_LINE = 256 * 1024 * 1024
+"""The longest line a JSON-lines file may have (bytes). The reader cuts the file into
+buffers at least this long, so it reads on one thread; the later passes use them all.
+(A smaller bound would read in parallel, but a line over it aborts the transaction, so it
+could not be retried.)"""
+
 
 def scratch_objects(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[str, str]]:
     """The temporary tables and views of the connection, as (kind, name) pairs."""
@@ -67,7 +73,7 @@ def stage_json_file(
 ) -> None:
     """Stage the JSON documents of ``path``.
 
-    JSON lines are read, hashed and checked into ``_checked`` in one pass; other layouts
+    JSON lines are read into ``_lines``, then hashed and checked into ``_checked``; other layouts
     are read in Python into ``_staged`` (checked by :func:`store_bodies`), with documents
     that do not parse in ``_stage_rejects``.
     """
@@ -79,11 +85,24 @@ def stage_json_file(
     if not _is_json(first):
         _stage_documents_in_python(con, path, file_index)
         return
-    try:
-        con.execute(
-            sql_text("ingest/stage_json_lines"),
-            {"path": str(path), "file": file_index, "platform": platform},
+    _read_lines(con, path)
+    first, last, count = con.execute("SELECT min(rowid), max(rowid), count(*) FROM _lines").fetchall()[0]
+    if count and last - first + 1 != count:
+        raise RuntimeError(
+            f"{path}: DuckDB numbered the {count} lines it read from {first} to {last}, not densely; "
+            "the line numbers of this file cannot be derived from row ids (a threadlift bug to report)"
         )
+    con.execute(
+        sql_text("ingest/stage_json_lines"),
+        {"path": str(path), "file": file_index, "platform": platform},
+    )
+    con.execute("DROP TABLE _lines")
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Read ``path`` into the temp table ``_lines``, one row per line, in file order."""
+    try:
+        con.execute(sql_text("ingest/read_lines"), {"path": str(path), "max_line_size": _MAX_LINE})
     except duckdb.InvalidInputException as exc:
         raise InputError(
             f"{path}: cannot be read as lines of UTF-8 text ({str(exc).splitlines()[0]}); "
