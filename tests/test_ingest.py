@@ -272,6 +272,19 @@ def test_bsuid_only_recipient_is_an_identity(workspace: Workspace) -> None:
     assert _rows(workspace, "contacts")[0][:2] == ("whatsapp:US.13491208655302741918", "US")
 
 
+def test_a_line_over_the_limit_is_refused_with_its_number_and_nothing_is_written(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    good = _bodies(META / "wa_status__01.json")[0]
+    path = tmp_path / "long.jsonl"
+    huge = json.dumps({"object": "whatsapp_business_account", "pad": "y" * (64 * 2**20)})
+    path.write_text(f"{good}\n{good}\n{huge}\n")
+    with pytest.raises(InputError, match=r"line 3 is 67,108,9\d\d bytes, longer than the 64 MiB"):
+        ingest_files(workspace, "whatsapp", [path])
+    assert workspace.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(0,)]
+    assert workspace.con.execute("SELECT count(*) FROM message_events").fetchall() == [(0,)]
+
+
 def test_malformed_line_is_quarantined_and_the_rest_ingested(
     workspace: Workspace, tmp_path: Path
 ) -> None:

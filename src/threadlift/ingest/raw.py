@@ -24,6 +24,7 @@ A line that is not JSON, a document that is not an object, a body that still hol
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -36,11 +37,9 @@ from threadlift.sqlfiles import quote_identifier, sql_text
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 """Files read document by document in Python (not JSON lines) must fit in memory."""
 
-_MAX_LINE = 256 * 1024 * 1024
+_MAX_LINE = 64 * 1024 * 1024
 """The longest line a JSON-lines file may have (bytes). The reader cuts the file into
-buffers at least this long, so it reads on one thread; the later passes use them all.
-(A smaller bound would read in parallel, but a line over it aborts the transaction, so it
-could not be retried.)"""
+buffers at least this long; 64 MiB lets it read a large file on several threads."""
 
 
 def scratch_objects(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[str, str]]:
@@ -104,8 +103,15 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         con.execute(sql_text("ingest/read_lines"), {"path": str(path), "max_line_size": _MAX_LINE})
     except duckdb.InvalidInputException as exc:
+        message = str(exc)
+        too_long = re.search(r"Line: (\d+).*Maximum line size .*Actual Size: ?(\d+)", message, re.S)
+        if too_long is not None:
+            raise InputError(
+                f"{path}: line {too_long.group(1)} is {int(too_long.group(2)):,} bytes, longer than "
+                f"the {_MAX_LINE // 2**20} MiB a line may have; write one webhook body per line"
+            ) from exc
         raise InputError(
-            f"{path}: cannot be read as lines of UTF-8 text ({str(exc).splitlines()[0]}); "
+            f"{path}: cannot be read as lines of UTF-8 text ({message.splitlines()[0]}); "
             "webhook bodies are JSON, one document per line"
         ) from exc
 
