@@ -5,10 +5,15 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.experiment import parse_experiment
 from threadlift.guardrails import send_list_warning, tier_limit
+from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)
@@ -91,3 +96,48 @@ def test_tiers_and_send_list_warning() -> None:
     assert "at least 3 days" in warning
     assert send_list_warning("S1", "TIER_2K", 2_000) is None
     assert send_list_warning("S1", None, 10**9) is None
+
+
+def _peak_by_hand(sends: list[tuple[str, datetime]]) -> int:
+    """Most distinct contacts with a send in [t - 24h, t], over the send times t."""
+    day = timedelta(hours=24)
+    return max(len({c for c, s in sends if t - day <= s <= t}) for _, t in sends)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# a's sends exactly 24 hours apart form one island: at 30h both a and b count
+@example([("a", 0), ("a", 24), ("b", 30)])
+# two sends of a at the same moment, and b exactly 24 hours after a
+@example([("a", 5), ("a", 5), ("b", 29), ("c", 53)])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d"]),
+                  # whole hours over three days, so sends 24 hours apart (the boundary) are common
+                  st.integers(min_value=0, max_value=72)),
+        min_size=1, max_size=25,
+    )
+)
+def test_messaging_limit_peak_matches_a_brute_force_count(
+    tmp_path_factory: pytest.TempPathFactory, raw_sends: list[tuple[str, int]]
+) -> None:
+    ws = Workspace.create(tmp_path_factory.mktemp("reach") / "ws.duckdb")
+    try:
+        sends = [(c, T0 + timedelta(hours=h)) for c, h in raw_sends]
+        insert_rows(ws, "messages", [
+            (f"m{i}", c, "whatsapp", "S1", "reach", "whatsapp", None, "promo", "marketing", ts)
+            for i, (c, ts) in enumerate(sends)
+        ])
+        insert_rows(ws, "message_events", [
+            (f"m{i}", "delivered", ts + timedelta(minutes=1), None, None, None)
+            for i, (_, ts) in enumerate(sends)
+        ])
+        rows = ws.con.execute(
+            sql_text("stats/messaging_limit_usage"),
+            {"experiment_id": "reach", "since": T0 - timedelta(days=1), "as_of": T0 + timedelta(days=10)},
+        ).fetchall()
+        assert [(r[0], r[1]) for r in rows] == [("S1", _peak_by_hand(sends))]
+        peak_at = rows[0][2]
+        window = {c for c, s in sends if peak_at - timedelta(hours=24) <= s <= peak_at}
+        assert len(window) == rows[0][1]  # the reported moment holds the peak
+    finally:
+        ws.close()
