@@ -2,7 +2,8 @@
 -- grain:   one row per (arm, channel, category, currency); currency NULL when no rate applies.
 -- params:  $calling_codes VARCHAR[] and $calling_regions VARCHAR[]
 --          (parallel lists: E.164 country calling code -> market, from phonenumbers).
--- needs:   temp table _sends from outcomes/sends.sql (its last_inbound_at gives the window)
+-- needs:   temp table _sends from outcomes/sends.sql (its last_inbound_at gives the window;
+--          its billable, pricing_category and delivered_at summarise the status webhooks)
 --          and temp table _free_entry (stats/free_entry_points.sql: the sends inside a
 --          free-entry-point window).
 --
@@ -33,7 +34,8 @@ WITH codes AS (
     SELECT unnest($calling_codes) AS code, unnest($calling_regions) AS region
 ),
 sends AS (
-    SELECT message_id, arm, contact_id, channel, sender_id, category, sent_at, last_inbound_at
+    SELECT message_id, arm, contact_id, channel, sender_id, category, sent_at, last_inbound_at,
+           billable, delivered_at IS NOT NULL AS delivered, pricing_category
     FROM _sends
 ),
 addresses AS (
@@ -68,42 +70,31 @@ rates AS (
     ) AS deduplicated
     WHERE duplicate = 1
 ),
-billing AS (
-    SELECT
-        e.message_id,
-        bool_or(e.billable) AS billable,
-        bool_or(e.status IN ('delivered', 'read')) AS delivered,
-        max(e.pricing_category) AS pricing_category
-    FROM message_events AS e
-    WHERE e.message_id IN (SELECT message_id FROM sends)
-    GROUP BY e.message_id
-),
 priced AS (
     SELECT
         s.arm,
         s.channel,
         mk.market,
         s.sent_at,
-        coalesce(b.pricing_category, s.category) AS category,
-        b.billable IS NULL AND coalesce(b.pricing_category, '') <> 'referral_conversion'
+        coalesce(s.pricing_category, s.category) AS category,
+        s.billable IS NULL AND coalesce(s.pricing_category, '') <> 'referral_conversion'
             AND s.channel = 'whatsapp' AND fe.message_id IS NOT NULL AS free_entry_point,
         CASE
-            WHEN b.billable IS NOT NULL THEN b.billable
-            WHEN b.pricing_category = 'referral_conversion' THEN false
+            WHEN s.billable IS NOT NULL THEN s.billable
+            WHEN s.pricing_category = 'referral_conversion' THEN false
             WHEN s.channel <> 'whatsapp' THEN true
             WHEN fe.message_id IS NOT NULL THEN false
-            WHEN coalesce(b.pricing_category, s.category) = 'service'
+            WHEN coalesce(s.pricing_category, s.category) = 'service'
                  AND s.sent_at >= TIMESTAMP '2024-11-01' AND s.sent_at < TIMESTAMP '2026-10-01'
                 THEN false
-            WHEN coalesce(b.pricing_category, s.category) = 'utility'
+            WHEN coalesce(s.pricing_category, s.category) = 'utility'
                  AND s.last_inbound_at > s.sent_at - INTERVAL 24 HOUR
                  AND s.sent_at >= TIMESTAMP '2025-07-01' AND s.sent_at < TIMESTAMP '2026-10-01'
                 THEN false
-            ELSE coalesce(b.delivered, false)
+            ELSE s.delivered
         END AS billed
     FROM sends AS s
     LEFT JOIN markets AS mk ON mk.message_id = s.message_id
-    LEFT JOIN billing AS b ON b.message_id = s.message_id
     LEFT JOIN _free_entry AS fe ON fe.message_id = s.message_id
 )
 SELECT

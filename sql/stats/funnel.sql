@@ -1,23 +1,21 @@
 -- purpose: the funnel by arm: units assigned, and how many reached each messaging stage.
 -- grain:   one row per arm. Each column counts units (contacts), not messages.
 -- params:  $as_of TIMESTAMP, $action VARCHAR (the conversion action).
--- needs:   temp tables _units and _sends (outcomes/sends.sql).
+-- needs:   temp tables _units and _sends (outcomes/sends.sql: its event times).
 -- Stages count the experiment's messages sent inside the unit's window. Read implies
 -- delivered (platforms may send a read without a delivered); failed = every message of the
 -- unit failed and none was delivered; replied = an inbound message after the first send.
 WITH sends AS (
-    SELECT contact_id, message_id, sent_at FROM _sends
+    SELECT contact_id, message_id, sent_at, delivered_at, read_at, failed_at FROM _sends
 ),
 unit_events AS (
     SELECT
-        s.contact_id,
-        bool_or(e.status IN ('delivered', 'read')) AS delivered,
-        bool_or(e.status = 'read') AS was_read,
-        bool_or(e.status = 'failed') AS failed
-    FROM sends AS s
-    JOIN message_events AS e ON e.message_id = s.message_id
-    WHERE e.ts <= $as_of
-    GROUP BY s.contact_id
+        contact_id,
+        bool_or(delivered_at <= $as_of) AS delivered,
+        bool_or(read_at <= $as_of) AS was_read,
+        bool_or(failed_at <= $as_of) AS failed
+    FROM sends
+    GROUP BY contact_id
 ),
 first_send AS (
     SELECT contact_id, min(sent_at) AS first_sent FROM sends GROUP BY contact_id

@@ -1,20 +1,18 @@
 -- purpose: take-up (delivered, read) moments for complier (instrumental-variable) estimates.
 -- grain:   one row per (arm, action): units that took up, and the outcome summed over them.
 -- params:  $as_of TIMESTAMP, $actions VARCHAR[].
--- needs:   temp tables _units and _sends (outcomes/sends.sql).
+-- needs:   temp tables _units and _sends (outcomes/sends.sql: its event times).
 -- Take-up of a unit = at least one of the experiment's messages sent inside its window was
 -- delivered (read implies delivered) / read, by status events up to as_of. Outcomes are
 -- counted in the unit's window as in stats/action_moments.sql (ind = acted, val = value).
 WITH takeup AS (
     SELECT
-        s.contact_id,
-        s.arm,
-        bool_or(e.status IN ('delivered', 'read')) AS delivered,
-        bool_or(e.status = 'read') AS was_read
-    FROM _sends AS s
-    JOIN message_events AS e ON e.message_id = s.message_id
-    WHERE e.ts <= $as_of
-    GROUP BY s.contact_id, s.arm
+        contact_id,
+        arm,
+        coalesce(bool_or(delivered_at <= $as_of), false) AS delivered,
+        coalesce(bool_or(read_at <= $as_of), false) AS was_read
+    FROM _sends
+    GROUP BY contact_id, arm
 ),
 outcome AS (
     SELECT u.contact_id, a.action, 1.0 AS ind, coalesce(fsum(a.value), 0.0) AS val
