@@ -11,9 +11,9 @@ WITH sends AS (
 unit_events AS (
     SELECT
         contact_id,
-        bool_or(delivered_at <= $as_of) AS delivered,
-        bool_or(read_at <= $as_of) AS was_read,
-        bool_or(failed_at <= $as_of) AS failed
+        coalesce(bool_or(delivered_at <= $as_of), false) AS delivered,
+        coalesce(bool_or(read_at <= $as_of), false) AS was_read,
+        coalesce(bool_or(failed_at <= $as_of), false) AS failed
     FROM sends
     GROUP BY contact_id
 ),
