@@ -6,7 +6,9 @@
 -- reads:   temp macros _tl_consent_matches and _tl_covers (sql/eligibility/macro_*.sql).
 -- params:  none bound; the arguments are an eligibility_state list column and the
 --          experiment's channel, category, sender and evaluation time.
-CREATE OR REPLACE TEMP MACRO _tl_last_consent(events, at_time, wanted_channel, wanted_category, wanted_sender) AS
+CREATE OR REPLACE TEMP MACRO _tl_last_consent(
+    events, at_time, wanted_channel, wanted_category, wanted_sender
+) AS
     CASE
         WHEN events IS NULL THEN NULL
         WHEN len(events) = 1 THEN

@@ -10,7 +10,8 @@ CREATE OR REPLACE TEMP MACRO _tl_last_stop(events, at_time, wanted_channel, want
     CASE
         WHEN events IS NULL THEN NULL
         WHEN len(events) = 1 THEN
-            CASE WHEN events[1].ts <= at_time AND events[1].channel = CAST(wanted_channel AS VARCHAR)
+            CASE WHEN events[1].ts <= at_time
+                      AND events[1].channel = CAST(wanted_channel AS VARCHAR)
                       AND _tl_covers(events[1].sender_id, wanted_sender)
                  THEN events[1].ts END
         ELSE list_max(list_transform(events, lambda x:

@@ -1,10 +1,11 @@
 -- purpose: the eligibility verdicts of sql/assign/evaluate.sql computed from
 --          eligibility_state instead of the event logs: for each candidate contact, the
 --          first eligibility rule it fails (NULL when eligible), whether or not it is
---          already assigned (sql/eligibility/unassigned_*.sql add that). The rules, their order and every tie-break are those of
---          sql/assign/evaluate.sql (see its header); tests/test_eligibility_state.py checks
---          the two agree. Buckets and arms of the eligible are computed by
---          sql/eligibility/insert_new.sql, only for them.
+--          already assigned (sql/eligibility/evaluate.sql and unassigned_*.sql add that).
+--          The rules, their order and every tie-break are those of sql/assign/evaluate.sql
+--          (see its header); tests/test_eligibility_state.py checks the two agree. Buckets
+--          and arms of the eligible are computed by sql/eligibility/insert_new.sql, only
+--          for them.
 --          Two branches give the same verdicts at different cost: plain contacts (at most
 --          one consent grant, no revoke, 131050 stop or feedback; most contacts) are judged
 --          from the grant columns alone; the `eventful` ones from their lists, where a
