@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from experiments import two_arm_toml
 from tables import insert_rows
 from threadlift.engine import DuckDBEngine
 from threadlift.experiment import parse_experiment
@@ -16,23 +17,7 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 AS_OF = T0 + timedelta(days=3)
 EXPERIMENT = parse_experiment(
-    """
-id = "f"
-channel = "whatsapp"
-assigned_at = 2026-11-02T09:00:00Z
-window_days = 7
-[[arms]]
-name = "holdout"
-weight = 10
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 90
-[[metrics]]
-name = "conversion"
-action = "order"
-type = "proportion"
-"""
+    two_arm_toml("f", tables='[[metrics]]\nname = "conversion"\naction = "order"\ntype = "proportion"\n')
 )
 
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as sps
 
+from experiments import two_arm_toml
 from threadlift.analysis import analyze
 from threadlift.cli import main
 from threadlift.experiment import parse_experiment
@@ -25,19 +26,7 @@ EVENTS = {"block": (4, 108), "report": (2, 27), "opt_out": (10, 90)}
 
 
 def experiment_text(margins: dict[str, float]) -> str:
-    text = """
-id = "gr"
-channel = "whatsapp"
-assigned_at = 2026-11-02T09:00:00Z
-window_days = 7
-[[arms]]
-name = "holdout"
-weight = 10
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 90
-"""
+    text = two_arm_toml("gr")
     for kind, margin in margins.items():
         text += f'[[guardrails]]\nname = "{kind}_rate"\nkind = "{kind}"\nmax_increase = {margin}\n'
     text += '[[guardrails]]\nname = "stops"\nkind = "marketing_stop"\nmax_increase = 0.01\n'

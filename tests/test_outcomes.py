@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import two_arm_toml
 from threadlift.engine import DuckDBEngine, Rows
 from threadlift.experiment import parse_experiment
 from threadlift.outcomes import metric_stats, prepare_units
@@ -18,18 +19,7 @@ from threadlift.workspace import Workspace
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 
-EXPERIMENT = """
-id = "exp"
-channel = "whatsapp"
-assigned_at = 2026-11-02T09:00:00Z
-window_days = 7
-[[arms]]
-name = "holdout"
-weight = 10
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 90
+EXPERIMENT = two_arm_toml("exp", tables="""
 [[metrics]]
 name = "conversion"
 type = "proportion"
@@ -49,7 +39,7 @@ name = "signup"
 type = "proportion"
 action = "signup"
 cuped_days = 28
-"""
+""")
 
 
 def _fill(ws: Workspace, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

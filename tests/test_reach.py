@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from experiments import two_arm_toml
 from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.experiment import parse_experiment
@@ -17,24 +18,11 @@ from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)
-EXPERIMENT = """
-id = "reach"
-channel = "whatsapp"
-sender_id = "S1"
-assigned_at = 2026-11-02T09:00:00Z
-window_days = 7
-[[arms]]
-name = "holdout"
-weight = 10
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 90
-[[guardrails]]
-name = "blocks"
-kind = "block"
-max_increase = 0.5
-"""
+EXPERIMENT = two_arm_toml(
+    "reach",
+    keys='sender_id = "S1"\n',
+    tables='[[guardrails]]\nname = "blocks"\nkind = "block"\nmax_increase = 0.5\n',
+)
 
 
 def test_usage_window_share_and_breakdown_are_counted_by_hand(workspace: Workspace) -> None:
