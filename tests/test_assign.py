@@ -290,6 +290,22 @@ def test_rerun_is_a_no_op(workspace: Workspace) -> None:
     assert second.version == first.version == 1
 
 
+def test_rows_already_in_assignments_are_kept_on_a_first_registration(workspace: Workspace) -> None:
+    # Rows for the experiment written before it was ever registered (by hand, or an old
+    # workspace) are treated as assigned: the first run adds the others and moves nobody.
+    _population(workspace)
+    experiment = make_experiment()
+    workspace.con.execute(
+        "INSERT INTO assignments VALUES ('exp', 'c6', 'holdout', 7, $at)", {"at": AT - DAY}
+    )
+    result = assign_experiment(workspace, experiment)
+    rows = [row for row in assignments(workspace) if row[0] == "c6"]
+    assert rows == [("c6", "holdout", 7, AT - DAY)]
+    assert result.already_assigned == 1
+    assert result.assigned == 399  # the other eligible contacts of the 400
+    assert result.excluded == {"no_consent": 100}
+
+
 def test_assigned_arms_follow_the_bucketing_contract(workspace: Workspace) -> None:
     _population(workspace)
     experiment = make_experiment(salt="custom-salt")
