@@ -22,6 +22,12 @@ def test_every_command_documents_itself_with_an_example() -> None:
         assert (command.help or "").strip(), f"`threadlift {name}` has no description"
 
 
+def test_spark_commands_name_the_master_option_alike() -> None:
+    for name in ("assign", "report"):
+        params = {p.name: p for p in main.commands[name].params}
+        assert set(params["spark_master"].opts) == {"--spark-master", "--master"}, name
+
+
 def test_bad_input_is_a_one_line_error_with_exit_code_2(tmp_path: Path) -> None:
     runner = CliRunner()
     done = runner.invoke(main, ["report", str(tmp_path / "missing.toml"), "--out", str(tmp_path),

@@ -450,7 +450,8 @@ def _assign_on_spark(
               help="Where the SQL runs; spark reads Parquet tables from --lake (docs/engines.md).")
 @click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
               help="Lake directory for --engine spark.")
-@click.option("--spark-master", default="local[2]", show_default=True)
+@click.option("--spark-master", "--master", "spark_master", default="local[2]", show_default=True,
+              help="Spark master URL for --engine spark.")
 @click.option("--core", is_flag=True,
               help="Only arms, sample ratio, lifts, balance and guardrail tests: skips funnel, "
                    "cost, messaging limits and quality timelines (faster on large logs).")
