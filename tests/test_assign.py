@@ -13,6 +13,7 @@ import pytest
 from threadlift.assign import (
     EXCLUSION_REASONS,
     assign_experiment,
+    candidate_ids,
     eligibility_snapshot,
     export_assignments,
     export_send_list,
@@ -304,6 +305,14 @@ def test_rows_already_in_assignments_are_kept_on_a_first_registration(workspace:
     assert result.already_assigned == 1
     assert result.assigned == 399  # the other eligible contacts of the 400
     assert result.excluded == {"no_consent": 100}
+
+
+def test_candidate_ids_are_contacts_assigned_ids_and_the_audience(workspace: Workspace) -> None:
+    add_contacts(workspace, "k1", "k2")
+    workspace.con.execute("INSERT INTO assignments VALUES ('exp', 'gone', 'holdout', 7, $at)", {"at": AT})
+    assert sorted(candidate_ids(workspace, make_experiment())) == ["gone", "k1", "k2"]
+    audience = make_experiment(audience_sql="select 'outside' as contact_id union all select 'k1'")
+    assert sorted(candidate_ids(workspace, audience)) == ["gone", "k1", "k2", "outside"]
 
 
 def test_assigned_arms_follow_the_bucketing_contract(workspace: Workspace) -> None:

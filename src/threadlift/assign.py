@@ -608,6 +608,24 @@ def _arm_counts(ws: Workspace, experiment: Experiment) -> dict[str, int]:
     return counts
 
 
+def candidate_ids(ws: Workspace, experiment: Experiment) -> list[str]:
+    """Every contact id whose eligibility ``assign`` decides for ``experiment``.
+
+    The workspace contacts, the contacts already assigned to it and the ids its
+    ``audience_sql`` returns (``sql/assign/candidate_ids.sql``). Any other id is
+    ``not_in_audience``: :func:`eligibility_snapshot` of these ids is everything the HTTP
+    API needs to answer for the experiment.
+
+    Raises:
+        ConfigError: when ``audience_sql`` does not run on the workspace.
+    """
+    _create_audience(ws.con, experiment)
+    rows = ws.con.execute(
+        sql_text("assign/candidate_ids"), {"experiment_id": experiment.id}
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def eligibility_snapshot(
     ws: Workspace,
     experiment: Experiment,

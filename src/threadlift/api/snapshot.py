@@ -14,7 +14,7 @@ exclusive ``flock`` on ``<state_dir>/builder.lock``):
    previous snapshot keeps being served; the builder tries again on its next tick.
 2. For each experiment file, :func:`threadlift.assign.eligibility_snapshot` (the same SQL
    ``threadlift assign`` runs) evaluates every candidate contact: all workspace contacts,
-   the experiment's assigned contacts and its audience (``sql/api/candidates.sql``).
+   the experiment's assigned contacts and its audience (:func:`threadlift.assign.candidate_ids`).
    Any other id is ``not_in_audience`` by the first rule of that SQL, so it is answered
    from its bucket alone.
 3. The results and the experiment files' text are written to a new DuckDB file, which
@@ -48,7 +48,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from threadlift.assign import ContactStatus, eligibility_snapshot
+from threadlift.assign import ContactStatus, candidate_ids, eligibility_snapshot
 from threadlift.assignment import bucket
 from threadlift.errors import ThreadliftError, WorkspaceError
 from threadlift.experiment import Experiment, parse_experiment
@@ -330,15 +330,9 @@ def _evaluate(
     if experiment.assignment == "external":
         return "external", None, None, []
     try:
-        # A lookup of one id gives the evaluation time and leaves the experiment's audience
-        # in the temp view sql/api/candidates.sql reads.
+        # A lookup of one unknown id gives the evaluation time even when no id is known.
         probe = eligibility_snapshot(memory, experiment, [_PROBE_ID], now=now)
-        ids = [
-            str(row[0])
-            for row in memory.con.execute(
-                sql_text("api/candidates"), {"experiment_id": experiment.id}
-            ).fetchall()
-        ]
+        ids = candidate_ids(memory, experiment)
         statuses = eligibility_snapshot(memory, experiment, ids, now=now)
         return "ok", None, probe[0].evaluated_at, statuses
     except ThreadliftError as exc:
