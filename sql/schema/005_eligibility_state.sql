@@ -8,6 +8,8 @@
 -- grain:   eligibility_state: one row per contact_id;
 --          eligibility_state_sources: one row per source (contacts, consents, feedback,
 --          stops) with the row count and checksum the state was built from.
+-- readers: unaffected: only `assign` and `load` use these tables, and they open the workspace
+--          read-write (so they migrate it first).
 -- params:  none. Applied once by threadlift.workspace when schema_version < 5.
 
 CREATE TABLE IF NOT EXISTS eligibility_state (

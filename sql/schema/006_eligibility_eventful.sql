@@ -5,6 +5,8 @@
 --          eventful rows together (sql/eligibility/insert_rows.sql orders by it), so the
 --          scans for either kind skip the other's row groups.
 -- grain:   eligibility_state (005_eligibility_state.sql) gains `eventful BOOLEAN NOT NULL`.
+-- readers: unaffected: only `assign` and `load` read eligibility_state, and they open the
+--          workspace read-write (so they migrate it first).
 -- params:  none. Applied once by threadlift.workspace when schema_version < 6. The state
 --          is derived data: it is emptied with its recorded checksums, so the next `load`
 --          or `assign` rebuilds it from the canonical tables (clustered).

@@ -2,7 +2,10 @@
 
 Schema changes are numbered SQL files in ``sql/schema/`` (``NNN_name.sql``). Opening a
 workspace applies the ones above its recorded ``schema_version`` in order, each in its
-own transaction, so later versions migrate a workspace without losing data.
+own transaction, so later versions migrate a workspace without losing data. A read-only
+open cannot migrate: it refuses an older workspace unless every pending file declares
+``-- readers: unaffected`` (it only adds or changes tables that commands opening the
+workspace read-only never read), so a scheduled ``report`` keeps working after an upgrade.
 """
 
 from __future__ import annotations
@@ -103,6 +106,14 @@ def migrations() -> list[tuple[int, Path]]:
     return found
 
 
+_READERS_UNAFFECTED = re.compile(r"^-- readers: unaffected\b", re.M)
+
+
+def readers_unaffected(path: Path) -> bool:
+    """Whether the schema file declares that read-only commands do not depend on it."""
+    return bool(_READERS_UNAFFECTED.search(path.read_text(encoding="utf-8")))
+
+
 def latest_schema_version() -> int:
     """The schema version this threadlift writes."""
     return max(version for version, _ in migrations())
@@ -137,6 +148,9 @@ class Workspace:
         workspace = cls(resolved, _connect(resolved, read_only=read_only))
         version = workspace.schema_version()
         if version < latest_schema_version():
+            pending = [path for number, path in migrations() if number > version]
+            if read_only and all(readers_unaffected(path) for path in pending):
+                return workspace
             if read_only:
                 raise WorkspaceError(
                     f"workspace {resolved} has schema version {version}; open it once "
