@@ -6,7 +6,7 @@ import math
 
 import pytest
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
@@ -114,12 +114,14 @@ def test_t_test_power_matches_noncentral_t(n_c: int, ratio: float, d: float) -> 
     ratio=st.sampled_from([1.0, 4.0, 9.0, 19.0]),
     method=st.sampled_from(["prop_test", "cohen_h"]),
 )
+@example(baseline=0.6, rel=0.5, ratio=19.0, method="prop_test")
 def test_solving_round_trips(baseline: float, rel: float, ratio: float, method: str) -> None:
     sized = plan("proportion", baseline=baseline, rel_effect_size=rel, power=0.8,
                  ratio=ratio, method=method)  # type: ignore[arg-type]
     # The sample size ignores the opposite tail (R's strict = FALSE); the reported power
-    # counts both tails, so it can exceed the target very slightly at small n.
-    assert 0.8 - 1e-6 <= sized.power <= 0.8 + 1e-4
+    # counts both tails, so it exceeds the target slightly at small n: by 3.0e-4 at the
+    # corner of this space (baseline 0.6, +50 %, ratio 19: 12.4 control units).
+    assert 0.8 - 1e-6 <= sized.power <= 0.8 + 5e-4
     mde = plan("proportion", baseline=baseline, control_units=sized.control_units_exact,
                power=0.8, ratio=ratio, method=method)  # type: ignore[arg-type]
     assert mde.effect_size == pytest.approx(sized.effect_size, rel=1e-3)
