@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from experiments import CONVERSION, two_arm_toml
 from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.cost import calling_code_markets, cost_per_incremental
@@ -13,24 +14,10 @@ from threadlift.experiment import parse_experiment
 from threadlift.workspace import Workspace
 
 T0 = datetime(2025, 9, 1, 9, 0, 0)
-EXPERIMENT = """
-id = "cost-test"
-channel = "whatsapp"
-sender_id = "S1"
-assigned_at = 2025-09-01T09:00:00Z
-window_days = 14
-[[arms]]
-name = "holdout"
-weight = 50
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 50
-[[metrics]]
-name = "conversion"
-type = "proportion"
-action = "order"
-"""
+EXPERIMENT = two_arm_toml(
+    "cost-test", keys='sender_id = "S1"\n', assigned_at="2025-09-01T09:00:00Z", window_days=14,
+    weights=(50, 50), tables=CONVERSION,
+)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from scipy import stats as sps
 
+from experiments import two_arm_toml
 from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.errors import ConfigError
@@ -14,31 +15,16 @@ from threadlift.experiment import parse_experiment
 from threadlift.workspace import Workspace
 
 T0 = datetime(2025, 9, 1, 9, 0, 0)
-HEAD = """
-id = "pt"
-channel = "whatsapp"
-assigned_at = 2025-09-01T09:00:00Z
-window_days = 14
-{extra}
-[[arms]]
-name = "holdout"
-weight = 1
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 1
-[[metrics]]
-name = "conversion"
-type = "{kind}"
-action = "order"
-{metric_extra}
-"""
 N = {"holdout": 300, "whatsapp": 280}
 CONVERTED = {"holdout": 21, "whatsapp": 38}
 
 
 def _toml(*, kind: str = "proportion", extra: str = "", metric_extra: str = "") -> str:
-    return HEAD.format(kind=kind, extra=extra, metric_extra=metric_extra)
+    return two_arm_toml(
+        "pt", keys=f"{extra}\n", assigned_at="2025-09-01T09:00:00Z", window_days=14,
+        weights=(1, 1),
+        tables=f'[[metrics]]\nname = "conversion"\ntype = "{kind}"\naction = "order"\n{metric_extra}\n',
+    )
 
 
 def test_prop_test_matches_scipy_chi_square_with_yates(workspace: Workspace) -> None:

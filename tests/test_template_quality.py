@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from experiments import CONVERSION, two_arm_toml
 from tables import insert_rows
 from threadlift.analysis import analyze
 from threadlift.engine import DuckDBEngine, Rows
@@ -22,24 +23,10 @@ from threadlift.workspace import Workspace
 T0 = datetime(2026, 5, 4, 9, 0, 0)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-EXPERIMENT = """
-id = "tq"
-channel = "whatsapp"
-sender_id = "S1"
-assigned_at = 2026-05-04T09:00:00Z
-window_days = 7
-[[arms]]
-name = "holdout"
-weight = 50
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 50
-[[metrics]]
-name = "conversion"
-type = "proportion"
-action = "order"
-"""
+EXPERIMENT = two_arm_toml(
+    "tq", keys='sender_id = "S1"\n', assigned_at="2026-05-04T09:00:00Z", weights=(50, 50),
+    tables=CONVERSION,
+)
 IDS = {"promo_a": 9001, "promo_b": 9002, "promo_c": 9003, "other_tpl": 9004}
 
 

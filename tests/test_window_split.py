@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from experiments import CONVERSION, two_arm_toml
 from threadlift.analysis import analyze
 from threadlift.experiment import parse_experiment
 from threadlift.render_html import render_html
@@ -23,28 +24,14 @@ from threadlift.workspace import Workspace
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 WINDOW_DAYS = 7
-EXPERIMENT = f"""
-id = "split"
-channel = "whatsapp"
-sender_id = "S1"
-assigned_at = 2026-03-02T09:00:00Z
-window_days = {WINDOW_DAYS}
-[[arms]]
-name = "holdout"
-weight = 50
-holdout = true
-[[arms]]
-name = "whatsapp"
-weight = 50
-[[metrics]]
-name = "conversion"
-type = "proportion"
-action = "order"
-[[metrics]]
-name = "revenue"
-type = "mean"
-action = "order"
-"""
+EXPERIMENT = two_arm_toml(
+    "split",
+    keys='sender_id = "S1"\n',
+    assigned_at="2026-03-02T09:00:00Z",
+    window_days=WINDOW_DAYS,
+    weights=(50, 50),
+    tables=CONVERSION + '[[metrics]]\nname = "revenue"\ntype = "mean"\naction = "order"\n',
+)
 
 
 def _frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
