@@ -21,6 +21,7 @@ from threadlift.render_markdown import (
     as_float,
     balance_number_cells,
     cost_comparison_cells,
+    effect_interval,
     fmt_count,
     fmt_effect,
     fmt_interval,
@@ -31,6 +32,7 @@ from threadlift.render_markdown import (
     fmt_share,
     money_formatter,
     p_clause,
+    rel_effect_interval,
     short_time,
     template_changes,
     template_states,
@@ -206,13 +208,9 @@ def _effects(report: Report) -> str:
             fmt_number(row.get("control")),
             fmt_number(row.get("treatment")),
             fmt_effect(row.get("effect_size")),
-            fmt_interval(
-                row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
-            ),
+            effect_interval(row),
             fmt_rel(row.get("rel_effect_size")),
-            fmt_interval(
-                row.get("rel_effect_size_ci_lower"), row.get("rel_effect_size_ci_upper"), fmt_rel
-            ),
+            rel_effect_interval(row),
             fmt_pvalue(row.get("pvalue")),
             fmt_pvalue(row.get("pvalue_adjusted")),
             text_of(row.get("method"))
@@ -265,9 +263,7 @@ def _complier(report: Report) -> str:
             text_of(row.get("stage")),
             fmt_share(row.get("share")),
             fmt_effect(row.get("effect_size")),
-            fmt_interval(
-                row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
-            ),
+            effect_interval(row),
             text_of(row.get("method")),
         ]
         for row in complier
@@ -304,9 +300,7 @@ def _cumulative(report: Report) -> str:
             f"{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}",
             fmt_count(row.get("day")),
             fmt_effect(row.get("effect_size")),
-            fmt_interval(
-                row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
-            ),
+            effect_interval(row),
         ]
         for row in cumulative
     ]
@@ -612,15 +606,9 @@ def _window_split(report: Report) -> str:
                 f"{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}",
                 f"{fmt_count(row.get('treatment_units'))} vs {fmt_count(row.get('control_units'))}",
                 fmt_effect(row.get("effect_size")),
-                fmt_interval(
-                    row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
-                ),
+                effect_interval(row),
                 fmt_rel(row.get("rel_effect_size")),
-                fmt_interval(
-                    row.get("rel_effect_size_ci_lower"),
-                    row.get("rel_effect_size_ci_upper"),
-                    fmt_rel,
-                ),
+                rel_effect_interval(row),
                 fmt_pvalue(row.get("pvalue")),
                 f"{fmt_effect(row.get('effect_difference_open_minus_closed'))} "
                 f"(p {p_clause(row.get('effect_difference_pvalue'))})",

@@ -148,6 +148,18 @@ def fmt_interval(lower: object, upper: object, fmt: Callable[[object], str]) -> 
     return f"[{fmt(lower)}, {fmt(upper)}]"
 
 
+def effect_interval(row: Row) -> str:
+    """The interval of a comparison row's ``effect_size``, formatted like the effect."""
+    return fmt_interval(row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect)
+
+
+def rel_effect_interval(row: Row) -> str:
+    """The interval of a comparison row's ``rel_effect_size``, formatted like it."""
+    return fmt_interval(
+        row.get("rel_effect_size_ci_lower"), row.get("rel_effect_size_ci_upper"), fmt_rel
+    )
+
+
 def p_clause(value: object) -> str:
     """The p-value as it reads after "p": ``= 0.0312`` or ``<0.0001``."""
     text = fmt_pvalue(value)
@@ -447,17 +459,11 @@ def _metric_table(metrics: Sequence[Row]) -> list[str]:
             fmt_number(row.get("treatment")),
             _with_interval(
                 fmt_effect(row.get("effect_size")),
-                fmt_interval(
-                    row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"), fmt_effect
-                ),
+                effect_interval(row),
             ),
             _with_interval(
                 fmt_rel(row.get("rel_effect_size")),
-                fmt_interval(
-                    row.get("rel_effect_size_ci_lower"),
-                    row.get("rel_effect_size_ci_upper"),
-                    fmt_rel,
-                ),
+                rel_effect_interval(row),
             ),
             fmt_pvalue(row.get("pvalue")),
         ]
@@ -656,19 +662,11 @@ def _window_split_lines(split: Row) -> list[str]:
                 fmt_share(stratum.get("session_share")),
                 _with_interval(
                     fmt_effect(row.get("effect_size")),
-                    fmt_interval(
-                        row.get("effect_size_ci_lower"),
-                        row.get("effect_size_ci_upper"),
-                        fmt_effect,
-                    ),
+                    effect_interval(row),
                 ),
                 _with_interval(
                     fmt_rel(row.get("rel_effect_size")),
-                    fmt_interval(
-                        row.get("rel_effect_size_ci_lower"),
-                        row.get("rel_effect_size_ci_upper"),
-                        fmt_rel,
-                    ),
+                    rel_effect_interval(row),
                 ),
                 fmt_pvalue(row.get("pvalue")),
             ]
