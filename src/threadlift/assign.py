@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,11 +157,15 @@ def _now() -> datetime:
 
 def get_global_holdout(ws: Workspace) -> GlobalHoldout | None:
     """The workspace's global holdout, or ``None`` when none is set."""
-    rows = ws.con.execute(sql_text("assign/global_holdout_get")).fetchall()
+    return global_holdout_of(ws.con.execute(sql_text("assign/global_holdout_get")).fetchall())
+
+
+def global_holdout_of(rows: Sequence[Sequence[Any]]) -> GlobalHoldout | None:
+    """The setting in the rows of ``sql/assign/global_holdout_get.sql`` (``None`` when unset),
+    whichever connection or engine ran it."""
     if not rows or int(rows[0][1]) == 0:
         return None
-    row = rows[0]
-    return GlobalHoldout(salt=str(row[0]), basis_points=int(row[1]))
+    return GlobalHoldout(salt=str(rows[0][0]), basis_points=int(rows[0][1]))
 
 
 def set_global_holdout(ws: Workspace, *, salt: str, percent: Weight) -> GlobalHoldout | None:

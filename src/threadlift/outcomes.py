@@ -82,6 +82,7 @@ def prepare_units(
     if experiment.assignment == "global_holdout":
         from fractions import Fraction
 
+        from threadlift.assign import global_holdout_of
         from threadlift.assignment import BUCKETS, exact_weight
         from threadlift.errors import ConfigError
 
@@ -90,13 +91,13 @@ def prepare_units(
                 f'experiment {experiment.id}: assignment = "global_holdout" reads the '
                 f"workspace's global holdout setting; report it with the DuckDB engine"
             )
-        setting = engine.run("assign/global_holdout_get").rows
-        if not setting or int(setting[0][1]) == 0:
+        setting = global_holdout_of(engine.run("assign/global_holdout_get").rows)
+        if setting is None:
             raise ConfigError(
                 f'experiment {experiment.id}: assignment = "global_holdout" but the workspace '
                 "has no global holdout; set one with `threadlift holdout set --salt S --percent P`"
             )
-        salt, points = str(setting[0][0]), int(setting[0][1])
+        salt, points = setting.salt, setting.basis_points
         weights = {arm.name: arm.weight for arm in experiment.arms}
         held = exact_weight(weights["global_holdout"])
         if held / (held + exact_weight(weights["everyone_else"])) != Fraction(points, BUCKETS):
