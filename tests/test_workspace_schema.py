@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
 
 from threadlift.errors import WorkspaceError
+from threadlift.ingest import ingest_files, rebuild
 from threadlift.workspace import Workspace, latest_schema_version, migrations, readers_unaffected
 
 # Tables that read-only commands (report, quarantine, the API snapshot) never read.
-DERIVED_FOR_WRITERS = {"eligibility_state", "eligibility_state_sources"}
+DERIVED_FOR_WRITERS = {"eligibility_state", "eligibility_state_sources", "ingest_provenance"}
 
 
 def _workspace_at(path: Path, version: int) -> None:
     """A workspace that says it is at ``version`` (tables of later versions are left in place,
-    except the column 006 adds, so that a writer can migrate it)."""
+    except the column 006 adds and the key type 007 changes, so that a writer can migrate it)."""
     with Workspace.create(path) as ws:
         ws.con.execute("INSERT INTO contacts VALUES ('c1', 'BR', NULL)")
         ws.con.execute("ALTER TABLE eligibility_state DROP COLUMN eventful")
+        ws.con.execute("ALTER TABLE ingest_provenance ALTER COLUMN row_key SET DATA TYPE VARCHAR")
         ws.con.execute("UPDATE threadlift_meta SET value = $v WHERE key = 'schema_version'",
                        {"v": str(version)})
 
 
 def test_read_only_open_of_a_workspace_behind_only_reader_neutral_files(tmp_path: Path) -> None:
     path = tmp_path / "ws.duckdb"
-    _workspace_at(path, 5)  # 006 only touches eligibility_state
+    _workspace_at(path, 5)  # 006 only touches eligibility_state, 007 ingest_provenance
     with Workspace.open(path, read_only=True) as ws:
         assert ws.schema_version() == 5
         assert ws.con.execute("SELECT count(*) FROM contacts").fetchall() == [(1,)]
@@ -43,7 +46,8 @@ def test_read_only_open_is_refused_when_a_pending_file_matters_to_readers(tmp_pa
 
 def test_reader_neutral_files_only_touch_tables_readers_never_read() -> None:
     marked = [path for _, path in migrations() if readers_unaffected(path)]
-    assert [path.name for path in marked] == ["005_eligibility_state.sql", "006_eligibility_eventful.sql"]
+    assert [path.name for path in marked] == [
+        "005_eligibility_state.sql", "006_eligibility_eventful.sql", "007_provenance_numbers.sql"]
     for path in marked:
         sql = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                         if not line.lstrip().startswith("--"))
@@ -52,3 +56,39 @@ def test_reader_neutral_files_only_touch_tables_readers_never_read() -> None:
             r"|INSERT INTO|UPDATE)\s+(\w+)", sql, re.I))
         assert targets, path.name
         assert targets <= DERIVED_FOR_WRITERS, (path.name, targets)
+
+
+def test_provenance_keys_in_hex_are_converted_to_the_numbers_ingest_writes(tmp_path: Path) -> None:
+    """007: a key stored as the md5's hex digits becomes md5_number of the same natural key."""
+    path = tmp_path / "ws.duckdb"
+    fixture = Path(__file__).parent / "fixtures" / "webhooks" / "meta_docs_examples" / "wa_status__01.json"
+    with Workspace.create(path) as ws:
+        ingest_files(ws, "whatsapp", [fixture])
+        message_ids = [str(m) for (m,) in ws.con.execute("SELECT message_id FROM messages").fetchall()]
+        assert message_ids
+        others = ws.con.execute(
+            "SELECT table_name, row_key FROM ingest_provenance WHERE table_name <> 'messages'").fetchall()
+        # back to schema 6: the keys as 32 hex digits (hashlib, not DuckDB, computes the
+        # messages' ones; the other keys are written out byte by byte)
+        ws.con.execute("DROP TABLE ingest_provenance")
+        ws.con.execute("CREATE TABLE ingest_provenance (table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL)")
+        for message_id in message_ids:
+            ws.con.execute("INSERT INTO ingest_provenance VALUES ('messages', $k)",
+                           {"k": hashlib.md5(message_id.encode()).hexdigest()})
+        for table, key in others:
+            ws.con.execute("INSERT INTO ingest_provenance VALUES ($t, $k)",
+                           {"t": table, "k": int(key).to_bytes(16, "little").hex()})
+        ws.con.execute("UPDATE threadlift_meta SET value = '6' WHERE key = 'schema_version'")
+    with Workspace.open(path) as ws:
+        assert ws.schema_version() == latest_schema_version()
+        stored = {int(k) for (k,) in ws.con.execute(
+            "SELECT row_key FROM ingest_provenance WHERE table_name = 'messages'").fetchall()}
+        # md5_number: the 16 digest bytes read as a little-endian number
+        assert stored == {int.from_bytes(hashlib.md5(m.encode()).digest(), "little") for m in message_ids}
+        assert sorted(ws.con.execute(
+            "SELECT table_name, row_key FROM ingest_provenance WHERE table_name <> 'messages'"
+        ).fetchall()) == sorted(others)
+        # and a rebuild finds the rows they name: the messages are replaced, not doubled
+        rebuild(ws)
+        assert ws.con.execute("SELECT count(*), count(DISTINCT message_id) FROM messages").fetchall() == [
+            (len(message_ids), len(message_ids))]

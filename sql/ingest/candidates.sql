@@ -2,6 +2,9 @@
 --          canonical rows, plus the helper macros the mappers share.
 -- grain:   _c_obs one row per (observation, identifier): identifiers seen together belong
 --          to one person; the other _c_* tables one row per candidate canonical row.
+--          _c_messages_all and _c_events_all are what the writer reads: views of _c_messages
+--          and _c_events, which a mapper with many sends replaces by a view that also
+--          reads its parsed items in place (wa_c_rows.sql), saving a copy of each.
 -- params:  none. Several statements (DDL only), run once per ingest call.
 CREATE OR REPLACE TEMP TABLE _c_obs (
     obs_id VARCHAR, channel VARCHAR, kind VARCHAR, raw VARCHAR, scope VARCHAR, ts TIMESTAMP);
@@ -13,6 +16,8 @@ CREATE OR REPLACE TEMP TABLE _c_messages (
 CREATE OR REPLACE TEMP TABLE _c_events (
     message_id VARCHAR, status VARCHAR, ts TIMESTAMP, error_code VARCHAR,
     pricing_category VARCHAR, billable BOOLEAN);
+CREATE OR REPLACE TEMP VIEW _c_messages_all AS SELECT * FROM _c_messages;
+CREATE OR REPLACE TEMP VIEW _c_events_all AS SELECT * FROM _c_events;
 CREATE OR REPLACE TEMP TABLE _c_inbound (
     message_id VARCHAR, obs_id VARCHAR, channel VARCHAR, sender_id VARCHAR, ts TIMESTAMP,
     type VARCHAR, context_message_id VARCHAR, source VARCHAR, location VARCHAR, raw VARCHAR);

@@ -1,12 +1,16 @@
 -- purpose: candidate canonical rows from WhatsApp items: sends (from statuses), status
 --          events, inbound messages, consent events, referrals, sender quality, platform
 --          events, and the quarantine of unusable items.
--- grain:   one row per candidate, into the _c_* tables. Several INSERT statements that
---          read the same parsed items; run together by threadlift.ingest.whatsapp.
+-- grain:   one row per candidate, into the _c_* tables. Several statements that read the
+--          same parsed items; run together by threadlift.ingest.whatsapp. Sends and status
+--          events (a million rows for a million status webhooks) are not copied: the views
+--          _c_messages_all and _c_events_all read them from _wa_statuses.
 -- params:  none. needs: _wa_changes, _wa_statuses, _wa_inbound, _wa_preferences, _bodies.
 -- A status parsed on the fast path has no raw text of its own (NULL): a send keeps NULL
 -- (the writer quarantines the body if it must), a quarantined status gets its JSON here.
-INSERT INTO _c_messages
+CREATE OR REPLACE TEMP VIEW _c_messages_all AS
+SELECT * FROM _c_messages
+UNION ALL
 SELECT message_id, 'whatsapp:to:' || message_id, 'whatsapp', sender_id,
        coalesce(_tracking_field(callback, 'experiment_id'), _tracking_field(callback, 'experiment')),
        _tracking_field(callback, 'arm'),
@@ -16,7 +20,9 @@ SELECT message_id, 'whatsapp:to:' || message_id, 'whatsapp', sender_id,
 FROM _wa_statuses
 WHERE reason IS NULL AND coalesce(recipient_type, '') <> 'group';
 
-INSERT INTO _c_events
+CREATE OR REPLACE TEMP VIEW _c_events_all AS
+SELECT * FROM _c_events
+UNION ALL
 SELECT message_id, status, ts, error_code, pricing_category, billable
 FROM _wa_statuses
 WHERE reason IS NULL;

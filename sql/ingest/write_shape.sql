@@ -4,7 +4,8 @@
 -- grain:   _w_messages one row per message id; _w_inbound one per inbound id; _w_events
 --          one per (message_id, status, ts, error_code); _w_consents one per consent key;
 --          _w_referrals one per referral message; _w_watermarks one per watermark.
--- params:  none. Several statements. needs: the _c_* tables, _obs_contact, _obs_unresolved.
+-- params:  none. Several statements. needs: the _c_* tables and views, _obs_contact,
+--          _obs_unresolved.
 -- Values that differ between items of one message are resolved on the values themselves
 -- (the smallest), never on arrival order, so shuffled and duplicated deliveries give the
 -- same rows.
@@ -25,7 +26,7 @@ WITH agg AS (
            any_value(source) AS source,
            any_value(location) AS location,
            any_value(raw) AS raw
-    FROM _c_messages
+    FROM _c_messages_all
     GROUP BY message_id
 )
 SELECT a.message_id, oc.contact_id, a.channel, a.sender_id, a.experiment_id, a.arm,
@@ -59,10 +60,11 @@ FROM agg AS a
 LEFT JOIN _obs_contact AS oc ON oc.obs_id = a.obs_id
 LEFT JOIN _obs_unresolved AS u ON u.obs_id = a.obs_id;
 
-CREATE OR REPLACE TEMP TABLE _w_events AS
+-- a view: the writer reads it once, to insert the new events
+CREATE OR REPLACE TEMP VIEW _w_events AS
 SELECT message_id, status, ts, error_code,
        max(pricing_category) AS pricing_category, bool_or(billable) AS billable
-FROM _c_events
+FROM _c_events_all
 GROUP BY message_id, status, ts, error_code;
 
 CREATE OR REPLACE TEMP TABLE _w_consents AS

@@ -138,6 +138,7 @@ def rebuild(ws: Workspace, *, unknown_identity: UnknownIdentity = "create") -> I
     con.execute("BEGIN TRANSACTION")
     try:
         scratch_before = raw.scratch_objects(con)
+        raw.create_staging(con)
         writer.forget_ingested(con)
         total_rows = dict.fromkeys(writer.TABLES, 0)
         bodies = 0

@@ -63,7 +63,8 @@ def drop_scratch(con: duckdb.DuckDBPyConnection, before: frozenset[tuple[str, st
 
 
 def create_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the empty staging tables and the body checks of one ingest call."""
+    """(Re)create the empty staging tables, the body checks and the WhatsApp parse."""
+    con.execute(sql_text("ingest/wa_macros"))
     con.execute(sql_text("ingest/staging"))
 
 
@@ -209,6 +210,9 @@ def store_bodies(
     Returns (new bodies, duplicates). Leaves the new bodies in the temp view ``_bodies`` and
     adds the rejected ones to ``_stage_rejects``.
     """
+    in_order = con.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM _staged) AND NOT EXISTS (SELECT 1 FROM _checked WHERE split)"
+    ).fetchall()[0][0]
     con.execute(sql_text("ingest/check_staged"), {"platform": platform})
     con.execute("DELETE FROM _checked WHERE split")
     con.execute(
@@ -216,20 +220,24 @@ def store_bodies(
         "FROM _checked WHERE reason IS NOT NULL"
     )
     con.execute(sql_text("ingest/new_bodies"), {"platform": platform, "received_at": received_at})
-    con.execute(sql_text("ingest/bodies"))
+    new, good = con.execute(
+        "SELECT (SELECT count(*) FROM _keep), (SELECT count(*) FROM _checked WHERE reason IS NULL)"
+    ).fetchall()[0]
+    # every good body new and in arrival order: the bodies are _checked itself, no join
+    con.execute(sql_text("ingest/bodies_in_order" if in_order and new == good else "ingest/bodies"))
     con.execute(sql_text("ingest/insert_raw_bodies"))
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM _keep), "
-        "(SELECT count(*) FROM _checked WHERE reason IS NULL) - (SELECT count(*) FROM _keep)"
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
+    return int(new), int(good) - int(new)
 
 
 def select_all_bodies(con: duckdb.DuckDBPyConnection, platform: str) -> None:
-    """Put every stored body of ``platform`` into ``_bodies`` (for a rebuild)."""
+    """Put every stored body of ``platform`` into ``_bodies`` (for a rebuild).
+
+    ``wa`` is NULL: the mapper parses every body (its general path), which the ingest
+    of status-only bodies skips; a rebuild thus also checks that both paths agree.
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _bodies AS SELECT platform, body_hash, received_at, "
-        "source, location, body, seq FROM raw_bodies WHERE platform = $platform ORDER BY seq",
+        "source, location, body, seq, (SELECT wa FROM _checked LIMIT 0) AS wa "
+        "FROM raw_bodies WHERE platform = $platform ORDER BY seq",
         {"platform": platform},
     )

@@ -23,6 +23,7 @@ import duckdb
 from threadlift.sqlfiles import sql_text
 
 _STEPS = (
+    "ingest/wa_macros",
     "ingest/wa_heads",
     "ingest/wa_split",
     "ingest/wa_changes",
