@@ -617,3 +617,85 @@ def test_ingest_leaves_no_scratch_tables(workspace: Workspace) -> None:
     ingest_files(workspace, "whatsapp", [META / "wa_status__01.json"])
     rebuild(workspace)
     assert temporary() == before
+
+
+def _without_the_status_only_shape(line: str) -> str:
+    """The same body with an empty contacts list beside its statuses: it adds nothing, but
+    the body is no longer status-only, so ingest maps it on the general path (wa_heads)."""
+    body = json.loads(line)
+    if not isinstance(body, dict):
+        return line
+    for entry in body.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value")
+            if isinstance(value, dict) and "statuses" in value and "contacts" not in value:
+                value["contacts"] = []
+    return json.dumps(body)
+
+
+def test_status_only_bodies_map_as_the_general_path_does(tmp_path: Path) -> None:
+    """Status-only bodies are read from the fields parsed while staging; the same statuses
+    read by the general path must give the same canonical rows and facts."""
+    odd = [  # the edge cases of a single status: group, failed, free, tracking, bad values
+        json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "messages", "value": {"metadata": {"display_phone_number": "+1 555-078-3881"},
+                                            "statuses": [status]}}]}]})
+        for status in (
+            {"id": "wamid.G1", "status": "sent", "timestamp": "1750000100",
+             "recipient_id": "120363040000000000", "recipient_type": "group"},
+            {"id": "wamid.F1", "status": "failed", "timestamp": "1750000200",
+             "recipient_id": "16505550100", "errors": [{"code": 131049, "title": "x"}]},
+            {"id": "wamid.T1", "status": "sent", "timestamp": "1750000300",
+             "recipient_id": "16505550101", "biz_opaque_callback_data": "experiment=e1&arm=holdout",
+             "pricing": {"billable": False, "type": "free_customer_service",
+                         "category": "AUTHENTICATION-INTERNATIONAL"}},
+            {"id": "wamid.B1", "status": "unknown", "timestamp": "1750000400",
+             "recipient_id": "16505550102"},
+            {"id": "wamid.B2", "status": "sent", "timestamp": "soon", "recipient_id": "16505550103"},
+            {"status": "sent", "timestamp": "1750000500", "recipient_id": "16505550104"},
+            {"id": "wamid.U1", "status": "sent", "timestamp": "1750000600",
+             "recipient_user_id": "US.13491208655302741918"},
+            {"id": "wamid.N1", "status": "delivered", "timestamp": "1750000700", "recipient_id": "12"},
+        )
+    ]
+    two = json.loads(odd[1])  # two statuses in one body: not status-only either way
+    two["entry"][0]["changes"][0]["value"]["statuses"].append(
+        {"id": "wamid.F2", "status": "sent", "timestamp": "1750000250", "recipient_id": "16505550100"})
+    lines = [*_fixture_stream(), *(b for b in _PROPERTY_BODIES if '"statuses"' in b), *odd,
+             json.dumps(two)]
+    general = [_without_the_status_only_shape(line) for line in lines]
+    assert general != lines
+    fast_file, general_file = tmp_path / "fast.jsonl", tmp_path / "general.jsonl"
+    fast_file.write_text("\n".join(lines) + "\n")
+    general_file.write_text("\n".join(general) + "\n")
+    with Workspace.create(tmp_path / "fast.duckdb") as fast, Workspace.create(
+        tmp_path / "general.duckdb"
+    ) as slow:
+        ingest_files(fast, "whatsapp", [fast_file])
+        ingest_files(slow, "whatsapp", [general_file])
+        assert fast.con.execute(
+            "SELECT count(*) FROM raw_bodies WHERE NOT contains(body, '\"contacts\"')"
+        ).fetchall()[0][0] > 20
+        assert _snapshot(fast) == _snapshot(slow)
+        assert _rows(fast, "message_facts") == _rows(slow, "message_facts")
+        quarantined = "SELECT location, reason, target_table FROM quarantine ORDER BY ALL"
+        assert fast.con.execute(quarantined).fetchall() == slow.con.execute(quarantined).fetchall()
+        assert len(fast.con.execute(quarantined).fetchall()) >= 4
+
+
+def test_bodies_of_several_files_are_stored_in_arrival_order(tmp_path: Path) -> None:
+    """Every body new: the raw store numbers them from the staging table's order."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(_status_body(m, "sent", 1750000000 + m, "16505551234")
+                               for m in range(5)) + "\nnot json\n")
+    second.write_text("\n\n".join(_status_body(m, "read", 1750000100 + m, "16505551234")
+                                  for m in range(3)) + "\n")
+    with Workspace.create(tmp_path / "w.duckdb") as ws:
+        assert ingest_files(ws, "whatsapp", [first, second]).bodies == 8
+        assert ws.con.execute(
+            "SELECT source, location FROM raw_bodies ORDER BY seq").fetchall() == [
+            *((str(first), f"line {n}") for n in range(1, 6)),
+            *((str(second), f"line {n}") for n in (1, 3, 5)),
+        ]
+        seqs = [s for (s,) in ws.con.execute("SELECT seq FROM raw_bodies ORDER BY seq").fetchall()]
+        assert len(set(seqs)) == 8
