@@ -1,11 +1,11 @@
 -- purpose: parse the WhatsApp bodies that are not status-only into the fields the mapper
 --          needs: the envelope of the first change and, for the usual body (one entry, one
 --          "messages" change), its single status as typed fields.
--- grain:   one row per body not marked wa.status_only (temp table _wa_heads); fast marks the usual
---          body, whose change is read from this row (single_status: its one status, in s,
---          as _wa_status_fields shapes it); other bodies are split into changes by wa_split.sql. Status-only
---          bodies (most traffic) were parsed while staging and are read from _bodies.wa by
---          wa_statuses.sql.
+-- grain:   one row per body not marked wa.status_only (temp table _wa_heads); fast marks
+--          the usual body, whose change is read from this row (single_status: its one
+--          status, in s, as _wa_status_fields shapes it); other bodies are split into changes
+--          by wa_split.sql. Status-only bodies (most traffic) were parsed while staging and
+--          are read from _bodies.wa by wa_statuses.sql.
 -- params:  none. needs: _bodies (platform whatsapp), the macros of wa_macros.sql.
 -- The parse (_wa_json) is evaluated once per row: there is no WHERE clause on it.
 -- doc is the body only when the change holds more than a single status (other item lists,

@@ -5,7 +5,7 @@
 --          _wa_sender(display) → the business number as digits; _wa_status_fields → one
 --          status element as a flat struct.
 -- params:  none. Several statements (DDL only), run by threadlift.ingest.raw.create_staging
---          and threadlift.ingest.whatsapp.derive.
+--          at the start of every ingest and rebuild (before staging and the mapper).
 -- Fields are read from the parsed struct one nesting level at a time (entry, change, value,
 -- status), each level a column of its own CTE: every extraction of a list element copies
 -- the nested value below it, so repeating j.entry[1].changes[1]... per field costs more
@@ -31,7 +31,8 @@ CREATE OR REPLACE TEMP MACRO _wa_sender(display) AS
 -- the fields of one status element as plain values (a flat struct is cheaper to store than
 -- the nested one): s is a value of statuses[] as _wa_json types it.
 CREATE OR REPLACE TEMP MACRO _wa_status_fields(status_only, sender_id, s) AS
-    {'status_only': status_only, 'sender_id': sender_id, 'id': s.id, 'status': s.status, 'timestamp': s.timestamp,
+    {'status_only': status_only, 'sender_id': sender_id,
+     'id': s.id, 'status': s.status, 'timestamp': s.timestamp,
      'recipient_id': s.recipient_id, 'recipient_user_id': s.recipient_user_id,
      'recipient_parent_user_id': s.recipient_parent_user_id,
      'recipient_type': s.recipient_type, 'callback': s.biz_opaque_callback_data,

@@ -1,12 +1,12 @@
 -- purpose: outbound message statuses (value.statuses[]) of WhatsApp "messages" changes,
 --          parsed and checked.
 -- grain:   one row per status element (temp table _wa_statuses); reason NULL when usable.
--- params:  none. needs: _bodies (status-only bodies: wa, see stage_json_lines.sql), _wa_changes (wa_changes.sql),
---          _wa_heads (wa_heads.sql).
+-- params:  none. needs: _bodies (status-only bodies: wa, see stage_json_lines.sql),
+--          _wa_changes (wa_changes.sql), _wa_heads (wa_heads.sql).
 -- pricing.category is normalised: lower case, and authentication-international (either
 -- spelling) counts as authentication. billable falls back to pricing.type when absent.
--- raw (the status as JSON) is NULL for the single status of a fast or status-only body: it is taken from
--- the body only when the status is quarantined (wa_c_rows.sql, writer).
+-- raw (the status as JSON) is NULL for the single status of a fast or status-only body: it
+-- is taken from the body only when the status is quarantined (wa_c_rows.sql, writer).
 CREATE OR REPLACE TEMP TABLE _wa_statuses AS
 WITH elements AS (
     SELECT change_id, seq, source, location, sender_id, s.item

@@ -23,7 +23,6 @@ import duckdb
 from threadlift.sqlfiles import sql_text
 
 _STEPS = (
-    "ingest/wa_macros",
     "ingest/wa_heads",
     "ingest/wa_split",
     "ingest/wa_changes",
@@ -37,6 +36,10 @@ _STEPS = (
 
 
 def derive(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill the candidate tables from the WhatsApp bodies in ``_bodies``."""
+    """Fill the candidate tables from the WhatsApp bodies in ``_bodies``.
+
+    Needs the macros of ``wa_macros.sql``, which :func:`threadlift.ingest.raw.create_staging`
+    creates at the start of every ingest and rebuild.
+    """
     for step in _STEPS:
         con.execute(sql_text(step))
