@@ -277,12 +277,24 @@ def test_a_line_over_the_limit_is_refused_with_its_number_and_nothing_is_written
 ) -> None:
     good = _bodies(META / "wa_status__01.json")[0]
     path = tmp_path / "long.jsonl"
-    huge = json.dumps({"object": "whatsapp_business_account", "pad": "y" * (64 * 2**20)})
+    huge = json.dumps({"object": "whatsapp_business_account", "pad": "y" * (16 * 2**20)})
     path.write_text(f"{good}\n{good}\n{huge}\n")
-    with pytest.raises(InputError, match=r"line 3 is 67,108,9\d\d bytes, longer than the 64 MiB"):
+    with pytest.raises(InputError, match=r"line 3 is 16,777,2\d\d bytes, longer than the 16 MiB"):
         ingest_files(workspace, "whatsapp", [path])
     assert workspace.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(0,)]
     assert workspace.con.execute("SELECT count(*) FROM message_events").fetchall() == [(0,)]
+
+
+def test_a_line_just_under_the_limit_is_read(workspace: Workspace, tmp_path: Path) -> None:
+    good = _bodies(META / "wa_status__01.json")[0]
+    path = tmp_path / "long.jsonl"
+    large = json.dumps({"object": "whatsapp_business_account", "pad": "y" * (16 * 2**20 - 100)})
+    path.write_text(f"{large}\n{good}\n")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert result.bodies == 2
+    assert workspace.con.execute(
+        "SELECT location, length(body) FROM raw_bodies ORDER BY seq"
+    ).fetchall() == [("line 1", len(large)), ("line 2", len(good))]
 
 
 def test_malformed_line_is_quarantined_and_the_rest_ingested(

@@ -13,23 +13,26 @@ from threadlift.ingest import ingest_files, rebuild
 from threadlift.workspace import Workspace, latest_schema_version, migrations, readers_unaffected
 
 # Tables that read-only commands (report, quarantine, the API snapshot) never read.
-DERIVED_FOR_WRITERS = {"eligibility_state", "eligibility_state_sources", "ingest_provenance"}
+WRITER_ONLY_TABLES = {
+    "eligibility_state", "eligibility_state_sources", "ingest_provenance", "raw_bodies"}
 
 
 def _workspace_at(path: Path, version: int) -> None:
     """A workspace that says it is at ``version`` (tables of later versions are left in place,
-    except the column 006 adds and the key type 007 changes, so that a writer can migrate it)."""
+    except the column 006 adds and the key types 007 and 008 change, so that a writer can
+    migrate it)."""
     with Workspace.create(path) as ws:
         ws.con.execute("INSERT INTO contacts VALUES ('c1', 'BR', NULL)")
         ws.con.execute("ALTER TABLE eligibility_state DROP COLUMN eventful")
         ws.con.execute("ALTER TABLE ingest_provenance ALTER COLUMN row_key SET DATA TYPE VARCHAR")
+        ws.con.execute("ALTER TABLE raw_bodies ALTER COLUMN body_hash SET DATA TYPE VARCHAR")
         ws.con.execute("UPDATE threadlift_meta SET value = $v WHERE key = 'schema_version'",
                        {"v": str(version)})
 
 
 def test_read_only_open_of_a_workspace_behind_only_reader_neutral_files(tmp_path: Path) -> None:
     path = tmp_path / "ws.duckdb"
-    _workspace_at(path, 5)  # 006 only touches eligibility_state, 007 ingest_provenance
+    _workspace_at(path, 5)  # 006: eligibility_state, 007: ingest_provenance, 008: raw_bodies
     with Workspace.open(path, read_only=True) as ws:
         assert ws.schema_version() == 5
         assert ws.con.execute("SELECT count(*) FROM contacts").fetchall() == [(1,)]
@@ -47,7 +50,8 @@ def test_read_only_open_is_refused_when_a_pending_file_matters_to_readers(tmp_pa
 def test_reader_neutral_files_only_touch_tables_readers_never_read() -> None:
     marked = [path for _, path in migrations() if readers_unaffected(path)]
     assert [path.name for path in marked] == [
-        "005_eligibility_state.sql", "006_eligibility_eventful.sql", "007_provenance_numbers.sql"]
+        "005_eligibility_state.sql", "006_eligibility_eventful.sql", "007_provenance_numbers.sql",
+        "008_body_hash_numbers.sql"]
     for path in marked:
         sql = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                         if not line.lstrip().startswith("--"))
@@ -55,7 +59,7 @@ def test_reader_neutral_files_only_touch_tables_readers_never_read() -> None:
             r"(?:CREATE TABLE(?: IF NOT EXISTS)?|ALTER TABLE|DROP TABLE(?: IF EXISTS)?|DELETE FROM"
             r"|INSERT INTO|UPDATE)\s+(\w+)", sql, re.I))
         assert targets, path.name
-        assert targets <= DERIVED_FOR_WRITERS, (path.name, targets)
+        assert targets <= WRITER_ONLY_TABLES, (path.name, targets)
 
 
 def test_provenance_keys_in_hex_are_converted_to_the_numbers_ingest_writes(tmp_path: Path) -> None:
@@ -78,6 +82,8 @@ def test_provenance_keys_in_hex_are_converted_to_the_numbers_ingest_writes(tmp_p
         for table, key in others:
             ws.con.execute("INSERT INTO ingest_provenance VALUES ($t, $k)",
                            {"t": table, "k": int(key).to_bytes(16, "little").hex()})
+        # (and the raw store as schema 6 kept it, for 008)
+        ws.con.execute("ALTER TABLE raw_bodies ALTER COLUMN body_hash SET DATA TYPE VARCHAR USING md5(body)")
         ws.con.execute("UPDATE threadlift_meta SET value = '6' WHERE key = 'schema_version'")
     with Workspace.open(path) as ws:
         assert ws.schema_version() == latest_schema_version()
@@ -92,3 +98,32 @@ def test_provenance_keys_in_hex_are_converted_to_the_numbers_ingest_writes(tmp_p
         rebuild(ws)
         assert ws.con.execute("SELECT count(*), count(DISTINCT message_id) FROM messages").fetchall() == [
             (len(message_ids), len(message_ids))]
+
+
+def test_body_hashes_in_hex_are_converted_and_still_find_the_duplicates(tmp_path: Path) -> None:
+    """008: a raw-store hash stored as the md5's hex digits becomes md5_number of the body,
+    so that ingesting the same bodies again after the migration adds nothing."""
+    path = tmp_path / "ws.duckdb"
+    fixtures = Path(__file__).parent / "fixtures" / "webhooks" / "meta_docs_examples"
+    files = [fixtures / "wa_status__01.json", fixtures / "wa_message_template_status_update__01.json"]
+    with Workspace.create(path) as ws:
+        first = ingest_files(ws, "whatsapp", files)
+        assert first.bodies >= 2
+        bodies = [str(b) for (b,) in ws.con.execute("SELECT body FROM raw_bodies ORDER BY seq").fetchall()]
+        # platform_events keeps the md5's hex digits, as hashlib writes them
+        events = {str(h) for (h,) in ws.con.execute("SELECT body_hash FROM platform_events").fetchall()}
+        assert events
+        assert events <= {hashlib.md5(b.encode()).hexdigest() for b in bodies}
+        # back to schema 7: the hashes as 32 hex digits, computed by hashlib
+        ws.con.execute("ALTER TABLE raw_bodies ALTER COLUMN body_hash SET DATA TYPE VARCHAR")
+        for seq, body in ws.con.execute("SELECT seq, body FROM raw_bodies").fetchall():
+            ws.con.execute("UPDATE raw_bodies SET body_hash = $h WHERE seq = $s",
+                           {"h": hashlib.md5(str(body).encode()).hexdigest(), "s": seq})
+        ws.con.execute("UPDATE threadlift_meta SET value = '7' WHERE key = 'schema_version'")
+    with Workspace.open(path) as ws:
+        assert ws.schema_version() == latest_schema_version()
+        stored = [int(h) for (h,) in ws.con.execute("SELECT body_hash FROM raw_bodies ORDER BY seq").fetchall()]
+        # md5_number: the 16 digest bytes read as a little-endian number
+        assert stored == [int.from_bytes(hashlib.md5(b.encode()).digest(), "little") for b in bodies]
+        again = ingest_files(ws, "whatsapp", files)
+        assert (again.bodies, again.duplicates) == (0, first.bodies)

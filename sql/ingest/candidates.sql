@@ -30,7 +30,7 @@ CREATE OR REPLACE TEMP TABLE _c_sender_quality (
 CREATE OR REPLACE TEMP TABLE _c_platform_events (
     platform VARCHAR, account_id VARCHAR, sender_id VARCHAR, field VARCHAR, event VARCHAR,
     ts TIMESTAMP, template_id VARCHAR, template_name VARCHAR, template_language VARCHAR,
-    detail VARCHAR, body_hash VARCHAR);
+    detail VARCHAR, body_hash UHUGEINT);
 CREATE OR REPLACE TEMP TABLE _c_referrals (
     message_id VARCHAR, obs_id VARCHAR, platform VARCHAR, sender_id VARCHAR, ts TIMESTAMP,
     source_type VARCHAR, source_id VARCHAR, ctwa_clid VARCHAR);

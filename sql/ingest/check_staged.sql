@@ -19,5 +19,5 @@ WITH staged AS (
 heads AS MATERIALIZED (
     SELECT source, location, k, body, _body_head(body) AS head FROM staged
 )
-SELECT source, location, k, body, md5(body), _body_reason(body, head, $platform), false, NULL
+SELECT source, location, k, body, md5_number(body), _body_reason(body, head, $platform), false, NULL
 FROM heads;

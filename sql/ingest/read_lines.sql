@@ -3,11 +3,12 @@
 --          number without an order-preserving window, so both passes run in parallel).
 -- grain:   one row per line the CSV reader yields; writes TEMP TABLE _lines(line).
 -- params:  $path VARCHAR (the file), $max_line_size BIGINT (bytes, the longest line
---          accepted: threadlift.ingest.raw._MAX_LINE).
+--          accepted: threadlift.ingest.raw._MAX_LINE, also the reader's buffer size).
 -- Lines are read as text (the unit separator never occurs in JSON text), so a malformed
 -- line is kept with its line number and quarantined.
 CREATE OR REPLACE TEMP TABLE _lines AS
 SELECT line
 FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = chr(31),
               quote = '', escape = '', auto_detect = false,
-              max_line_size = CAST($max_line_size AS BIGINT), strict_mode = false)
+              max_line_size = CAST($max_line_size AS BIGINT),
+              buffer_size = CAST($max_line_size AS BIGINT), strict_mode = false)

@@ -46,7 +46,7 @@ heads AS (
     FROM vals
 )
 SELECT $path, 'line ' || line_no, ($file::BIGINT * 1000000000 + line_no) * 100000, line,
-       md5(line), _body_reason(line, head, $platform),
+       md5_number(line), _body_reason(line, head, $platform),
        NOT starts_with(line, '{') AND head IS NOT NULL AND starts_with(ltrim(line), '['),
        _wa_status_fields(status_only, sender_id, status)
 FROM heads

@@ -1,6 +1,6 @@
 -- purpose: the staging tables of one ingest call and the check every staged body passes.
 -- grain:   _checked one row per staged body (reason NULL when good; body_hash the md5 of
---          the body text as received; k orders bodies by arrival; split marks a JSON-lines
+--          the body text as received, as md5_number; k orders bodies by arrival; split marks a JSON-lines
 --          line holding an array, replaced by its elements before storing); _staged one row
 --          per body read in Python or split out of an array line, before checking;
 --          _stage_rejects one row per input that never became a body.
@@ -10,7 +10,7 @@
 -- params:  none. Several statements (DDL only), run once per ingest call after wa_macros.sql.
 CREATE OR REPLACE TEMP TABLE _checked AS
 SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS location, NULL::BIGINT AS k,
-       NULL::VARCHAR AS body, NULL::VARCHAR AS body_hash, NULL::VARCHAR AS reason,
+       NULL::VARCHAR AS body, NULL::UHUGEINT AS body_hash, NULL::VARCHAR AS reason,
        NULL::BOOLEAN AS split,
        _wa_status_fields(NULL::BOOLEAN, NULL::VARCHAR,
                          _wa_json('{}').entry[1].changes[1].value.statuses[1]) AS wa

@@ -10,7 +10,8 @@
 
 CREATE TABLE IF NOT EXISTS raw_bodies (
     platform VARCHAR NOT NULL,
-    body_hash VARCHAR NOT NULL,       -- md5 of the body text as received (or of the CSV row)
+    body_hash VARCHAR NOT NULL,       -- md5 of the body text as received (or of the CSV row);
+                                      -- md5_number (UHUGEINT) since 008_body_hash_numbers.sql
     received_at TIMESTAMP NOT NULL,   -- when the endpoint received it (default: ingest time)
     source VARCHAR NOT NULL,          -- the file it was read from
     location VARCHAR NOT NULL,        -- where in that file: "line 12", "line 3 [0]", "#failed"

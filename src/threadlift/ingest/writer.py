@@ -198,10 +198,15 @@ def write(con: duckdb.DuckDBPyConnection, platform: str) -> tuple[dict[str, int]
     rows["sender_quality"] = insert_new(
         con, "sender_quality", "SELECT * FROM _c_sender_quality", unique=False
     )
+    # the raw store keeps hashes as md5_number; platform_events, which reports read, the
+    # md5's hex digits (the number's 16 bytes, little-endian, read back pair by pair)
     con.execute(
-        "INSERT INTO platform_events SELECT DISTINCT * FROM _c_platform_events AS p "
-        "WHERE NOT EXISTS (SELECT 1 FROM platform_events AS x WHERE x.body_hash = p.body_hash "
-        "AND x.field = p.field AND x.detail IS NOT DISTINCT FROM p.detail)"
+        "INSERT INTO platform_events SELECT DISTINCT * FROM ("
+        "SELECT * REPLACE (lower(array_to_string(list_reverse(regexp_extract_all("
+        "lpad(hex(body_hash), 32, '0'), '..')), '')) AS body_hash) FROM _c_platform_events"
+        ") AS p WHERE NOT EXISTS (SELECT 1 FROM platform_events AS x "
+        "WHERE x.body_hash = p.body_hash AND x.field = p.field "
+        "AND x.detail IS NOT DISTINCT FROM p.detail)"
     )
     con.execute(
         "INSERT INTO message_referrals SELECT * FROM _w_referrals AS r WHERE NOT EXISTS "
