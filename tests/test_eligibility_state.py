@@ -313,6 +313,7 @@ def test_upgrading_a_schema_5_workspace_rebuilds_the_state_with_eventful_rows_la
         ws.con.execute("INSERT INTO eligibility_state SELECT * FROM old_state")
         assert ws.con.execute("SELECT count(*) FROM eligibility_state").fetchall() != [(0,)]
         ws.con.execute("ALTER TABLE ingest_provenance ALTER COLUMN row_key SET DATA TYPE VARCHAR")
+        ws.con.execute("ALTER TABLE raw_bodies ALTER COLUMN body_hash SET DATA TYPE VARCHAR")
         ws.con.execute("UPDATE threadlift_meta SET value = '5' WHERE key = 'schema_version'")
     with Workspace.open(path) as ws:
         assert ws.schema_version() == latest_schema_version()
