@@ -4,9 +4,9 @@
 -- grain:   one row per non-blank line, appended to temp table _checked; a line holding a
 --          JSON array is marked split (check_staged.sql replaces it by its elements).
 --          WhatsApp lines are parsed here once (_wa_json): the parse checks the JSON and
---          the envelope, and wa keeps the first status's fields; wa.status_only marks a
---          body of one entry with one "messages" change holding exactly one status and no
---          messages, contacts or errors (most traffic), which the mapper never parses again.
+--          the envelope. A status-only body (one entry with one "messages" change holding
+--          exactly one status and no messages, contacts or errors: most traffic) keeps its
+--          status as the typed row of _wa_statuses in wa; the mapper never parses it again.
 -- params:  $path VARCHAR (the file), $file BIGINT (its index in the call, for ordering),
 --          $platform VARCHAR.
 -- The line number is the row's position in _lines (its rowid minus the first one, plus 1:
@@ -48,5 +48,5 @@ heads AS (
 SELECT $path, 'line ' || line_no, ($file::BIGINT * 1000000000 + line_no) * 100000, line,
        md5_number(line), _body_reason(line, head, $platform),
        NOT starts_with(line, '{') AND head IS NOT NULL AND starts_with(ltrim(line), '['),
-       _wa_status_fields(status_only, sender_id, status)
+       CASE WHEN status_only THEN _wa_status_row(sender_id, status) END
 FROM heads

@@ -4,16 +4,15 @@
 --          line holding an array, replaced by its elements before storing); _staged one row
 --          per body read in Python or split out of an array line, before checking;
 --          _stage_rejects one row per input that never became a body.
---          wa holds the first status of a WhatsApp body, parsed while staging
---          (_wa_status_fields of wa_macros.sql); wa.status_only marks the body the mapper
---          reads from these fields alone (NULL or false: it parses the body again).
+--          wa holds the one status of a status-only WhatsApp body, parsed while staging
+--          (_wa_status_row of wa_macros.sql), which the mapper reads from these fields
+--          alone; NULL for every other body (the mapper parses it again).
 -- params:  none. Several statements (DDL only), run once per ingest call after wa_macros.sql.
 CREATE OR REPLACE TEMP TABLE _checked AS
 SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS location, NULL::BIGINT AS k,
        NULL::VARCHAR AS body, NULL::UHUGEINT AS body_hash, NULL::VARCHAR AS reason,
        NULL::BOOLEAN AS split,
-       _wa_status_fields(NULL::BOOLEAN, NULL::VARCHAR,
-                         _wa_json('{}').entry[1].changes[1].value.statuses[1]) AS wa
+       _wa_status_row(NULL::VARCHAR, _wa_json('{}').entry[1].changes[1].value.statuses[1]) AS wa
 LIMIT 0;
 CREATE OR REPLACE TEMP TABLE _staged (
     source VARCHAR, location VARCHAR, ord BIGINT, sub BIGINT, body VARCHAR);

@@ -1,9 +1,9 @@
 -- purpose: parse the WhatsApp bodies that are not status-only into the fields the mapper
 --          needs: the envelope of the first change and, for the usual body (one entry, one
 --          "messages" change), its single status as typed fields.
--- grain:   one row per body not marked wa.status_only (temp table _wa_heads); fast marks
---          the usual body, whose change is read from this row (single_status: its one
---          status, in s, as _wa_status_fields shapes it); other bodies are split into changes
+-- grain:   one row per body that is not status-only (wa NULL; temp table _wa_heads); fast
+--          marks the usual body, whose change is read from this row (single_status: its one
+--          status, in s, as _wa_status_row shapes it); other bodies are split into changes
 --          by wa_split.sql. Status-only bodies (most traffic) were parsed while staging and
 --          are read from _bodies.wa by wa_statuses.sql.
 -- params:  none. needs: _bodies (platform whatsapp), the macros of wa_macros.sql.
@@ -14,7 +14,7 @@
 CREATE OR REPLACE TEMP TABLE _wa_heads AS
 WITH parsed AS (
     SELECT b.body_hash, b.source, b.location, b.seq, b.body, _wa_json(b.body) AS j
-    FROM (SELECT * FROM _bodies WHERE NOT coalesce(wa.status_only, false)) AS b
+    FROM (SELECT * FROM _bodies WHERE wa IS NULL) AS b
 ),
 shaped AS (
     SELECT body_hash, source, location, seq, body,
@@ -38,7 +38,6 @@ SELECT seq AS change_id, body_hash, source, location, seq, account_id,
        v.errors IS NOT NULL AS has_errors,
        len(v.statuses) = 1 AS single_status,
        CASE WHEN len(v.statuses) = 1
-            THEN _wa_status_fields(false, _wa_sender(v.metadata.display_phone_number),
-                                   v.statuses[1])
+            THEN _wa_status_row(_wa_sender(v.metadata.display_phone_number), v.statuses[1])
        END AS s
 FROM shaped;

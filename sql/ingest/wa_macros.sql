@@ -2,8 +2,8 @@
 --          (stage_json_lines.sql) and the mapper (wa_heads.sql, wa_statuses.sql).
 -- grain:   macros only: _wa_json(body) → the parsed body (NULL when the text is not JSON;
 --          a value of another JSON type becomes NULL, as with json_extract_string);
---          _wa_sender(display) → the business number as digits; _wa_status_fields → one
---          status element as a flat struct.
+--          _wa_sender(display) → the business number as digits; _wa_status_row → one
+--          status element as the typed, checked row of _wa_statuses (wa_statuses.sql).
 -- params:  none. Several statements (DDL only), run by threadlift.ingest.raw.create_staging
 --          at the start of every ingest and rebuild (before staging and the mapper).
 -- Fields are read from the parsed struct one nesting level at a time (entry, change, value,
@@ -28,13 +28,31 @@ CREATE OR REPLACE TEMP MACRO _wa_json(body) AS
 -- sender_id is the business phone number as digits (metadata.display_phone_number).
 CREATE OR REPLACE TEMP MACRO _wa_sender(display) AS
     nullif(regexp_replace(coalesce(display, ''), '[^0-9]', '', 'g'), '');
--- the fields of one status element as plain values (a flat struct is cheaper to store than
--- the nested one): s is a value of statuses[] as _wa_json types it.
-CREATE OR REPLACE TEMP MACRO _wa_status_fields(status_only, sender_id, s) AS
-    {'status_only': status_only, 'sender_id': sender_id,
-     'id': s.id, 'status': s.status, 'timestamp': s.timestamp,
+-- one status element as the row _wa_statuses keeps (a flat struct: cheaper to store than the
+-- nested one): s is a value of statuses[] as _wa_json types it. Unix-second strings become
+-- UTC timestamps; pricing.category is normalised (lower case, authentication-international
+-- in either spelling counts as authentication); billable falls back to pricing.type when
+-- absent; reason says why the status cannot be used (NULL when it can).
+CREATE OR REPLACE TEMP MACRO _wa_status_row(sender_id, s) AS
+    {'sender_id': sender_id, 'message_id': s.id, 'status': s.status,
+     'ts': make_timestamp(TRY_CAST(s.timestamp AS BIGINT) * 1000000),
      'recipient_id': s.recipient_id, 'recipient_user_id': s.recipient_user_id,
      'recipient_parent_user_id': s.recipient_parent_user_id,
      'recipient_type': s.recipient_type, 'callback': s.biz_opaque_callback_data,
-     'error_code': s.errors[1].code, 'billable': s.pricing.billable,
-     'pricing_type': s.pricing.type, 'category': s.pricing.category};
+     'error_code': s.errors[1].code,
+     'pricing_category':
+         CASE WHEN replace(lower(s.pricing.category), '-', '_') = 'authentication_international'
+              THEN 'authentication' ELSE lower(s.pricing.category) END,
+     'billable': CASE WHEN s.pricing.billable IN ('true', 'false') THEN s.pricing.billable::BOOLEAN
+                      WHEN s.pricing.type = 'regular' THEN true
+                      WHEN s.pricing.type LIKE 'free%' THEN false END,
+     'reason': CASE
+         WHEN coalesce(s.id, '') = '' THEN 'status without an id'
+         WHEN s.status IS NULL THEN 'status without a "status" value'
+         WHEN s.status NOT IN ('sent', 'delivered', 'read', 'failed', 'played')
+             THEN 'unknown status "' || s.status
+                  || '"; expected sent, delivered, read, failed or played'
+         WHEN TRY_CAST(s.timestamp AS BIGINT) IS NULL
+             THEN 'timestamp ' || coalesce('"' || s.timestamp || '"', 'missing')
+                  || ' is not Unix seconds'
+     END};
