@@ -358,10 +358,34 @@ def test_shuffled_duplicated_deliveries_give_the_same_tables(
     with Workspace.create(tmp_path / "ordered.duckdb") as ws_ordered, Workspace.create(
         tmp_path / "noisy.duckdb"
     ) as ws_noisy:
-        ingest_files(ws_ordered, "whatsapp", [ordered])
-        ingest_files(ws_noisy, "whatsapp", [first, second])
+        ordered_result = ingest_files(ws_ordered, "whatsapp", [ordered])
+        noisy_result = ingest_files(ws_noisy, "whatsapp", [first, second])
         assert _snapshot(ws_noisy) == _snapshot(ws_ordered)
         assert _rows(ws_noisy, "message_facts") == _rows(ws_ordered, "message_facts")
+        # the raw store keeps each (storable) body once, whatever the repeats
+        stored = "SELECT count(*), count(DISTINCT body_hash) FROM raw_bodies"
+        good = ordered_result.bodies
+        assert ws_ordered.con.execute(stored).fetchall() == [(good, good)]
+        assert ws_noisy.con.execute(stored).fetchall() == [(good, good)]
+        assert noisy_result.bodies == good
+        assert noisy_result.duplicates > 0
+
+
+def test_a_json_lines_file_ingested_again_stores_nothing(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    lines = _bodies(META / "wa_status__01.json") + _bodies(PYWA / "message.json")
+    assert len(set(lines)) == len(lines) >= 2
+    path = tmp_path / "lines.jsonl"
+    # a retry within the file: the second copy of the first body is a duplicate
+    path.write_text("\n".join([*lines, lines[0]]) + "\n")
+    first = ingest_files(workspace, "whatsapp", [path])
+    assert (first.bodies, first.duplicates) == (len(lines), 1)
+    before = _snapshot(workspace)
+    again = ingest_files(workspace, "whatsapp", [path])
+    assert (again.bodies, again.duplicates) == (0, len(lines) + 1)
+    assert workspace.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(len(lines),)]
+    assert _snapshot(workspace) == before
 
 
 def test_messenger_read_watermark_marks_exactly_earlier_sends(workspace: Workspace) -> None:

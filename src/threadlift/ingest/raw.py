@@ -220,12 +220,21 @@ def store_bodies(
         "INSERT INTO _stage_rejects SELECT source, location, reason, body "
         "FROM _checked WHERE reason IS NOT NULL"
     )
-    con.execute(sql_text("ingest/new_bodies"), {"platform": platform, "received_at": received_at})
+    params = {"platform": platform, "received_at": received_at}
+    if in_order:
+        con.execute(sql_text("ingest/all_new"), params)
+        good, all_new = con.execute("SELECT good, all_new FROM _all_new").fetchall()[0]
+        if all_new:
+            # every good body new and in arrival order: the bodies are _checked itself, with
+            # no first-occurrence table to build and no join
+            con.execute(sql_text("ingest/bodies_in_order"))
+            con.execute(sql_text("ingest/insert_raw_bodies"))
+            return int(good), 0
+    con.execute(sql_text("ingest/new_bodies"), params)
     new, good = con.execute(
         "SELECT (SELECT count(*) FROM _keep), (SELECT count(*) FROM _checked WHERE reason IS NULL)"
     ).fetchall()[0]
-    # every good body new and in arrival order: the bodies are _checked itself, no join
-    con.execute(sql_text("ingest/bodies_in_order" if in_order and new == good else "ingest/bodies"))
+    con.execute(sql_text("ingest/bodies"))
     con.execute(sql_text("ingest/insert_raw_bodies"))
     return int(new), int(good) - int(new)
 
