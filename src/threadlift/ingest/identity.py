@@ -22,7 +22,6 @@ from functools import cache
 
 import duckdb
 import phonenumbers
-import pyarrow as pa
 
 from threadlift.sqlfiles import sql_text
 
@@ -31,34 +30,39 @@ SCOPED_KINDS = ("psid", "igsid", "apple")
 
 
 @cache
-def _calling_codes() -> pa.Table:
-    """Calling code → main region and possible national-number lengths (phonenumbers metadata)."""
+def _calling_code(code: int) -> tuple[str | None, list[int]] | None:
+    """Main region and possible national-number lengths of a calling code (phonenumbers
+    metadata), or None when it has none. phonenumbers loads a region's metadata on first
+    use, so only the codes an ingest meets are looked up (all of them take 0.2 s)."""
+    region_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if not region_codes:
+        return None
+    main = region_codes[0]
+    if main == "001":
+        metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+        region = None
+    else:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
+        region = main
+    if metadata is None or metadata.general_desc is None:
+        return None
+    possible = [int(n) for n in metadata.general_desc.possible_length or ()]
+    return (region, possible) if possible else None
+
+
+def _calling_codes(prefixes: list[str]) -> tuple[list[str], list[str | None], list[list[int]]]:
+    """The calling codes among ``prefixes`` (1–3 leading digits of the phones to check),
+    with their main region and possible national-number lengths, as parallel lists."""
     codes: list[str] = []
     regions: list[str | None] = []
     lengths: list[list[int]] = []
-    for code, region_codes in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
-        main = region_codes[0]
-        if main == "001":
-            metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
-            region = None
-        else:
-            metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
-            region = main
-        if metadata is None or metadata.general_desc is None:
-            continue
-        possible = list(metadata.general_desc.possible_length or ())
-        if not possible:
-            continue
-        codes.append(str(code))
-        regions.append(region)
-        lengths.append([int(n) for n in possible])
-    return pa.table(
-        {
-            "calling_code": pa.array(codes, pa.string()),
-            "region": pa.array(regions, pa.string()),
-            "lengths": pa.array(lengths, pa.list_(pa.int32())),
-        }
-    )
+    for prefix in sorted(set(prefixes)):
+        entry = _calling_code(int(prefix)) if prefix.isdigit() and prefix[0] != "0" else None
+        if entry is not None:
+            codes.append(prefix)
+            regions.append(entry[0])
+            lengths.append(entry[1])
+    return codes, regions, lengths
 
 
 def _parse_phone(raw: str) -> tuple[str | None, str | None]:
@@ -78,26 +82,29 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
 
 def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
     """Fill ``_phone_norm(raw, e164, region)`` for every phone in ``_c_obs``."""
-    calling_codes = _calling_codes()
-    con.register("_calling_codes_arrow", calling_codes)
-    con.execute("CREATE OR REPLACE TEMP TABLE _calling_codes AS SELECT * FROM _calling_codes_arrow")
-    con.unregister("_calling_codes_arrow")
+    prefixes = con.execute(
+        "SELECT DISTINCT left(raw, n) FROM _c_obs, range(1, 4) AS r(n) "
+        "WHERE kind = 'phone' AND regexp_full_match(raw, '[0-9]+')"
+    ).fetchall()
+    codes, regions, lengths = _calling_codes([str(p) for (p,) in prefixes])
+    # list parameters, not a pyarrow table: pyarrow's first use in a process takes 0.2 s
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _calling_codes AS SELECT unnest($codes::VARCHAR[]) AS "
+        "calling_code, unnest($regions::VARCHAR[]) AS region, unnest($lengths::INTEGER[][]) AS lengths",
+        {"codes": codes, "regions": regions, "lengths": lengths},
+    )
     con.execute(sql_text("ingest/phone_digits"))
     others = con.execute(
         "SELECT DISTINCT raw FROM _c_obs WHERE kind = 'phone' AND NOT regexp_full_match(raw, '[0-9]+')"
     ).fetchall()
     if others:
         parsed = [(raw, *_parse_phone(raw)) for (raw,) in others]
-        table = pa.table(
-            {
-                "raw": pa.array([p[0] for p in parsed], pa.string()),
-                "e164": pa.array([p[1] for p in parsed], pa.string()),
-                "region": pa.array([p[2] for p in parsed], pa.string()),
-            }
+        con.execute(
+            "INSERT INTO _phone_norm SELECT unnest($raw::VARCHAR[]), unnest($e164::VARCHAR[]), "
+            "unnest($region::VARCHAR[])",
+            {"raw": [p[0] for p in parsed], "e164": [p[1] for p in parsed],
+             "region": [p[2] for p in parsed]},
         )
-        con.register("_parsed_phones_arrow", table)
-        con.execute("INSERT INTO _phone_norm SELECT * FROM _parsed_phones_arrow")
-        con.unregister("_parsed_phones_arrow")
 
 
 def resolve(con: duckdb.DuckDBPyConnection, unknown_identity: str) -> None:
@@ -141,13 +148,9 @@ def _components(con: duckdb.DuckDBPyConnection) -> None:
                 low, high = sorted((first, other))
                 parent[high] = low
                 first = low
-    pairs = [(item, find(item)) for item in parent]
-    table = pa.table(
-        {
-            "ident": pa.array([p[0] for p in pairs], pa.string()),
-            "comp": pa.array([p[1] for p in pairs], pa.string()),
-        }
+    items = list(parent)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ident_comp AS "
+        "SELECT unnest($ident::VARCHAR[]) AS ident, unnest($comp::VARCHAR[]) AS comp",
+        {"ident": items, "comp": [find(item) for item in items]},
     )
-    con.register("_ident_comp_arrow", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE _ident_comp AS SELECT * FROM _ident_comp_arrow")
-    con.unregister("_ident_comp_arrow")
