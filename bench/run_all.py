@@ -9,6 +9,7 @@ commands and sizes behind its published figures (``--preset full`` runs those).
 | ``scale_bench.py`` (report vs hand-written query vs pandas) | 1M contacts, 3 repeats | 10M, 3 repeats |
 | ``assign_bench.py`` (assignment vs bare MD5 query) | 1M contacts, 3 repeats | 10M, 3 repeats |
 | ``ingest_bench.py`` (webhook ingest vs ``read_json``) | 200k events, 3 repeats | 1M, 3 repeats |
+| ``ingest_floor.py`` (ingest and a minimal SQL ingest vs ``read_json``) | 200k events, 3 repeats | 1M, 3 repeats |
 | ``api_bench.py`` (assignment API vs hash-only endpoint; needs ``wrk``) | 5 s × 2 rounds | 10 s × 3 rounds |
 | ``aa_simulation.py`` (A/A calibration) | 2,000 / 500 / 200 experiments | 10,000 / 2,000 / 1,000 |
 
@@ -52,6 +53,10 @@ def commands(preset: str, root: Path) -> dict[str, list[str]]:
             "ingest_bench.py", "--events", "1000000" if full else "200000", "--repeat", "3",
             "--out", str(root / "ingest"),
         ],
+        "ingest-floor": [
+            "ingest_floor.py", "--events", "1000000" if full else "200000", "--repeat", "3",
+            "--out", str(root / "ingest-floor"),
+        ],
         "api": [
             "api_bench.py", "--duration", "10" if full else "5", "--rounds", "3" if full else "2",
             "--json", str(results / "api.json"),
@@ -73,7 +78,7 @@ NEEDS = {"api": "wrk"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=("small", "full"), default="small")
-    parser.add_argument("--only", help="comma-separated subset of scale,assign,ingest,api,aa")
+    parser.add_argument("--only", help="comma-separated subset of scale,assign,ingest,ingest-floor,api,aa")
     parser.add_argument("--root", type=Path, default=Path("/tmp/threadlift-bench"),
                         help="data and results (the scale data is reused when present)")
     args = parser.parse_args()
