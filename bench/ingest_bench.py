@@ -79,13 +79,18 @@ def time_ingest(data: Path, database: Path) -> tuple[float, float, str]:
     return elapsed, cpu, str(result)
 
 
-def main() -> None:
-    """Run the benchmark and print the comparison."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+def arguments(doc: str | None) -> argparse.Namespace:
+    """The command line shared by the ingest benchmarks: --events, --repeat, --out."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Run the benchmark and print the comparison."""
+    args = arguments(__doc__)
     out: Path = args.out
     if out.exists():
         shutil.rmtree(out)

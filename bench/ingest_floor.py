@@ -23,7 +23,6 @@ The floor's step times show where the minimum goes. Usage::
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 import phonenumbers
-from ingest_bench import time_ingest, time_read_json, write_statuses
+from ingest_bench import arguments, time_ingest, time_read_json, write_statuses
 
 from threadlift.workspace import Workspace
 
@@ -179,11 +178,7 @@ def differing_tables(ingested: Path, floor: Path) -> list[str]:
 
 def main() -> None:
     """Run the three, alternating, and print the comparison."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/out"))
-    args = parser.parse_args()
+    args = arguments(__doc__)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     data = out / "statuses.jsonl"
