@@ -70,12 +70,13 @@ def refresh_owned(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute the aggregate columns of rows ingest owns from everything stored so far.
 
     A send's ``sent_at`` (earliest sent / submitted event, else earliest event) and
-    pricing category, and a new contact's ``created_at`` (first time seen), depend on all
+    pricing category, and a contact's ``created_at`` (first time seen), depend on all
     the bodies about them; recomputing them from the canonical tables after each call makes
     the result independent of how deliveries were split across calls. Sends are recomputed
     when they were known before this call (``_w_prior``) or got watermark events in it: a
     send first seen now already has the values of its statuses, all of which are in this
-    call.
+    call. Likewise only contacts that existed before the call can get an earlier
+    ``created_at``: one created now already has the earliest time of its component.
     """
     con.execute(
         f"""
@@ -103,7 +104,7 @@ def refresh_owned(con: duckdb.DuckDBPyConnection) -> None:
         UPDATE contacts SET created_at = x.created_at
         FROM (
             SELECT contact_id, min(created_at) AS created_at
-            FROM _comp_contact WHERE contact_id IS NOT NULL GROUP BY contact_id
+            FROM _comp_contact WHERE contact_id IS NOT NULL AND NOT is_new GROUP BY contact_id
         ) AS x
         WHERE contacts.contact_id = x.contact_id AND x.created_at < contacts.created_at
           AND {key_expression("contacts", "contacts")} IN
