@@ -69,3 +69,33 @@ def test_phone_identities_agree_with_phonenumbers(workspace: Workspace, tmp_path
     impossible = sum(e164 is None for e164, _ in expected.values())
     assert workspace.con.execute(
         "SELECT count(*) FROM quarantine WHERE target_table = 'messages'").fetchall() == [(impossible,)]
+
+
+def test_a_number_written_with_spaces_and_dashes_gets_the_same_identity_and_market(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The SMS / e-mail CSV's ``to`` may be formatted (``+1 201-555-0123``), which
+    phonenumbers parses in Python; the same numbers as digits take the SQL path."""
+    expected = {digits: e164_region for digits, e164_region in _candidates().items()
+                if e164_region[0] is not None}
+    formatted = {
+        digits: phonenumbers.format_number(phonenumbers.parse("+" + digits, None),
+                                           PhoneNumberFormat.INTERNATIONAL)
+        for digits in expected
+    }
+    assert all(" " in text for text in formatted.values())
+    rows = ["message_id,event,ts,to,sender_id"]
+    for i, digits in enumerate(expected):
+        rows.append(f"f{i},send,1750000000,{formatted[digits]},BRAND")
+        rows.append(f"d{i},send,1750000000,{digits},BRAND")
+    path = tmp_path / "sends.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ingest_files(workspace, "sms", [path])
+    markets = dict(workspace.con.execute(
+        "SELECT i.address, c.market FROM identities AS i JOIN contacts AS c USING (contact_id)"
+    ).fetchall())
+    assert markets == dict(expected.values())
+    # both spellings of each number reached the same contact
+    assert workspace.con.execute(
+        "SELECT count(*), count(DISTINCT contact_id) FROM messages").fetchall() == [
+        (2 * len(expected), len(expected))]

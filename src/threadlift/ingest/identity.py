@@ -66,7 +66,13 @@ def _calling_codes(prefixes: list[str]) -> tuple[list[str], list[str | None], li
 
 
 def _parse_phone(raw: str) -> tuple[str | None, str | None]:
-    """(E.164, region) of a phone number written any way, or (None, None)."""
+    """(E.164, region) of a phone number written any way, or (None, None).
+
+    Judged as the digits-only path in SQL judges international digits (phone_digits.sql),
+    so that a number gets the same identity and market however it is written: possible
+    means a possible length of a full number (not a local-only one), and the region is
+    the main region of the calling code (``+1`` → US, as cost.calling_code_markets).
+    """
     text = raw.strip()
     if not text.startswith("+"):
         text = "+" + text
@@ -74,10 +80,12 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return None, None
-    if not phonenumbers.is_possible_number(number):
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE or number.country_code is None:
         return None, None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return e164, phonenumbers.region_code_for_number(number)
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    return e164, None if region in ("001", "ZZ") else region
 
 
 def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
