@@ -10,9 +10,16 @@ messages to N/10 recipients, PMP pricing on sent and delivered), then in the sam
 Each side runs ``--repeat`` times on a fresh database (alternating, so both see the same
 machine load, and both read the file from a warm page cache: it was just written); the
 best and the median wall time of each are compared, and the process CPU time of each side
-is printed too (less sensitive to other load on a shared machine). Usage::
+is printed too (less sensitive to other load on a shared machine).
+
+``--traffic`` picks other bodies for the same comparison (the issue's target is about
+statuses): ``inbound`` writes WhatsApp user text messages with their ``contacts[]``
+profile (one message per body, N/3 senders); ``messenger`` writes Messenger events (an
+echo, a delivery with its mid and watermark, a read watermark per message; N/3 messages
+to N/30 users). Usage::
 
     .venv/bin/python bench/ingest_bench.py [--events 1000000] [--repeat 3] [--out bench/out]
+        [--traffic statuses|inbound|messenger]
 """
 
 from __future__ import annotations
@@ -59,6 +66,61 @@ def write_statuses(path: Path, events: int) -> None:
             out.write(json.dumps(body, separators=(",", ":")) + "\n")
 
 
+def write_inbound(path: Path, events: int) -> None:
+    """Write ``events`` WhatsApp bodies of one inbound text message each, with the sender's
+    contacts[] profile."""
+    senders = max(events // 3, 1)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(events):
+            wa_id = f"1650{2000000 + i % senders:07d}"
+            value = {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881",
+                             "phone_number_id": "106540352242922"},
+                "contacts": [{"profile": {"name": "Kerry Fisher"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": f"wamid.IN{i:012d}",
+                              "timestamp": str(1750000000 + i), "type": "text",
+                              "text": {"body": "Hi, is this still available?"}}],
+            }
+            body = {"object": "whatsapp_business_account", "entry": [{
+                "id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}
+            out.write(json.dumps(body, separators=(",", ":")) + "\n")
+
+
+def write_messenger(path: Path, events: int) -> None:
+    """Write ``events`` Messenger bodies: per message an echo (the send, with tracking
+    metadata), a delivery naming it and a read watermark."""
+    users = max(events // 30, 1)
+    page = "1111"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(events):
+            message, kind = divmod(i, 3)
+            user = str(5000000 + message % users)
+            ts = 1700000000000 + i * 1000
+            item: dict[str, object]
+            if kind == 0:
+                item = {"sender": {"id": page}, "recipient": {"id": user}, "timestamp": ts,
+                        "message": {"mid": f"m_{message}", "is_echo": True, "app_id": 42,
+                                    "metadata": "experiment_id=exp1&arm=treatment",
+                                    "text": "Your order has shipped"}}
+            elif kind == 1:
+                item = {"sender": {"id": user}, "recipient": {"id": page}, "timestamp": ts,
+                        "delivery": {"mids": [f"m_{message}"], "watermark": ts - 1000}}
+            else:
+                item = {"sender": {"id": user}, "recipient": {"id": page}, "timestamp": ts,
+                        "read": {"watermark": ts - 2000}}
+            body = {"object": "page", "entry": [{"id": page, "time": ts + 500, "messaging": [item]}]}
+            out.write(json.dumps(body, separators=(",", ":")) + "\n")
+
+
+TRAFFIC = {
+    "statuses": (write_statuses, "whatsapp", "WhatsApp status webhooks"),
+    "inbound": (write_inbound, "whatsapp", "WhatsApp inbound messages"),
+    "messenger": (write_messenger, "messenger", "Messenger events"),
+}
+"""--traffic: the generator, the platform ingested, and how the output names the bodies."""
+
+
 def time_read_json(data: Path, database: Path) -> tuple[float, float]:
     """Wall and CPU seconds for DuckDB to load the file with ``read_json`` into a new file."""
     con = duckdb.connect(str(database))
@@ -69,22 +131,27 @@ def time_read_json(data: Path, database: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def time_ingest(data: Path, database: Path) -> tuple[float, float, str]:
+def time_ingest(
+    data: Path, database: Path, platform: str = "whatsapp"
+) -> tuple[float, float, str]:
     """Wall and CPU seconds for ``ingest_files`` of the file into a new workspace, and its result."""
     ws = Workspace.create(database)
     start, cpu = time.perf_counter(), time.process_time()
-    result = ingest_files(ws, "whatsapp", [data])
+    result = ingest_files(ws, platform, [data])
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     ws.close()
     return elapsed, cpu, str(result)
 
 
-def arguments(doc: str | None) -> argparse.Namespace:
-    """The command line shared by the ingest benchmarks: --events, --repeat, --out."""
+def arguments(doc: str | None, *, traffic: bool = True) -> argparse.Namespace:
+    """The command line shared by the ingest benchmarks: --events, --repeat, --out, and
+    --traffic when the benchmark offers a choice of bodies."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    if traffic:
+        parser.add_argument("--traffic", choices=sorted(TRAFFIC), default="statuses")
     return parser.parse_args()
 
 
@@ -95,8 +162,9 @@ def main() -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    data = out / "statuses.jsonl"
-    write_statuses(data, args.events)
+    write, platform, what = TRAFFIC[args.traffic]
+    data = out / f"{args.traffic}.jsonl"
+    write(data, args.events)
     size_mb = data.stat().st_size / 2**20
 
     baseline: list[float] = []
@@ -108,14 +176,14 @@ def main() -> None:
         seconds, cpu = time_read_json(data, out / f"baseline{run}.duckdb")
         baseline.append(seconds)
         baseline_cpu.append(cpu)
-        seconds, cpu, result = time_ingest(data, out / f"ws{run}.duckdb")
+        seconds, cpu, result = time_ingest(data, out / f"ws{run}.duckdb", platform)
         ingest.append(seconds)
         ingest_cpu.append(cpu)
         for path in out.glob("*.duckdb*"):
             path.unlink()
 
     best_base, best_ingest = min(baseline), min(ingest)
-    print(f"file: {args.events} status webhooks, {size_mb:.0f} MiB; {args.repeat} runs each")
+    print(f"file: {args.events} {what}, {size_mb:.0f} MiB; {args.repeat} runs each")
     print(f"read_json baseline: best {best_base:.2f} s ({args.events / best_base:,.0f} events/s), "
           f"median {statistics.median(baseline):.2f} s")
     print(f"threadlift ingest:  best {best_ingest:.2f} s ({args.events / best_ingest:,.0f} "

@@ -178,7 +178,7 @@ def differing_tables(ingested: Path, floor: Path) -> list[str]:
 
 def main() -> None:
     """Run the three, alternating, and print the comparison."""
-    args = arguments(__doc__)
+    args = arguments(__doc__, traffic=False)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     data = out / "statuses.jsonl"

@@ -218,6 +218,66 @@ def test_inbound_context_referral_and_windows(workspace: Workspace, tmp_path: Pa
     ).fetchall() == [(True, True, False)]
 
 
+def test_every_element_of_messages_and_contacts_arrays_is_read(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Several messages and contacts in one change, elements that are not messages, and the
+    same items in a body of two changes (the split path): each element is one row, and a
+    quarantined element keeps its own JSON text (compact, as Python writes it here). A
+    "referral": null is no referral."""
+    def message(mid: str | None, sender: str, **extra: object) -> dict[str, object]:
+        item: dict[str, object] = {"from": sender, "timestamp": "1750000000", "type": "text",
+                                   "text": {"body": "hi"}, **extra}
+        if mid is not None:
+            item["id"] = mid
+        return item
+
+    reply = message("m1", "16505550001", context={"from": "15550783881", "id": "wamid.S1"})
+    ad = message("m2", "16505550002", referral={"source_type": "ad", "source_id": "ad-9",
+                                                 "ctwa_clid": "clid-9"})
+    no_id = message(None, "16505550003")
+    fast = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "metadata": {"display_phone_number": "15550783881"},
+            "contacts": [{"wa_id": "16505550001"},
+                         {"wa_id": "16505550002", "user_id": "US.200"}],
+            "messages": [reply, ad, None, 5, no_id]}}]}]}
+    split = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "messages", "value": {"metadata": {"display_phone_number": "15550783881"},
+                                        "messages": [message("m4", "16505550004")]}},
+        {"field": "messages", "value": {"metadata": {"display_phone_number": "15550783881"},
+                                        "contacts": [{"wa_id": "16505550005", "user_id": "US.500"}],
+                                        "messages": [message("m5", "16505550005"),
+                                                     message("m6", "16505550006",
+                                                             referral=None)]}}]}]}
+    path = tmp_path / "arrays.jsonl"
+    path.write_text(json.dumps(fast) + "\n" + json.dumps(split) + "\n")
+    ingest_files(workspace, "whatsapp", [path])
+    assert workspace.con.execute(
+        "SELECT message_id, contact_id, context_message_id FROM inbound ORDER BY 1"
+    ).fetchall() == [
+        ("m1", "whatsapp:+16505550001", "wamid.S1"),
+        ("m2", "whatsapp:+16505550002", None),
+        ("m4", "whatsapp:+16505550004", None),
+        ("m5", "whatsapp:+16505550005", None),
+        ("m6", "whatsapp:+16505550006", None),
+    ]
+    assert workspace.con.execute(
+        "SELECT message_id, source_type, source_id, ctwa_clid FROM message_referrals"
+    ).fetchall() == [("m2", "ad", "ad-9", "clid-9")]
+    # contacts[] linked the BSUIDs to the phones of the same change
+    assert workspace.con.execute(
+        "SELECT address, contact_id FROM identities WHERE address LIKE 'US.%' ORDER BY 1"
+    ).fetchall() == [("US.200", "whatsapp:+16505550002"), ("US.500", "whatsapp:+16505550005")]
+    compact = json.dumps(no_id, separators=(",", ":"))
+    assert sorted(workspace.con.execute(
+        "SELECT location, reason, raw FROM quarantine WHERE target_table = 'inbound'"
+    ).fetchall()) == [
+        ("line 1 message ?", "message without an id", raw)
+        for raw in sorted(["null", "5", compact])
+    ]
+
+
 def test_preferences_quality_and_platform_events(workspace: Workspace) -> None:
     ingest_files(
         workspace,
@@ -418,6 +478,57 @@ def test_watermark_before_the_echo_still_marks_it(workspace: Workspace, tmp_path
         "SELECT message_id FROM message_events WHERE status = 'read' ORDER BY 1"
     ).fetchall()
     assert read == [("m_1",), ("m_2",)]
+
+
+def test_messenger_event_kinds_types_and_bad_events(workspace: Workspace, tmp_path: Path) -> None:
+    page, user = "1111", "2222"
+
+    def event(**fields: object) -> dict[str, object]:
+        return {"sender": {"id": user}, "recipient": {"id": page}, "timestamp": 1700000000000,
+                **fields}
+
+    echo = {"sender": {"id": page}, "recipient": {"id": user}, "timestamp": 1700000000000}
+    events: list[object] = [
+        {**echo, "message": {"mid": "e2", "is_echo": True,
+                             "metadata": {"experiment_id": "x2", "arm": "b"},
+                             "attachments": [{"type": "image", "payload": {}}]}},
+        event(message={"mid": "i1", "text": "hi", "quick_reply": {"payload": "Q"}}),
+        event(message={"mid": "i2", "attachments": [{"payload": {}}]}),
+        event(message={"mid": "i3", "reply_to": {"mid": "e2"},
+                       "referral": {"source": "ADS", "ad_id": "ad1"}}),
+        event(message={"mid": "i4", "text": '"message": {"mid": "fake"}'}),
+        event(read={}),
+        event(optin={"type": "notification_messages", "notification_messages_status": "WEIRD"}),
+        event(message={"text": "no mid"}),
+        event(timestamp="soon", message={"mid": "late"}),
+        {"recipient": {"id": page}, "timestamp": 1700000000000, "message": {"mid": "anon"}},
+        5,
+    ]
+    path = tmp_path / "messenger.jsonl"
+    # the first four and the last in one body (one entry, several events), the rest one per body
+    bodies = [{"object": "page", "entry": [{"id": page, "messaging": [*events[:4], events[10]]}]}] + [
+        {"object": "page", "entry": [{"id": page, "messaging": [e]}]} for e in events[4:10]]
+    path.write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
+    ingest_files(workspace, "messenger", [path])
+    assert workspace.con.execute(
+        "SELECT message_id, type, context_message_id FROM inbound ORDER BY 1").fetchall() == [
+        ("i1", "quick_reply", None), ("i2", "attachment", None), ("i3", "message", "e2"),
+        ("i4", "text", None)]
+    assert workspace.con.execute(
+        "SELECT message_id, experiment_id, arm FROM messages").fetchall() == [("e2", "x2", "b")]
+    assert workspace.con.execute(
+        "SELECT message_id, source_type, source_id FROM message_referrals").fetchall() == [
+        ("i3", "ADS", "ad1")]
+    compact = [json.dumps(e, separators=(",", ":")) for e in events]
+    assert sorted(workspace.con.execute(
+        "SELECT location, reason, raw FROM quarantine").fetchall()) == [
+        ("line 1 other", "event without sender.id / recipient.id", "5"),
+        ("line 3 read", "read without a watermark or mid", compact[5]),
+        ("line 4 optin", 'unknown notification_messages_status "WEIRD"', compact[6]),
+        ("line 5 message", "message without a mid", compact[7]),
+        ("line 6 message", "timestamp is not milliseconds since the epoch", compact[8]),
+        ("line 7 message", "event without sender.id / recipient.id", compact[9]),
+    ]
 
 
 def test_instagram_seen_marks_one_message(workspace: Workspace) -> None:

@@ -11,6 +11,8 @@
 -- doc is the body only when the change holds more than a single status (other item lists,
 -- or several statuses), so status-only bodies are never copied; the JSON text of a single
 -- status is taken from the body only if it is quarantined (raw NULL, see wa_c_rows.sql).
+-- messages_json and contacts_json are the change's messages[] and contacts[] arrays as this
+-- parse found them, so the mapper splits those small arrays, not the whole body again.
 CREATE OR REPLACE TEMP TABLE _wa_heads AS
 WITH parsed AS (
     SELECT b.body_hash, b.source, b.location, b.seq, b.body, _wa_json(b.body) AS j
@@ -36,6 +38,8 @@ SELECT seq AS change_id, body_hash, source, location, seq, account_id,
        v.messages IS NOT NULL AS has_messages,
        v.contacts IS NOT NULL AS has_contacts,
        v.errors IS NOT NULL AS has_errors,
+       v.messages AS messages_json,
+       v.contacts AS contacts_json,
        len(v.statuses) = 1 AS single_status,
        CASE WHEN len(v.statuses) = 1
             THEN _wa_status_row(_wa_sender(v.metadata.display_phone_number), v.statuses[1])
