@@ -16,10 +16,11 @@ is printed too (less sensitive to other load on a shared machine).
 statuses): ``inbound`` writes WhatsApp user text messages with their ``contacts[]``
 profile (one message per body, N/3 senders); ``messenger`` writes Messenger events (an
 echo, a delivery with its mid and watermark, a read watermark per message; N/3 messages
-to N/30 users). Usage::
+to N/30 users); ``apple`` writes Apple Messages for Business provider log records
+(alternately outbound and inbound, N/30 users). Usage::
 
     .venv/bin/python bench/ingest_bench.py [--events 1000000] [--repeat 3] [--out bench/out]
-        [--traffic statuses|inbound|messenger]
+        [--traffic statuses|inbound|messenger|apple]
 """
 
 from __future__ import annotations
@@ -113,10 +114,29 @@ def write_messenger(path: Path, events: int) -> None:
             out.write(json.dumps(body, separators=(",", ":")) + "\n")
 
 
+def write_apple(path: Path, events: int) -> None:
+    """Write ``events`` Apple Messages for Business provider log records: alternately an
+    outbound (submitted) and an inbound message, to and from N/30 users."""
+    users = max(events // 30, 1)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(events):
+            user = f"urn:mbid:{i % users:08d}"
+            record: dict[str, str] = {"id": f"a{i}", "timestamp": str(1750000000 + i),
+                                      "type": "text"}
+            if i % 2 == 0:
+                record |= {"direction": "outbound", "source_id": "biz-1", "destination_id": user,
+                           "status": "submitted", "experiment_id": "exp1", "arm": "treatment",
+                           "category": "marketing"}
+            else:
+                record |= {"direction": "inbound", "source_id": user, "destination_id": "biz-1"}
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
 TRAFFIC = {
     "statuses": (write_statuses, "whatsapp", "WhatsApp status webhooks"),
     "inbound": (write_inbound, "whatsapp", "WhatsApp inbound messages"),
     "messenger": (write_messenger, "messenger", "Messenger events"),
+    "apple": (write_apple, "apple", "Apple Messages for Business records"),
 }
 """--traffic: the generator, the platform ingested, and how the output names the bodies."""
 

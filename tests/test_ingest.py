@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -545,6 +546,31 @@ def test_apple_reports_submitted_never_delivered(workspace: Workspace) -> None:
         "SELECT message_id, final_state, first_delivered_at FROM message_facts ORDER BY 1"
     ).fetchall() == [("a-out-1", "submitted", None), ("a-out-2", "failed", None)]
     assert workspace.con.execute("SELECT message_id FROM inbound").fetchall() == [("a-in-1",)]
+
+
+def test_apple_records_with_hyphenated_ids_and_numbers(workspace: Workspace, tmp_path: Path) -> None:
+    records = [
+        {"direction": "outbound", "id": "o1", "source-id": "biz", "destination-id": "u1",
+         "timestamp": 1750000000, "status": "FAILED", "error_code": 403, "category": "MARKETING"},
+        {"direction": "inbound", "id": "i1", "source-id": "u1", "destination-id": "biz",
+         "timestamp": " 2025-06-15T15:10:00+02:00 ", "type": "image", "context_message_id": "o1"},
+        {"direction": "inbound", "id": "i2", "source_id": "u1", "destination_id": "biz",
+         "timestamp": "yesterday"},
+    ]
+    path = tmp_path / "apple.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    ingest_files(workspace, "apple", [path])
+    assert workspace.con.execute(
+        "SELECT message_id, contact_id, category, sent_at FROM messages").fetchall() == [
+        ("o1", "apple:biz:u1", "marketing", datetime(2025, 6, 15, 15, 6, 40))]
+    assert workspace.con.execute(
+        "SELECT message_id, final_state, error_code FROM message_facts").fetchall() == [
+        ("o1", "failed", "403")]
+    assert workspace.con.execute(
+        "SELECT message_id, type, context_message_id, ts FROM inbound").fetchall() == [
+        ("i1", "image", "o1", datetime(2025, 6, 15, 13, 10))]
+    assert workspace.con.execute("SELECT location, reason FROM quarantine").fetchall() == [
+        ("line 3", 'timestamp "yesterday" is not ISO 8601 or Unix seconds')]
 
 
 def test_sms_csv(workspace: Workspace) -> None:

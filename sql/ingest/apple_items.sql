@@ -3,22 +3,35 @@
 -- params:  none. needs: _bodies (platform apple).
 -- Inbound: source_id is the user's opaque id, destination_id the business. Outbound: the
 -- other way round. Apple has no receipts: an outbound record is at best "submitted".
+-- Each record is parsed once, typed (from_json gives a number's or an object's JSON text
+-- for a VARCHAR field, as ->> does), not once per field.
 CREATE OR REPLACE TEMP TABLE _apple_items AS
-WITH rows AS MATERIALIZED (
+WITH parsed AS (
     SELECT body_hash, source, location, body AS raw,
-           body ->> 'direction' AS direction,
-           body ->> 'id' AS message_id,
-           coalesce(body ->> 'source_id', body ->> 'source-id') AS source_id,
-           coalesce(body ->> 'destination_id', body ->> 'destination-id') AS destination_id,
-           trim(body ->> 'timestamp') AS ts_raw,
-           coalesce(body ->> 'type', 'text') AS type,
-           lower(coalesce(body ->> 'status', 'submitted')) AS status,
-           body ->> 'error_code' AS error_code,
-           body ->> 'context_message_id' AS context_message_id,
-           body ->> 'experiment_id' AS experiment_id, body ->> 'arm' AS arm,
-           body ->> 'campaign_id' AS campaign_id, body ->> 'template' AS template,
-           lower(body ->> 'category') AS category
+           from_json(body, '{"direction": "VARCHAR", "id": "VARCHAR", "source_id": "VARCHAR",
+                             "source-id": "VARCHAR", "destination_id": "VARCHAR",
+                             "destination-id": "VARCHAR", "timestamp": "VARCHAR",
+                             "type": "VARCHAR", "status": "VARCHAR", "error_code": "VARCHAR",
+                             "context_message_id": "VARCHAR", "experiment_id": "VARCHAR",
+                             "arm": "VARCHAR", "campaign_id": "VARCHAR", "template": "VARCHAR",
+                             "category": "VARCHAR"}') AS r
     FROM _bodies
+),
+rows AS MATERIALIZED (
+    SELECT body_hash, source, location, raw,
+           r.direction AS direction,
+           r.id AS message_id,
+           coalesce(r.source_id, r."source-id") AS source_id,
+           coalesce(r.destination_id, r."destination-id") AS destination_id,
+           trim(r.timestamp) AS ts_raw,
+           coalesce(r.type, 'text') AS type,
+           lower(coalesce(r.status, 'submitted')) AS status,
+           r.error_code AS error_code,
+           r.context_message_id AS context_message_id,
+           r.experiment_id AS experiment_id, r.arm AS arm,
+           r.campaign_id AS campaign_id, r.template AS template,
+           lower(r.category) AS category
+    FROM parsed
 )
 SELECT *,
        CASE WHEN direction = 'inbound' THEN source_id ELSE destination_id END AS user_id,
