@@ -3,28 +3,28 @@
 -- grain:   macros only: _wa_json(body) → the parsed body (NULL when the text is not JSON;
 --          a value of another JSON type becomes NULL, as with json_extract_string);
 --          _wa_sender(display) → the business number as digits; _wa_status_row → one
---          status element as the typed, checked row of _wa_statuses (wa_statuses.sql).
+--          status element as the typed, checked row of _wa_statuses (wa_statuses.sql);
+--          _wa_status_schema() → the from_json structure of one status element, written
+--          once for the body parse and for statuses split out of other bodies.
 -- params:  none. Several statements (DDL only), run by threadlift.ingest.raw.create_staging
 --          at the start of every ingest and rebuild (before staging and the mapper).
 -- Fields are read from the parsed struct one nesting level at a time (entry, change, value,
 -- status), each level a column of its own CTE: every extraction of a list element copies
 -- the nested value below it, so repeating j.entry[1].changes[1]... per field costs more
 -- than the parse.
+-- (a constant: DuckDB folds the concatenations below before from_json binds its structure)
+CREATE OR REPLACE TEMP MACRO _wa_status_schema() AS
+    '{"id": "VARCHAR", "status": "VARCHAR", "timestamp": "VARCHAR", "recipient_id": "VARCHAR",
+      "recipient_user_id": "VARCHAR", "recipient_parent_user_id": "VARCHAR",
+      "recipient_type": "VARCHAR", "biz_opaque_callback_data": "VARCHAR",
+      "errors": [{"code": "VARCHAR"}],
+      "pricing": {"billable": "VARCHAR", "type": "VARCHAR", "category": "VARCHAR"}}';
 CREATE OR REPLACE TEMP MACRO _wa_json(body) AS
     try(from_json(body, '{"object": "VARCHAR", "entry": [{"id": "VARCHAR", "time": "VARCHAR",
         "changes": [{"field": "VARCHAR",
                      "value": {"metadata": {"display_phone_number": "VARCHAR"},
                                "messages": "JSON", "contacts": "JSON", "errors": "JSON",
-                               "statuses": [{"id": "VARCHAR", "status": "VARCHAR",
-                                             "timestamp": "VARCHAR", "recipient_id": "VARCHAR",
-                                             "recipient_user_id": "VARCHAR",
-                                             "recipient_parent_user_id": "VARCHAR",
-                                             "recipient_type": "VARCHAR",
-                                             "biz_opaque_callback_data": "VARCHAR",
-                                             "errors": [{"code": "VARCHAR"}],
-                                             "pricing": {"billable": "VARCHAR",
-                                                         "type": "VARCHAR",
-                                                         "category": "VARCHAR"}}]}}]}]}'));
+                               "statuses": [' || _wa_status_schema() || ']}}]}]}'));
 -- sender_id is the business phone number as digits (metadata.display_phone_number).
 CREATE OR REPLACE TEMP MACRO _wa_sender(display) AS
     nullif(regexp_replace(coalesce(display, ''), '[^0-9]', '', 'g'), '');

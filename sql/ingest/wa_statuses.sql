@@ -5,33 +5,29 @@
 -- params:  none. Two statements. needs: _bodies (status-only bodies: wa, see
 --          stage_json_lines.sql), _wa_changes (wa_changes.sql), _wa_heads (wa_heads.sql).
 -- Every status goes through _wa_status_row (wa_macros.sql): timestamps, the pricing
--- category and billable are converted and the status is checked there. The statuses of
+-- category and billable are converted and the status is checked there. The statuses[]
+-- array of a change with several is split as wa_inbound.sql splits messages[]: parsed
+-- whole, typed and as JSON values (each element's text, raw), unnested side by side. The statuses of
 -- status-only bodies (most traffic) were converted while staging and are read in place:
 -- a million of them are not copied again. raw (the status as JSON) is NULL for the single
 -- status of a fast or status-only body: it is taken from the body only when the status is
 -- quarantined (wa_c_rows.sql, writer).
 CREATE OR REPLACE TEMP TABLE _wa_statuses_parsed AS
-WITH elements AS (
-    SELECT change_id, seq, source, location, sender_id, s.item
-    FROM _wa_changes AS ch,
-         unnest(json_extract(ch.doc, '$.entry[0].changes[0].value.statuses[*]')) AS s(item)
-    WHERE ch.fast AND ch.has_statuses
+WITH arrays AS (
+    SELECT change_id, seq, source, location, sender_id,
+           json_extract(doc, '$.entry[0].changes[0].value.statuses') AS arr
+    FROM _wa_changes
+    WHERE fast AND has_statuses
     UNION ALL
-    SELECT change_id, seq, source, location, sender_id, s.item
-    FROM _wa_changes AS ch, unnest(json_extract(ch.doc, '$.statuses[*]')) AS s(item)
-    WHERE NOT ch.fast AND ch.field = 'messages' AND ch.has_statuses
+    SELECT change_id, seq, source, location, sender_id, json_extract(doc, '$.statuses')
+    FROM _wa_changes
+    WHERE NOT fast AND field = 'messages' AND has_statuses
 ),
 parsed AS (
     SELECT change_id, seq, source, location, sender_id,
-           from_json(item, '{"id": "VARCHAR", "status": "VARCHAR", "timestamp": "VARCHAR",
-                             "recipient_id": "VARCHAR", "recipient_user_id": "VARCHAR",
-                             "recipient_parent_user_id": "VARCHAR",
-                             "recipient_type": "VARCHAR", "biz_opaque_callback_data": "VARCHAR",
-                             "errors": [{"code": "VARCHAR"}],
-                             "pricing": {"billable": "VARCHAR", "type": "VARCHAR",
-                                         "category": "VARCHAR"}}') AS f,
-           item::VARCHAR AS raw
-    FROM elements
+           unnest(from_json(arr, '[' || _wa_status_schema() || ']')) AS f,
+           coalesce(unnest(from_json(arr, '["JSON"]'))::VARCHAR, 'null') AS raw
+    FROM arrays
 )
 SELECT change_id, seq, source, location, raw, s.*
 FROM (SELECT change_id, seq, source, location, NULL AS raw, s FROM _wa_heads
