@@ -29,21 +29,24 @@ SCOPED_KINDS = ("psid", "igsid", "apple")
 """Identifier kinds that only mean something together with the business id (sender)."""
 
 
+def _main_region(code: int) -> str | None:
+    """The main region of a calling code (``1`` → US), None for a non-geographic one."""
+    region_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    main = region_codes[0] if region_codes else None
+    return None if main in (None, "001") else main
+
+
 @cache
 def _calling_code(code: int) -> tuple[str | None, list[int]] | None:
     """Main region and possible national-number lengths of a calling code (phonenumbers
-    metadata), or None when it has none. phonenumbers loads a region's metadata on first
-    use, so only the codes an ingest meets are looked up (all of them take 0.2 s)."""
-    region_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
-    if not region_codes:
+    metadata), or None when it has none. Only the codes an ingest meets are looked up."""
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         return None
-    main = region_codes[0]
-    if main == "001":
+    region = _main_region(code)
+    if region is None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
-        region = None
     else:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
-        region = main
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.general_desc is None:
         return None
     possible = [int(n) for n in metadata.general_desc.possible_length or ()]
@@ -84,8 +87,7 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE or number.country_code is None:
         return None, None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    region = phonenumbers.region_code_for_country_code(number.country_code)
-    return e164, None if region in ("001", "ZZ") else region
+    return e164, _main_region(number.country_code)
 
 
 def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
