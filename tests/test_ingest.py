@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from threadlift.errors import InputError
 from threadlift.ingest import IngestResult, ingest_files, rebuild
 from threadlift.workspace import Workspace
+from webhooks import whatsapp_body
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
 META = FIXTURES / "meta_docs_examples"
@@ -164,13 +165,7 @@ def test_tracking_data_and_authentication_international(
         }
         if pricing:
             item["pricing"] = pricing
-        return json.dumps({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
-                "statuses": [item]}}]}],
-        })
+        return json.dumps(whatsapp_body({"statuses": [item]}))
 
     pricing = {"pricing_model": "PMP", "type": "regular",
                "category": "authentication-international"}
@@ -201,16 +196,11 @@ def test_inbound_context_referral_and_windows(workspace: Workspace, tmp_path: Pa
         "SELECT source_type, source_id FROM message_referrals"
     ).fetchall() == [("ad", "120226305854810726")]
     # a reply 1 hour after the ad click: the window is open and a free entry point applies.
-    reply = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
-            "statuses": [{"id": "wamid.R", "status": "sent", "timestamp": str(1750275992 + 3600),
-                          "recipient_id": "16505551234",
-                          "pricing": {"billable": False, "pricing_model": "PMP",
-                                      "type": "free_entry_point",
-                                      "category": "referral_conversion"}}]}}]}],
-    }
+    reply = whatsapp_body({"statuses": [{
+        "id": "wamid.R", "status": "sent", "timestamp": str(1750275992 + 3600),
+        "recipient_id": "16505551234",
+        "pricing": {"billable": False, "pricing_model": "PMP", "type": "free_entry_point",
+                    "category": "referral_conversion"}}]})
     path = tmp_path / "reply.jsonl"
     path.write_text(json.dumps(reply) + "\n")
     ingest_files(workspace, "whatsapp", [path])
@@ -237,12 +227,9 @@ def test_every_element_of_messages_and_contacts_arrays_is_read(
     ad = message("m2", "16505550002", referral={"source_type": "ad", "source_id": "ad-9",
                                                  "ctwa_clid": "clid-9"})
     no_id = message(None, "16505550003")
-    fast = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-        "field": "messages", "value": {
-            "metadata": {"display_phone_number": "15550783881"},
-            "contacts": [{"wa_id": "16505550001"},
-                         {"wa_id": "16505550002", "user_id": "US.200"}],
-            "messages": [reply, ad, None, 5, no_id]}}]}]}
+    fast = whatsapp_body({
+        "contacts": [{"wa_id": "16505550001"}, {"wa_id": "16505550002", "user_id": "US.200"}],
+        "messages": [reply, ad, None, 5, no_id]})
     split = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
         {"field": "messages", "value": {"metadata": {"display_phone_number": "15550783881"},
                                         "messages": [message("m4", "16505550004")]}},
@@ -639,12 +626,7 @@ def _status_body(message: int, status: str, ts: int, recipient: str) -> str:
     if status != "read":
         item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular",
                            "category": "utility"}
-    return json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "9"},
-            "statuses": [item]}}]}],
-    })
+    return json.dumps(whatsapp_body({"statuses": [item]}))
 
 
 _PROPERTY_BODIES = [
@@ -810,9 +792,7 @@ def test_status_only_bodies_map_as_the_general_path_does(tmp_path: Path) -> None
     """Status-only bodies are read from the fields parsed while staging; the same statuses
     read by the general path must give the same canonical rows and facts."""
     odd = [  # the edge cases of a single status: group, failed, free, tracking, bad values
-        json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-            {"field": "messages", "value": {"metadata": {"display_phone_number": "+1 555-078-3881"},
-                                            "statuses": [status]}}]}]})
+        json.dumps(whatsapp_body({"statuses": [status]}, display="+1 555-078-3881"))
         for status in (
             {"id": "wamid.G1", "status": "sent", "timestamp": "1750000100",
              "recipient_id": "120363040000000000", "recipient_type": "group"},

@@ -10,16 +10,13 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from threadlift.ingest import ingest_files
 from threadlift.workspace import Workspace
+from webhooks import whatsapp_body
 
 
 def _status_body(message_id: str, recipient: str) -> str:
     status = {"id": message_id, "status": "sent", "timestamp": "1750000000",
               "recipient_id": recipient}
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "2"},
-            "statuses": [status]}}]}]})
+    return json.dumps(whatsapp_body({"statuses": [status]}))
 
 
 def _candidates() -> dict[str, tuple[str | None, str | None]]:
