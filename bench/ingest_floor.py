@@ -119,6 +119,8 @@ _STEPS: list[tuple[str, str]] = [
 
 
 def _calling_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """The calling-code table the phone check joins, built here from phonenumbers rather
+    than by threadlift's identity module: the floor uses none of the code it is compared with."""
     codes: list[str] = []
     regions: list[str] = []
     lengths: list[list[int]] = []
