@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo-out
 
-.PHONY: install demo test test-fast test-slow lint typecheck chromium bench clean hillstrom
+.PHONY: install demo test test-fast test-slow lint typecheck chromium bench clean hillstrom wheel-check
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test-slow: $(STAMP) chromium
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,spark]'
 	$(BIN)/pytest -m slow -q || [ $$? -eq 5 ]
 
+# The built wheel, installed in a fresh venv, runs the demo and a report outside the checkout.
+wheel-check:
+	PYTHON=$(PYTHON) bash scripts/wheel_check.sh
+
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
@@ -48,7 +52,7 @@ clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
 
 hillstrom: $(STAMP)
-	$(BIN)/python -m threadlift.hillstrom data/hillstrom
+	$(BIN)/python -m threadlift.datasets.hillstrom data/hillstrom
 	rm -f data/hillstrom/hillstrom.duckdb data/hillstrom/hillstrom.duckdb.wal
 	$(BIN)/threadlift load contacts data/hillstrom/canonical/contacts.csv -w data/hillstrom/hillstrom.duckdb
 	$(BIN)/threadlift load actions data/hillstrom/canonical/actions.csv -w data/hillstrom/hillstrom.duckdb

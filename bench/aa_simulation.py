@@ -12,7 +12,7 @@ distribution) and a 10 % holdout, as in a typical messaging holdout:
 3. Daily peeking on a frozen audience: all units assigned on day 0, outcomes accrue
    over the 28-day window (how threadlift's holdouts actually run).
 
-Every analysis goes through :func:`threadlift.stats.compare` on per-arm sufficient
+Every analysis goes through :func:`threadlift.core.stats.compare` on per-arm sufficient
 statistics, exactly as a report does. Per-unit data are drawn with numpy from a seeded
 generator, so a run is reproducible.
 
@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from threadlift.moments import SufficientStats
-from threadlift.stats import compare
+from threadlift.core.moments import SufficientStats
+from threadlift.core.stats import compare
 
 ALPHA = 0.05
 HOLDOUT_SHARE = 0.10

@@ -47,8 +47,8 @@ from fastapi import FastAPI
 
 from threadlift.api.security import new_api_key
 from threadlift.api.settings import SETTINGS_ENV, ApiSettings
-from threadlift.assignment import bucket
-from threadlift.datasets import generate_whatsapp_experiment
+from threadlift.core.bucketing import bucket
+from threadlift.datasets.synthetic import generate_whatsapp_experiment
 from threadlift.workspace import Workspace
 
 BASELINE_SALT = "wa-reactivation-2026-09"

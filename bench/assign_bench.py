@@ -5,7 +5,7 @@ history: a marketing consent grant for 90 % of them, a later revoke for 2 %, a b
 the last 90 days for 1 % and a 131050 failure for 0.5 %. Then, in the same run and on
 the same ids:
 
-1. floor — ``CREATE TABLE AS SELECT contact_id, <DESIGN.md bucket expression> FROM
+1. floor — ``CREATE TABLE AS SELECT contact_id, <public bucket expression> FROM
    contacts``: only the MD5 bucket, stored in the workspace file like the assignments
    (no eligibility, no arms); also timed as a TEMP (in-memory) table, the lower floor;
 2. threadlift — ``assign_experiment``: audience, consent / marketing-stop / feedback
@@ -46,12 +46,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from threadlift import eligibility_state
-from threadlift.assign import _evaluate, assign_experiment
-from threadlift.eligibility_state import LoadSync
+from threadlift.assign import eligibility as eligibility_state
+from threadlift.assign.assignment import _evaluate, assign_experiment
+from threadlift.assign.eligibility import LoadSync
+from threadlift.engines.sqlfiles import sql_text
 from threadlift.experiment import Experiment
 from threadlift.loading import load_files
-from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 ASSIGNED_AT = datetime(2026, 11, 2, 9, 0, 0)
@@ -168,7 +168,7 @@ def measure_load(directory: Path, contacts: int, repeat: int) -> dict[str, objec
 
 
 def experiment(experiment_id: str) -> Experiment:
-    """The DESIGN.md example experiment (10 % holdout), every contact in the audience."""
+    """The README's example experiment (10 % holdout), every contact in the audience."""
     return Experiment.model_validate(
         {
             "id": experiment_id,

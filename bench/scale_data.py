@@ -1,11 +1,11 @@
 """Generate the scale benchmark's data set: the seeded WhatsApp experiment as a Parquet lake.
 
-:func:`threadlift.datasets.generate_whatsapp_experiment` builds every table in memory
+:func:`threadlift.datasets.synthetic.generate_whatsapp_experiment` builds every table in memory
 with numpy and pandas (18 minutes for 10M contacts), so this module writes the same
 experiment at any size with DuckDB: the same tables and columns, the same effect model
 and parameters (markets, consent states, send failures, delivery and read delays,
 feedback, orders with a 30 % conversion lift on delivered contacts), hence the same
-closed-form truth (``summary.json``'s ``truth``, from :mod:`threadlift.datasets`).
+closed-form truth (``summary.json``'s ``truth``, from :mod:`threadlift.datasets.synthetic`).
 
 How the draws are made, all deterministic from ``seed``:
 
@@ -51,9 +51,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from threadlift import datasets as ds
-from threadlift.assignment import arm_ranges
-from threadlift.dialects import bucket_sql
+from threadlift.core.bucketing import arm_ranges
+from threadlift.datasets import synthetic as ds
+from threadlift.engines.dialects import bucket_sql
 from threadlift.workspace import NATURAL_KEYS, Workspace
 
 DAY = 86_400

@@ -2,12 +2,12 @@
 
 Methods, all computing the report's per-arm sufficient statistics (units; the sums,
 squares and cross-products of the metrics; the guardrail counts) and from them the
-lifts, guardrail tests and sample-ratio check with :mod:`threadlift.stats`:
+lifts, guardrail tests and sample-ratio check with :mod:`threadlift.core.stats`:
 
 * ``threadlift``: threadlift's own path through the DuckDB engine
-  (:func:`threadlift.outcomes.prepare_units`: ``outcomes/units`` and
-  ``outcomes/unit_counts``; ``stats/action_moments``; ``stats/guardrail_signals`` +
-  ``stats/guardrail_moments``);
+  (:func:`threadlift.analysis.units.prepare_units`: ``analysis/units/units`` and
+  ``analysis/units/unit_counts``; ``analysis/lift/action_moments``; ``analysis/guardrails/signals`` +
+  ``analysis/guardrails/moments``);
 * ``threadlift-core``: ``analyze(sections="core")``, the same sums and tests through the
   public API (``threadlift report --core``): adds the report object and the
   quarantined-assignments count;
@@ -35,7 +35,7 @@ GUARDRAIL_KINDS = (
     "block", "report", "opt_out", "marketing_stop", "spam_rate_limited", "marketing_cap",
     "undeliverable",
 )
-"""Every guardrail signal threadlift counts per arm (``stats/guardrail_signals.sql``)."""
+"""Every guardrail signal threadlift counts per arm (``analysis/guardrails/signals.sql``)."""
 ERROR_KINDS = {
     "131050": "marketing_stop", "131048": "spam_rate_limited", "131049": "marketing_cap",
     "131026": "undeliverable",
@@ -112,9 +112,8 @@ COLUMNS = (
 
 def _stats_from_sums(experiment: Any, per_arm: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Lifts, guardrails and SRM from per-arm sums (the part every method shares)."""
-    from threadlift import stats
-    from threadlift.moments import SufficientStats
-    from threadlift.outcomes import proportion_stats
+    from threadlift.core import stats
+    from threadlift.core.moments import SufficientStats, proportion_stats
 
     def metric(arm: str, kind: str) -> SufficientStats:
         r = per_arm[arm]
@@ -165,8 +164,10 @@ def _stats_from_sums(experiment: Any, per_arm: dict[str, dict[str, float]]) -> d
 
 def run_threadlift(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
     """threadlift's own outcome and statistics path (the report minus its extra sections)."""
-    from threadlift.engine import DuckDBEngine
-    from threadlift.outcomes import guardrail_counts, metric_stats, prepare_units
+    from threadlift.analysis.guardrails import guardrail_counts
+    from threadlift.analysis.lift import metric_stats
+    from threadlift.analysis.units import prepare_units
+    from threadlift.engines.duckdb import DuckDBEngine
     from threadlift.workspace import Workspace
 
     with Workspace.open(data / "workspace.duckdb", read_only=True) as ws:

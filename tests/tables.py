@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from threadlift.assign import evaluation_params, get_global_holdout
+from threadlift.assign.assignment import evaluation_params, get_global_holdout
+from threadlift.engines.sqlfiles import sql_text
 from threadlift.experiment import Experiment
-from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 
@@ -21,8 +21,8 @@ def insert_rows(ws: Workspace, table: str, rows: Sequence[tuple[object, ...]]) -
 
 
 def state_macro_arguments() -> list[str]:
-    """The parameter names ``_tl_evaluate`` takes (sql/eligibility/evaluate.sql), in order."""
-    text = sql_text("eligibility/evaluate")
+    """The parameter names ``_tl_evaluate`` takes (sql/assign/eligibility/evaluate.sql), in order."""
+    text = sql_text("assign/eligibility/evaluate")
     signature = re.search(r"MACRO _tl_evaluate\((.*?)\)\s*AS TABLE", text, re.S)
     assert signature is not None
     return [name.strip().removeprefix("p_") for name in signature.group(1).split(",")]

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from threadlift.cli import main
-from threadlift.scheduled import worst
+from threadlift.report.scheduled import worst
 
 
 def test_every_command_documents_itself_with_an_example() -> None:

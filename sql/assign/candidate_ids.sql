@@ -4,7 +4,7 @@
 --          sql/assign/evaluate.sql's first rule, so the API answers it from its bucket alone.
 -- grain:   one row per distinct contact_id.
 -- reads:   contacts, assignments, temp view _tl_audience (created just before by
---          threadlift.assign.candidate_ids for this experiment).
+--          threadlift.assign.assignment.candidate_ids for this experiment).
 -- params:  $experiment_id VARCHAR.
 SELECT contact_id FROM contacts WHERE contact_id IS NOT NULL
 UNION

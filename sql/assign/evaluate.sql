@@ -5,7 +5,7 @@
 --          rows (threadlift.assign.eligibility_snapshot), so there is one implementation.
 -- grain:   one row per distinct candidate contact_id; writes TEMP TABLE _tl_evaluation.
 -- reads:   temp view _tl_candidates(contact_id, in_audience) (sql/assign/candidates_*.sql,
---          built by threadlift.assign); assignments, consents, messages, message_events,
+--          built by threadlift.assign.assignment); assignments, consents, messages, message_events,
 --          feedback.
 -- params:  $experiment_id VARCHAR, $at TIMESTAMP (eligibility time), $salt VARCHAR,
 --          $arm_names VARCHAR[], $arm_starts INTEGER[], $arm_stops INTEGER[],

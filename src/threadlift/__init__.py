@@ -1,19 +1,20 @@
 """threadlift: what conversational messaging really adds, measured with stable holdouts.
 
-Modules, by concept:
+The house, by concept (each folder's own docstring maps its modules):
 
-- :mod:`threadlift.assignment` — the bucketing contract (pure): :func:`bucket`.
-- :mod:`threadlift.experiment` — experiment files (TOML) validated.
-- :mod:`threadlift.workspace` — the DuckDB workspace and its schema.
+- :mod:`threadlift.core` — pure formulas and contracts: bucketing, sufficient statistics,
+  comparisons, sequential tests, power, cost and reach (no DuckDB, no files).
+- :mod:`threadlift.experiment` — experiment files (TOML), validated.
+- :mod:`threadlift.workspace` — the DuckDB workspace and its schema (``sql/workspace``).
 - :mod:`threadlift.loading` — canonical rows from CSV / Parquet / JSON lines, with quarantine.
-- :mod:`threadlift.ingest` — platform webhooks (WhatsApp, Messenger, Instagram, Apple).
-- :mod:`threadlift.assign` — eligible, stable assignment in DuckDB.
-- :mod:`threadlift.outcomes` — SQL → per-arm sufficient statistics.
-- :mod:`threadlift.moments` — the sufficient-statistics contract.
-- :mod:`threadlift.stats` — lift, intervals, SRM, guardrail tests (pure).
-- :mod:`threadlift.power` — holdout planning.
-- :mod:`threadlift.analysis` — one experiment's full analysis; :mod:`threadlift.report` writes it.
-- :mod:`threadlift.datasets` — the seeded synthetic WhatsApp experiment.
+- :mod:`threadlift.ingest` — platform webhooks (WhatsApp, Messenger, Instagram, Apple, SMS, email).
+- :mod:`threadlift.assign` — eligible, stable assignment; the global holdout.
+- :mod:`threadlift.analysis` — one module per report section (units, lift, guardrails, reach,
+  funnel, windows, quality, cost, …); :func:`analyze` runs them.
+- :mod:`threadlift.report` — report.json, Markdown, HTML and charts from one analysis.
+- :mod:`threadlift.engines` — where the SQL runs (DuckDB, Spark, warehouse dialects).
+- :mod:`threadlift.datasets` — the seeded synthetic experiment, Hillstrom, the demo.
+- :mod:`threadlift.api` — the HTTP API sending systems ask "which arm is this contact in?".
 
 Notebook use::
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from threadlift.assignment import bucket
+from threadlift.core.bucketing import bucket
 
 __version__ = "0.1.0"
 

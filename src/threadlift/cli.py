@@ -2,7 +2,7 @@
 
 One error style: a one-line ``Error: …`` naming what was wrong and how to fix it, exit
 code 2 for bad input and 1 for a bug (``--debug`` shows the traceback). ``report``
-exits 3 when any alert fires (DESIGN.md). Heavy modules are imported inside commands so
+exits 3 when any alert fires (docs/architecture.md, "Exit codes"). Heavy modules are imported inside commands so
 ``threadlift --help`` starts fast.
 """
 
@@ -34,7 +34,7 @@ def _fail(message: str, code: int) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Map exceptions to one-line errors and DESIGN.md exit codes."""
+    """Map exceptions to one-line errors and the documented exit codes."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -221,7 +221,7 @@ def ingest(
 
 @main.command(
     epilog="Examples:\n\n  threadlift sql --dialect bigquery                 # every analysis query\n\n"
-    "  threadlift sql --dialect snowflake stats/funnel\n\n  threadlift sql --list"
+    "  threadlift sql --dialect snowflake analysis/funnel/funnel\n\n  threadlift sql --list"
 )
 @click.argument("queries", nargs=-1)
 @click.option(
@@ -232,13 +232,12 @@ def ingest(
 @handle_errors
 def sql(queries: tuple[str, ...], dialect: str, list_only: bool) -> None:
     """Print threadlift's SQL rendered for a warehouse dialect (parameters as placeholders)."""
-    from threadlift.dialects import render
-    from threadlift.sqlfiles import sql_dir
+    from threadlift.engines.dialects import render
+    from threadlift.engines.sqlfiles import sql_dir
 
     names = sorted(
         str(p.relative_to(sql_dir()).with_suffix(""))
-        for folder in ("outcomes", "stats")
-        for p in (sql_dir() / folder).glob("*.sql")
+        for p in (sql_dir() / "analysis").glob("*/*.sql")
     )
     if list_only:
         click.echo("\n".join(names))
@@ -334,7 +333,7 @@ def assign(
         return
     if lake is not None:
         raise ConfigError("--lake is for --engine spark; the DuckDB engine assigns in --workspace")
-    from threadlift.assign import assign_experiment, export_assignments, export_send_list
+    from threadlift.assign.assignment import assign_experiment, export_assignments, export_send_list
     from threadlift.workspace import Workspace
 
     with Workspace.open(workspace) as ws:
@@ -353,11 +352,11 @@ def assign(
             rows = export_send_list(ws, experiment, send_list)
             click.echo(f"wrote {rows} treatment contacts to {send_list}")
             if experiment.sender_id is not None:
-                from threadlift.engine import DuckDBEngine
-                from threadlift.guardrails import send_list_warning
+                from threadlift.core.reach import send_list_warning
+                from threadlift.engines.duckdb import DuckDBEngine
 
                 tiers = DuckDBEngine(ws.con).run(
-                    "stats/current_tier", {"sender_id": experiment.sender_id}
+                    "analysis/reach/current_tier", {"sender_id": experiment.sender_id}
                 ).rows
                 warning = send_list_warning(
                     experiment.sender_id, tiers[0][0] if tiers else None, rows
@@ -405,7 +404,7 @@ def _assign_on_spark(
                 f"{flag} works with the DuckDB engine only: Spark appends the new assignments "
                 f"to {lake}/assignments (Parquet) and keeps no design registry"
             )
-    from threadlift.assign import get_global_holdout
+    from threadlift.assign.assignment import get_global_holdout
     from threadlift.engines.spark import SparkEngine, assign_spark
     from threadlift.workspace import Workspace
 
@@ -473,9 +472,9 @@ def report(
     from contextlib import ExitStack
 
     from threadlift.analysis import analyze, default_as_of
-    from threadlift.engine import Engine
+    from threadlift.engines.base import Engine
     from threadlift.experiment import load_experiment
-    from threadlift.report import EXIT_ALERT, write_report
+    from threadlift.report.write import EXIT_ALERT, write_report
     from threadlift.workspace import Workspace
 
     moment = _parse_as_of(as_of)
@@ -493,7 +492,7 @@ def report(
             stack.callback(spark.stop)
             sql_engine = spark
         if all_dir is not None:
-            from threadlift.scheduled import report_all
+            from threadlift.report.scheduled import report_all
 
             worst = report_all(
                 workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction,
@@ -542,8 +541,8 @@ def plan(
     Give all but one of: the lift (--effect or --rel-effect), --units, --power; the missing
     one is solved for. Unequal allocation comes from --holdout.
     """
+    from threadlift.core.power import plan as solve
     from threadlift.errors import InputError
-    from threadlift.power import plan as solve
 
     if not 0 < holdout_pct < 100:
         raise InputError(f"--holdout must be between 0 and 100 percent (got {holdout_pct})")
@@ -641,13 +640,13 @@ def _describe_holdout(setting: Any) -> str:
 
 def _change_holdout(workspace: Path, salt: str | None, percent: str, force: bool) -> None:
     """Set (or, with percent 0, clear) the global holdout; refuse to move assigned experiments."""
-    from threadlift.assign import (
+    from threadlift.assign.assignment import (
         GlobalHoldout,
         experiments_assigned_under_other_global_holdout,
         get_global_holdout,
         set_global_holdout,
     )
-    from threadlift.assignment import basis_points
+    from threadlift.core.bucketing import basis_points
     from threadlift.workspace import Workspace
 
     try:
@@ -706,7 +705,7 @@ def holdout_clear(force: bool, workspace: Path) -> None:
 @handle_errors
 def holdout_show(workspace: Path) -> None:
     """Print the global holdout, how many contacts it holds, and experiments assigned under another."""
-    from threadlift.assign import (
+    from threadlift.assign.assignment import (
         experiments_assigned_under_other_global_holdout,
         get_global_holdout,
         global_holdout_units,
@@ -740,7 +739,7 @@ def holdout_show(workspace: Path) -> None:
 @handle_errors
 def demo(out: Path, contacts: int, seed: int, workspace: Path | None) -> None:
     """Build a seeded synthetic workspace with a known true effect and report on it."""
-    from threadlift.demo import run_demo
+    from threadlift.datasets.demo import run_demo
 
     result = run_demo(
         out, n_contacts=contacts, seed=seed, workspace=workspace, progress=_progress()

@@ -2,7 +2,7 @@
 
 Every error a user can cause is a :class:`ThreadliftError` whose message names the
 input, what was expected and how to fix it. The CLI maps the class to an exit code
-(DESIGN.md): 2 for bad input, 1 for a bug (anything that is not a ThreadliftError).
+(docs/architecture.md, "Exit codes"): 2 for bad input, 1 for a bug (anything that is not a ThreadliftError).
 """
 
 from __future__ import annotations

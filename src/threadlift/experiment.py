@@ -1,9 +1,9 @@
-"""Experiment files (TOML, DESIGN.md): parsed and validated at the edge with pydantic.
+"""Experiment files (TOML): parsed and validated at the edge with pydantic.
 
 Errors name the file, the field and what is allowed, e.g.
 ``winback.toml: arms[1].weight: must be greater than 0 (got 0)``.
 
-Besides the fields of DESIGN.md an experiment may declare:
+Besides its core fields (id, channel, sender, arms, metrics, guardrails) an experiment may declare:
 
 * ``version = N`` — the design version the file describes. ``assign`` refuses a file
   whose arms, weights, salt, ``assigned_at`` or layer differ from what was assigned,
@@ -20,13 +20,13 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlglot import exp
 
-from threadlift.assignment import BUCKETS, ArmRange, arm_ranges
+from threadlift.core.bucketing import BUCKETS, ArmRange, arm_ranges
 from threadlift.errors import ConfigError
 
 Channel = Literal["whatsapp", "messenger", "instagram", "apple", "sms", "email"]
@@ -80,7 +80,7 @@ class Layer(_Model):
 
 
 class Eligibility(_Model):
-    """Who may be assigned (DESIGN.md)."""
+    """Who may be assigned: consent, recent feedback, other experiments (docs/experiments.md)."""
 
     require_consent: bool = True
     exclude_feedback_days: Annotated[int, Field(ge=0)] = 90
@@ -330,6 +330,31 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (``list[Arm]``, ``Arm | None``, ``Arm``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for inner in get_args(annotation):
+        found = _model_in(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names allowed where a validation error points (its ``loc`` less the name)."""
+    model: type[BaseModel] = Experiment
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return sorted(model.model_fields)
+
+
 def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
     """Parse and validate an experiment from TOML text.
 
@@ -351,7 +376,8 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
             where = _location(tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                message = "unknown field (check the spelling; see DESIGN.md for the fields)"
+                allowed = ", ".join(_fields_at(tuple(error["loc"])))
+                message = f"unknown field (check the spelling; the fields here are: {allowed})"
             elif error["type"] == "missing":
                 message = "required field is missing"
             got = error.get("input")

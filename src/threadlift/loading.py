@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from threadlift.eligibility_state import LoadSync
+from threadlift.assign.eligibility import LoadSync
 from threadlift.errors import InputError
 from threadlift.experiment import Experiment
 from threadlift.workspace import NATURAL_KEYS, Column, Workspace, count_rows, first_row
@@ -32,7 +32,7 @@ DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {
     ("feedback", "kind"): ("block", "report", "opt_out"),
     ("sender_quality", "quality_rating"): ("GREEN", "YELLOW", "RED", "UNKNOWN", "NA"),
 }
-"""Allowed values of columns with a closed vocabulary (DESIGN.md)."""
+"""Allowed values of columns with a closed vocabulary (docs/architecture.md, "Canonical tables")."""
 
 _FORMATS = {
     ".csv": "csv",

@@ -1,6 +1,6 @@
-"""The workspace: one DuckDB file holding the canonical tables of DESIGN.md.
+"""The workspace: one DuckDB file holding the canonical tables (docs/architecture.md, "Canonical tables").
 
-Schema changes are numbered SQL files in ``sql/schema/`` (``NNN_name.sql``). Opening a
+Schema changes are numbered SQL files in ``sql/workspace/`` (``NNN_name.sql``). Opening a
 workspace applies the ones above its recorded ``schema_version`` in order, each in its
 own transaction, so later versions migrate a workspace without losing data. A read-only
 open cannot migrate: it refuses an older workspace unless every pending file declares
@@ -20,8 +20,8 @@ from typing import Any, Self
 
 import duckdb
 
+from threadlift.engines.sqlfiles import sql_dir
 from threadlift.errors import WorkspaceError
-from threadlift.sqlfiles import sql_dir
 
 DEFAULT_WORKSPACE = "threadlift.duckdb"
 ENV_WORKSPACE = "THREADLIFT_WORKSPACE"
@@ -99,7 +99,7 @@ def default_workspace_path() -> Path:
 def migrations() -> list[tuple[int, Path]]:
     """Schema files in the order they apply."""
     found = []
-    for path in sorted((sql_dir() / "schema").iterdir()):
+    for path in sorted((sql_dir() / "workspace").iterdir()):
         match = _MIGRATION.match(path.name)
         if match:
             found.append((int(match.group(1)), path))

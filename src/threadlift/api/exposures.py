@@ -28,8 +28,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import InputError, WorkspaceError
-from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 LOG_NAME = "exposures.sqlite3"

@@ -1,6 +1,6 @@
 """Request and response bodies of the API (pydantic), kept apart from the domain objects.
 
-The domain answers (:class:`threadlift.assign.ContactStatus`, :class:`~threadlift.experiment.Experiment`)
+The domain answers (:class:`threadlift.assign.assignment.ContactStatus`, :class:`~threadlift.experiment.Experiment`)
 are turned into these shapes by :mod:`threadlift.api.app`; assignment answers are
 serialised by :func:`assignment_body` (the hot path), which produces exactly the fields
 of :class:`Assignment`; the tests and the schemathesis run check it against the schema.
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from threadlift.assign import EXCLUSION_REASONS, ContactStatus
+from threadlift.assign.assignment import EXCLUSION_REASONS, ContactStatus
 
 MAX_ID_LENGTH = 256
 """Longest contact, experiment or exposure id accepted."""
@@ -35,7 +35,7 @@ ContactId = Annotated[
 """A contact id as sent by a caller: 1–256 characters of UTF-8 text."""
 
 Reason = Literal[EXCLUSION_REASONS]  # type: ignore[valid-type]
-"""Why a contact is not eligible (threadlift.assign.EXCLUSION_REASONS, first failing rule)."""
+"""Why a contact is not eligible (threadlift.assign.assignment.EXCLUSION_REASONS, first failing rule)."""
 
 
 class _In(BaseModel):

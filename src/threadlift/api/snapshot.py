@@ -14,7 +14,7 @@ exclusive ``flock`` on ``<state_dir>/builder.lock``):
    previous snapshot keeps being served; the builder tries again on its next tick.
 2. For each experiment file, :func:`threadlift.assign.eligibility_snapshot` (the same SQL
    ``threadlift assign`` runs) evaluates every candidate contact: all workspace contacts,
-   the experiment's assigned contacts and its audience (:func:`threadlift.assign.candidate_ids`).
+   the experiment's assigned contacts and its audience (:func:`threadlift.assign.assignment.candidate_ids`).
    Any other id is ``not_in_audience`` by the first rule of that SQL, so it is answered
    from its bucket alone.
 3. The results and the experiment files' text are written to a new DuckDB file, which
@@ -48,11 +48,11 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from threadlift.assign import ContactStatus, candidate_ids, eligibility_snapshot
-from threadlift.assignment import bucket
+from threadlift.assign.assignment import ContactStatus, candidate_ids, eligibility_snapshot
+from threadlift.core.bucketing import bucket
+from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import ThreadliftError, WorkspaceError
 from threadlift.experiment import Experiment, parse_experiment
-from threadlift.sqlfiles import quote_identifier, sql_text
 from threadlift.workspace import Workspace
 
 from .models import assignment_body, utc_text

@@ -1,17 +1,18 @@
-"""Engines other than the embedded DuckDB default (see :mod:`threadlift.engine`).
+"""Where threadlift's SQL runs, and the SQL itself.
 
+* :mod:`threadlift.engines.sqlfiles`: the ``sql/`` files shipped inside the package,
+  loaded by name.
+* :mod:`threadlift.engines.base`: the :class:`~threadlift.engines.base.Engine` seam
+  (run a named SQL file with bound parameters, get rows back).
+* :mod:`threadlift.engines.duckdb`: the default engine, the workspace's own connection.
+* :mod:`threadlift.engines.dialects`: the same files transpiled (sqlglot) for Spark,
+  BigQuery, Snowflake and Trino.
 * :mod:`threadlift.engines.spark`: the ``sql/`` queries on Spark over a Parquet lake
-  (``pip install 'threadlift[spark]'``); :func:`~threadlift.engines.lake.export_lake`
-  writes a workspace in that layout.
+  (``pip install 'threadlift[spark]'``).
 * :mod:`threadlift.engines.lake`: the lake layout (one directory of Parquet files per
-  canonical table), shared by every lake engine.
+  canonical table), shared by every lake engine;
+  :func:`~threadlift.engines.lake.export_lake` writes it.
 
 pyspark is imported only by :mod:`threadlift.engines.spark`, so importing this package is
 cheap.
 """
-
-from __future__ import annotations
-
-from threadlift.engines.lake import LAKE_TABLES, export_lake, lake_tables
-
-__all__ = ["LAKE_TABLES", "export_lake", "lake_tables"]

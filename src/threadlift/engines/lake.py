@@ -6,16 +6,16 @@
         contacts/        *.parquet   (any number of files, any names; Hive-style
         messages/        *.parquet    partition directories such as market=BR/ work too)
         message_events/  *.parquet
-        …                            every table of DESIGN.md "Canonical tables"
+        …                            every canonical table (sql/workspace)
         platform_events/   *.parquet (optional: template status / quality webhooks)
         message_referrals/ *.parquet (optional: ad and page-button entry points)
 
-Columns and types are those of ``sql/schema/001_canonical_tables.sql``: identifiers
+Columns and types are those of ``sql/workspace/001_canonical_tables.sql``: identifiers
 strings, times naive UTC timestamps (Parquet ``TIMESTAMP`` with
 ``isAdjustedToUTC = false``, as DuckDB and pandas write naive times), ``value`` and
 ``price`` doubles, ``billable`` boolean, ``bucket`` int. A table missing from the lake
 reads as empty. The two optional tables are those WhatsApp ingest fills
-(``sql/schema/003_raw_store.sql``); without them a report says it could not show the
+(``sql/workspace/003_raw_store.sql``); without them a report says it could not show the
 template timeline or apply free-entry-point pricing. :func:`export_lake` writes a
 workspace in this layout.
 """
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from threadlift.engines.sqlfiles import quote_identifier
 from threadlift.errors import WorkspaceError
-from threadlift.sqlfiles import quote_identifier
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 
 INGEST_FACT_TABLES: tuple[str, ...] = ("platform_events", "message_referrals")
@@ -41,7 +41,7 @@ def lake_tables(directory: str | Path) -> dict[str, Path]:
     root = Path(directory)
     if not root.is_dir():
         raise WorkspaceError(
-            f"lake {root} is not a directory; write one with threadlift.engines.export_lake "
+            f"lake {root} is not a directory; write one with threadlift.engines.lake.export_lake "
             "or point to a directory holding <table>/*.parquet"
         )
     return {name: root / name for name in LAKE_TABLES if (root / name).is_dir()}

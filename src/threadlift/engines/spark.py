@@ -1,10 +1,10 @@
 """The ``sql/`` queries on Spark, over Parquet tables in the lake layout.
 
-:class:`SparkEngine` implements the :class:`~threadlift.engine.Engine` protocol: it
-renders each named DuckDB query for Spark with :mod:`threadlift.dialects` (parameters as
+:class:`SparkEngine` implements the :class:`~threadlift.engines.base.Engine` protocol: it
+renders each named DuckDB query for Spark with :mod:`threadlift.engines.dialects` (parameters as
 literals built by sqlglot) and runs it with ``spark.sql``. The canonical tables are the
 lake's Parquet directories (:mod:`threadlift.engines.lake`), registered as temporary
-views; a ``CREATE TEMP TABLE … AS`` query (``outcomes/units``) becomes a checkpointed
+views; a ``CREATE TEMP TABLE … AS`` query (``analysis/units/units``) becomes a checkpointed
 temporary view that later queries read, as in DuckDB. So the whole analysis runs
 unchanged::
 
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
-from threadlift import dialects
-from threadlift.assign import GlobalHoldout, evaluation_params
-from threadlift.engine import Rows
+from threadlift.assign.assignment import GlobalHoldout, evaluation_params
+from threadlift.engines import dialects
+from threadlift.engines.base import Rows
 from threadlift.engines.lake import LAKE_TABLES, lake_tables
+from threadlift.engines.sqlfiles import sql_dir, sql_text
 from threadlift.errors import ConfigError, WorkspaceError
 from threadlift.experiment import Experiment
-from threadlift.sqlfiles import sql_dir, sql_text
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -83,7 +83,7 @@ def canonical_schemas() -> dict[str, str]:
         found.group(0)
         for name in ("001_canonical_tables.sql", "003_raw_store.sql")
         for found in _CREATE_TABLE.finditer(
-            (sql_dir() / "schema" / name).read_text(encoding="utf-8")
+            (sql_dir() / "workspace" / name).read_text(encoding="utf-8")
         )
         if found.group(1) in LAKE_TABLES
     ]
@@ -176,7 +176,7 @@ class SparkEngine:
         return self.execute(self._statement(query, params))
 
     def execute(self, statement: exp.Expr) -> Rows:
-        """Run one statement already rendered portable (see :func:`threadlift.dialects.portable`)."""
+        """Run one statement already rendered portable (see :func:`threadlift.engines.dialects.portable`)."""
         if isinstance(statement, exp.Create):
             kind = str(statement.args.get("kind") or "").upper()
             body = statement.expression

@@ -27,9 +27,9 @@ from typing import Literal
 
 import duckdb
 
+from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import InputError
 from threadlift.ingest import apple, identity, messenger, raw, sms_email, whatsapp, writer
-from threadlift.sqlfiles import sql_text
 from threadlift.workspace import Workspace
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "apple", "sms", "email")

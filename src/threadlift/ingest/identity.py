@@ -23,17 +23,11 @@ from functools import cache
 import duckdb
 import phonenumbers
 
-from threadlift.sqlfiles import sql_text
+from threadlift.core.markets import main_region
+from threadlift.engines.sqlfiles import sql_text
 
 SCOPED_KINDS = ("psid", "igsid", "apple")
 """Identifier kinds that only mean something together with the business id (sender)."""
-
-
-def _main_region(code: int) -> str | None:
-    """The main region of a calling code (``1`` → US), None for a non-geographic one."""
-    region_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
-    main = region_codes[0] if region_codes else None
-    return None if main in (None, "001") else main
 
 
 @cache
@@ -42,7 +36,7 @@ def _calling_code(code: int) -> tuple[str | None, list[int]] | None:
     metadata), or None when it has none. Only the codes an ingest meets are looked up."""
     if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         return None
-    region = _main_region(code)
+    region = main_region(code)
     if region is None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
     else:
@@ -74,7 +68,7 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
     Judged as the digits-only path in SQL judges international digits (phone_digits.sql),
     so that a number gets the same identity and market however it is written: possible
     means a possible length of a full number (not a local-only one), and the region is
-    the main region of the calling code (``+1`` → US, as cost.calling_code_markets).
+    the main region of the calling code (``+1`` → US, as :mod:`threadlift.core.markets` says for every market).
     """
     text = raw.strip()
     if not text.startswith("+"):
@@ -87,7 +81,7 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE or number.country_code is None:
         return None, None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return e164, _main_region(number.country_code)
+    return e164, main_region(number.country_code)
 
 
 def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
-from threadlift.sqlfiles import sql_text
+from threadlift.engines.sqlfiles import sql_text
 
 
 def derive(con: duckdb.DuckDBPyConnection, platform: str) -> None:

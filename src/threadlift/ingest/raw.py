@@ -31,8 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError
-from threadlift.sqlfiles import quote_identifier, sql_text
 
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 """Files read document by document in Python (not JSON lines) must fit in memory."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import InputError
-from threadlift.sqlfiles import sql_text
 
 PLATFORMS = ("sms", "email")
 REQUIRED_COLUMNS = ("message_id", "event", "ts")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
-from threadlift.sqlfiles import sql_text
+from threadlift.engines.sqlfiles import sql_text
 
 _STEPS = (
     "ingest/wa_heads",

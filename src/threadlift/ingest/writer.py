@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from threadlift.sqlfiles import quote_identifier, sql_text
+from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.workspace import NATURAL_KEYS
 
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,85 @@
+-- purpose: per-arm sufficient statistics of action-based outcomes, for every (action, cuped_days)
+--          spec at once: sums, sums of squares and cross-products of six per-unit variables.
+-- grain:   one row per (arm, action, cuped_days). Units without any action contribute zeros to
+--          every sum, so sums run over units that acted; `units` comes from _units.
+-- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; 0 = no pre-period).
+-- needs:   temp table _units(contact_id, arm, assigned_at, window_end) from analysis/units/units.sql.
+-- variables per unit, counted from the unit's own assigned_at:
+--   ind = 1 when >= 1 action in [assigned_at, window_end), val = sum of value, cnt = actions;
+--   pre_* = the same over [assigned_at - cuped_days, assigned_at).
+-- actions is read once per action, over the widest pre-period any of its specs asks for;
+-- only the rows in that window are then matched to the specs (a row counts for a spec when
+-- it falls in the spec's own window).
+WITH specs AS (
+    SELECT DISTINCT unnest($actions) AS action, unnest($cuped_days) AS cuped_days
+),
+horizons AS (
+    SELECT action, max(cuped_days) AS lookback FROM specs GROUP BY action
+),
+windowed AS MATERIALIZED (
+    SELECT u.contact_id, u.arm, u.assigned_at, a.action, a.ts, a.value
+    FROM _units AS u
+    JOIN actions AS a ON a.contact_id = u.contact_id
+    JOIN horizons AS h ON a.action = h.action
+    WHERE a.ts >= u.assigned_at - to_days(h.lookback)
+      AND a.ts < u.window_end
+),
+per_unit AS (
+    SELECT
+        w.arm,
+        s.action,
+        s.cuped_days,
+        CASE WHEN count(*) FILTER (WHERE w.ts >= w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts >= w.assigned_at), 0.0) AS val,
+        CAST(count(*) FILTER (WHERE w.ts >= w.assigned_at) AS DOUBLE) AS cnt,
+        CASE WHEN count(*) FILTER (WHERE w.ts < w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS pre_ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts < w.assigned_at), 0.0) AS pre_val,
+        CAST(count(*) FILTER (WHERE w.ts < w.assigned_at) AS DOUBLE) AS pre_cnt
+    FROM windowed AS w
+    JOIN specs AS s ON s.action = w.action
+    WHERE w.ts >= w.assigned_at - to_days(s.cuped_days)
+    GROUP BY w.contact_id, w.arm, s.action, s.cuped_days
+),
+sums AS (
+    SELECT
+    arm,
+    action,
+    cuped_days,
+    fsum(ind) AS ind_sum,
+    fsum(val) AS val_sum,
+    fsum(cnt) AS cnt_sum,
+    fsum(pre_ind) AS pre_ind_sum,
+    fsum(pre_val) AS pre_val_sum,
+    fsum(pre_cnt) AS pre_cnt_sum,
+    fsum(ind * ind) AS ind_sum_squares,
+    fsum(ind * val) AS ind_val_sum_product,
+    fsum(ind * cnt) AS ind_cnt_sum_product,
+    fsum(ind * pre_ind) AS ind_pre_ind_sum_product,
+    fsum(ind * pre_val) AS ind_pre_val_sum_product,
+    fsum(ind * pre_cnt) AS ind_pre_cnt_sum_product,
+    fsum(val * val) AS val_sum_squares,
+    fsum(val * cnt) AS val_cnt_sum_product,
+    fsum(val * pre_ind) AS val_pre_ind_sum_product,
+    fsum(val * pre_val) AS val_pre_val_sum_product,
+    fsum(val * pre_cnt) AS val_pre_cnt_sum_product,
+    fsum(cnt * cnt) AS cnt_sum_squares,
+    fsum(cnt * pre_ind) AS cnt_pre_ind_sum_product,
+    fsum(cnt * pre_val) AS cnt_pre_val_sum_product,
+    fsum(cnt * pre_cnt) AS cnt_pre_cnt_sum_product,
+    fsum(pre_ind * pre_ind) AS pre_ind_sum_squares,
+    fsum(pre_ind * pre_val) AS pre_ind_pre_val_sum_product,
+    fsum(pre_ind * pre_cnt) AS pre_ind_pre_cnt_sum_product,
+    fsum(pre_val * pre_val) AS pre_val_sum_squares,
+    fsum(pre_val * pre_cnt) AS pre_val_pre_cnt_sum_product,
+    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares
+    FROM per_unit
+    GROUP BY arm, action, cuped_days
+),
+arms AS (
+    SELECT arm, count(*) AS units FROM _units GROUP BY arm
+)
+SELECT arms.arm, specs.action, specs.cuped_days, arms.units, sums.* EXCLUDE (arm, action, cuped_days)
+FROM arms
+CROSS JOIN specs
+LEFT JOIN sums ON sums.arm = arms.arm AND sums.action = specs.action AND sums.cuped_days = specs.cuped_days
+ORDER BY arms.arm, specs.action, specs.cuped_days

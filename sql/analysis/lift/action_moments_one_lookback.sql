@@ -1,0 +1,94 @@
+-- purpose: action_moments.sql for the common case where every spec's pre-period is either
+--          none or one shared length: the same rows, read in one pass with constant filters.
+-- grain:   one row per (arm, action, cuped_days), exactly as analysis/lift/action_moments.
+-- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; each cuped_days is 0 or
+--          $lookback); $lookback INTEGER (the one pre-period length, 0 when there is none).
+-- needs:   temp table _units(contact_id, arm, assigned_at, window_end) from analysis/units/units.sql.
+-- With one pre-period length a unit's variables for every spec of an action come from one
+-- group: the in-window variables are shared, and the pre-period ones are those of $lookback
+-- (or zero for a spec without CUPED). The action filter and the window's lower bound are
+-- then constants DuckDB pushes into the scan of actions, instead of a join with the specs.
+-- Units whose only actions of an action are pre-period ones add zeros to a spec without CUPED,
+-- so those rows are dropped before the sums.
+WITH specs AS (
+    SELECT DISTINCT unnest($actions) AS action, unnest($cuped_days) AS cuped_days
+),
+windowed AS (
+    SELECT u.contact_id, u.arm, u.assigned_at, a.action, a.ts, a.value
+    FROM _units AS u
+    JOIN actions AS a ON a.contact_id = u.contact_id
+    WHERE list_contains($action_list, a.action)
+      AND a.ts >= u.assigned_at - to_days(CAST($lookback AS INTEGER))
+      AND a.ts < u.window_end
+),
+per_unit_action AS (
+    SELECT
+        w.arm,
+        w.action,
+        CASE WHEN count(*) FILTER (WHERE w.ts >= w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts >= w.assigned_at), 0.0) AS val,
+        CAST(count(*) FILTER (WHERE w.ts >= w.assigned_at) AS DOUBLE) AS cnt,
+        CASE WHEN count(*) FILTER (WHERE w.ts < w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS pre_ind,
+        coalesce(fsum(w.value) FILTER (WHERE w.ts < w.assigned_at), 0.0) AS pre_val,
+        CAST(count(*) FILTER (WHERE w.ts < w.assigned_at) AS DOUBLE) AS pre_cnt
+    FROM windowed AS w
+    GROUP BY w.contact_id, w.arm, w.action
+),
+per_unit AS (
+    SELECT
+        p.arm,
+        s.action,
+        s.cuped_days,
+        p.ind,
+        p.val,
+        p.cnt,
+        CASE WHEN s.cuped_days > 0 THEN p.pre_ind ELSE 0.0 END AS pre_ind,
+        CASE WHEN s.cuped_days > 0 THEN p.pre_val ELSE 0.0 END AS pre_val,
+        CASE WHEN s.cuped_days > 0 THEN p.pre_cnt ELSE 0.0 END AS pre_cnt
+    FROM per_unit_action AS p
+    JOIN specs AS s ON s.action = p.action
+    WHERE s.cuped_days > 0 OR p.cnt > 0
+),
+sums AS (
+    SELECT
+    arm,
+    action,
+    cuped_days,
+    fsum(ind) AS ind_sum,
+    fsum(val) AS val_sum,
+    fsum(cnt) AS cnt_sum,
+    fsum(pre_ind) AS pre_ind_sum,
+    fsum(pre_val) AS pre_val_sum,
+    fsum(pre_cnt) AS pre_cnt_sum,
+    fsum(ind * ind) AS ind_sum_squares,
+    fsum(ind * val) AS ind_val_sum_product,
+    fsum(ind * cnt) AS ind_cnt_sum_product,
+    fsum(ind * pre_ind) AS ind_pre_ind_sum_product,
+    fsum(ind * pre_val) AS ind_pre_val_sum_product,
+    fsum(ind * pre_cnt) AS ind_pre_cnt_sum_product,
+    fsum(val * val) AS val_sum_squares,
+    fsum(val * cnt) AS val_cnt_sum_product,
+    fsum(val * pre_ind) AS val_pre_ind_sum_product,
+    fsum(val * pre_val) AS val_pre_val_sum_product,
+    fsum(val * pre_cnt) AS val_pre_cnt_sum_product,
+    fsum(cnt * cnt) AS cnt_sum_squares,
+    fsum(cnt * pre_ind) AS cnt_pre_ind_sum_product,
+    fsum(cnt * pre_val) AS cnt_pre_val_sum_product,
+    fsum(cnt * pre_cnt) AS cnt_pre_cnt_sum_product,
+    fsum(pre_ind * pre_ind) AS pre_ind_sum_squares,
+    fsum(pre_ind * pre_val) AS pre_ind_pre_val_sum_product,
+    fsum(pre_ind * pre_cnt) AS pre_ind_pre_cnt_sum_product,
+    fsum(pre_val * pre_val) AS pre_val_sum_squares,
+    fsum(pre_val * pre_cnt) AS pre_val_pre_cnt_sum_product,
+    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares
+    FROM per_unit
+    GROUP BY arm, action, cuped_days
+),
+arms AS (
+    SELECT arm, count(*) AS units FROM _units GROUP BY arm
+)
+SELECT arms.arm, specs.action, specs.cuped_days, arms.units, sums.* EXCLUDE (arm, action, cuped_days)
+FROM arms
+CROSS JOIN specs
+LEFT JOIN sums ON sums.arm = arms.arm AND sums.action = specs.action AND sums.cuped_days = specs.cuped_days
+ORDER BY arms.arm, specs.action, specs.cuped_days

@@ -1,0 +1,70 @@
+"""Cumulative lift: the primary conversion by day since each unit's assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from threadlift.core import stats
+from threadlift.core.moments import SufficientStats, proportion_stats
+from threadlift.engines.base import Engine
+from threadlift.experiment import Experiment
+
+
+def cumulative_lift(con: Engine, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+    metric = next((m for m in experiment.metrics if m.type == "proportion"), None)
+    if metric is None:
+        return []
+    rows = cumulative_conversion(con, experiment, as_of, metric.action)
+    by_key = {(row.arm, row.day): row.stats for row in rows}
+    control = experiment.control_arm
+    result: list[dict[str, Any]] = []
+    for arm in experiment.arms:
+        if arm.name == control:
+            continue
+        for day in range(1, experiment.window_days + 1):
+            control_stats = by_key.get((control, day))
+            treatment_stats = by_key.get((arm.name, day))
+            if control_stats is None or treatment_stats is None:
+                continue
+            comparison = stats.compare(
+                "proportion", control_stats, treatment_stats, alpha=experiment.alpha
+            )
+            result.append(
+                {
+                    "metric": metric.name,
+                    "arm": arm.name,
+                    "control_arm": control,
+                    "day": day,
+                    "units": control_stats.units + treatment_stats.units,
+                    "control": comparison.control,
+                    "treatment": comparison.treatment,
+                    "effect_size": comparison.effect_size,
+                    "effect_size_ci_lower": comparison.effect_size_ci_lower,
+                    "effect_size_ci_upper": comparison.effect_size_ci_upper,
+                }
+            )
+    return result
+
+@dataclass(frozen=True)
+class CumulativeRow:
+    """Cumulative conversion of one arm ``day`` days after each unit's assignment."""
+
+    arm: str
+    day: int
+    stats: SufficientStats
+
+def cumulative_conversion(
+    engine: Engine, experiment: Experiment, as_of: datetime, action: str
+) -> list[CumulativeRow]:
+    """Cumulative conversion by day since each unit's assignment, per arm."""
+    rows = engine.run(
+        "analysis/cumulative/cumulative_conversion",
+        {"action": action, "days": experiment.window_days, "as_of": as_of},
+    ).rows
+    return [
+        CumulativeRow(str(arm), int(day), proportion_stats(int(units), float(ind)))
+        for arm, day, units, ind in rows
+    ]

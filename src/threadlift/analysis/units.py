@@ -1,0 +1,165 @@
+"""Units and arms: who is in the experiment, the sample-ratio check and pre-period balance.
+
+:func:`prepare_units` builds the ``_units`` table every other section reads (each unit's
+window starts at its own ``assigned_at``); :func:`prepare_sends` the experiment's sends.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from threadlift.analysis.alerts import Alert
+from threadlift.core import stats
+from threadlift.core.moments import SufficientStats
+from threadlift.engines.base import Engine
+from threadlift.experiment import Experiment
+
+
+def rejected_assignments(con: Engine, experiment: Experiment) -> int:
+    rows = con.run("analysis/units/quarantined_assignments", {"experiment_id": experiment.id}).rows
+    return int(rows[0][0]) if rows else 0
+
+def arms_and_srm(
+    experiment: Experiment, units: dict[str, int], alerts: list[Alert]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    names = [arm.name for arm in experiment.arms]
+    weights = [arm.weight for arm in experiment.arms]
+    observed = [units.get(name, 0) for name in names]
+    total_units = sum(observed)
+    total_weight = math.fsum(weights)
+    arm_rows = [
+        {
+            "arm": arm.name,
+            "holdout": arm.holdout,
+            "units": units.get(arm.name, 0),
+            "weight": arm.weight,
+            "expected_share": arm.weight / total_weight,
+            "observed_share": units.get(arm.name, 0) / total_units if total_units else math.nan,
+        }
+        for arm in experiment.arms
+    ]
+    result = stats.srm_test(observed, weights, alpha=experiment.srm_alpha)
+    srm = {
+        "pvalue": result.pvalue,
+        "passed": bool(result.passed),
+        "statistic": result.statistic,
+        "alpha": experiment.srm_alpha,
+    }
+    if not result.passed:
+        shares = ", ".join(
+            f"{r['arm']} {r['observed_share']:.2%} (expected {r['expected_share']:.2%})"
+            for r in arm_rows
+        )
+        alerts.append(
+            Alert(
+                "srm",
+                f"sample-ratio mismatch: arm sizes differ from the configured weights "
+                f"(p = {result.pvalue:.2g} < {experiment.srm_alpha}); {shares}. "
+                "Do not trust the lift until the cause (eligibility, logging, assignment) is found.",
+            )
+        )
+    return arm_rows, srm
+
+def covariate_balance(
+    all_stats: dict[str, dict[str, SufficientStats]], experiment: Experiment
+) -> list[dict[str, Any]]:
+    """Pre-period balance of each CUPED covariate: standardised difference and Welch test."""
+    control = experiment.control_arm
+    rows: list[dict[str, Any]] = []
+    for metric in experiment.metrics:
+        if metric.cuped_days is None:
+            continue
+        per_arm = all_stats.get(metric.name, {})
+        for arm in experiment.arms:
+            if arm.name == control:
+                continue
+            result = stats.balance(
+                per_arm.get(control, SufficientStats(0)), per_arm.get(arm.name, SufficientStats(0))
+            )
+            rows.append(
+                {
+                    "metric": metric.name,
+                    "covariate": f"{metric.name} over the {metric.cuped_days} days before assignment",
+                    "arm": arm.name,
+                    "control_arm": control,
+                    "control_mean": result.control_mean,
+                    "treatment_mean": result.treatment_mean,
+                    "standardized_mean_difference": result.standardized_mean_difference,
+                    "pvalue": result.pvalue,
+                    "error": result.error,
+                }
+            )
+    return rows
+
+def prepare_units(
+    engine: Engine, experiment: Experiment, as_of: datetime
+) -> dict[str, int]:
+    """Create the ``_units`` temp table for ``experiment``; return units per arm.
+
+    The units are the experiment's assignments, or, for ``assignment = "global_holdout"``,
+    every contact known at ``assigned_at`` labelled by the workspace's global holdout
+    (``sql/analysis/units/units_global_holdout.sql``), so the program-level holdout is reported
+    like any experiment.
+
+    Raises:
+        ConfigError: for a global-holdout experiment, when the workspace has no global
+            holdout, its arm weights do not match the setting, or the engine is not DuckDB
+            (the setting lives in the workspace).
+    """
+    if experiment.assignment == "global_holdout":
+        from fractions import Fraction
+
+        from threadlift.assign.assignment import global_holdout_of
+        from threadlift.core.bucketing import BUCKETS, exact_weight
+        from threadlift.errors import ConfigError
+
+        if engine.name != "duckdb":
+            raise ConfigError(
+                f'experiment {experiment.id}: assignment = "global_holdout" reads the '
+                f"workspace's global holdout setting; report it with the DuckDB engine"
+            )
+        setting = global_holdout_of(engine.run("assign/global_holdout_get").rows)
+        if setting is None:
+            raise ConfigError(
+                f'experiment {experiment.id}: assignment = "global_holdout" but the workspace '
+                "has no global holdout; set one with `threadlift holdout set --salt S --percent P`"
+            )
+        salt, points = setting.salt, setting.basis_points
+        weights = {arm.name: arm.weight for arm in experiment.arms}
+        held = exact_weight(weights["global_holdout"])
+        if held / (held + exact_weight(weights["everyone_else"])) != Fraction(points, BUCKETS):
+            raise ConfigError(
+                f"experiment {experiment.id}: the global holdout holds out {points / 100:g} % "
+                f"(salt {salt!r}), so the arms must be weighted {points / 100:g} (global_holdout) "
+                f"and {100 - points / 100:g} (everyone_else) for the sample-ratio check; "
+                f"found {weights['global_holdout']} and {weights['everyone_else']}"
+            )
+        engine.run(
+            "analysis/units/units_global_holdout",
+            {
+                "salt": salt,
+                "basis_points": points,
+                "assigned_at": experiment.assigned_at,
+                "as_of": as_of,
+                "window_days": experiment.window_days,
+            },
+        )
+    else:
+        engine.run(
+            "analysis/units/units",
+            {"experiment_id": experiment.id, "as_of": as_of, "window_days": experiment.window_days},
+        )
+    rows = engine.run("analysis/units/unit_counts").rows
+    counts = {arm.name: 0 for arm in experiment.arms}
+    counts.update({str(arm): int(n) for arm, n in rows})
+    return counts
+
+def prepare_sends(engine: Engine, experiment: Experiment) -> None:
+    """Create the ``_sends`` temp table: the experiment's sends inside each unit's window.
+
+    Needs ``_units`` (:func:`prepare_units`). Funnel, take-up, cost, window share and the
+    guardrail breakdown read it; lift and guardrail tests do not, so a core report skips it.
+    """
+    engine.run("analysis/units/sends", {"experiment_id": experiment.id})

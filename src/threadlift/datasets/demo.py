@@ -1,0 +1,149 @@
+"""``threadlift demo``: the whole path on seeded synthetic data with a known true effect.
+
+generate → write Parquet files → ``load`` each canonical table → ``ingest`` the template
+webhooks (template status and quality have no canonical table) → ``assign`` → ``report``.
+The demo goes through the same loader, ingest, assignment and analysis as real data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from threadlift.report.write import WrittenReport
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo built and what it found."""
+
+    out: Path
+    workspace: Path
+    experiment_file: Path
+    report: WrittenReport
+    report_as_of: datetime
+    truth: dict[str, float]
+    estimate: dict[str, float]
+    alerts: list[str]
+    exit_code: int = 0
+
+    def summary(self) -> str:
+        """A few lines for the terminal: where things are and estimate vs truth."""
+        lines = [
+            f"workspace:   {self.workspace}",
+            f"experiment:  {self.experiment_file}",
+            f"report:      {self.report.html_path}",
+            f"             {self.report.json_path}",
+            f"             {self.report.markdown_path}",
+        ]
+        if "conversion_abs_effect" in self.truth and "effect_size" in self.estimate:
+            lines.append(
+                "conversion lift: estimated {:+.4f} (95% CI {:+.4f} to {:+.4f}); "
+                "true effect {:+.4f}".format(
+                    self.estimate["effect_size"],
+                    self.estimate["effect_size_ci_lower"],
+                    self.estimate["effect_size_ci_upper"],
+                    self.truth["conversion_abs_effect"],
+                )
+            )
+        lines.extend(f"alert: {alert}" for alert in self.alerts)
+        return "\n".join(lines)
+
+
+class _Steps:
+    """A rich progress bar over the demo's steps when attached to a terminal, else silent."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._stack = contextlib.ExitStack()
+        self._progress: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._progress = self._stack.enter_context(Progress(transient=True))
+            self._task = self._progress.add_task("demo", total=total)
+
+    def advance(self, description: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=description)
+
+    def __enter__(self) -> _Steps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    n_contacts: int = 20_000,
+    seed: int = 0,
+    workspace: str | Path | None = None,
+    progress: bool = False,
+) -> DemoResult:
+    """Build the demo workspace under ``out`` and write its report to ``out/report``."""
+    from threadlift.analysis import analyze
+    from threadlift.assign.assignment import assign_experiment
+    from threadlift.datasets.synthetic import (
+        generate_whatsapp_experiment,
+        write_tables,
+        write_template_webhooks,
+    )
+    from threadlift.experiment import load_experiment
+    from threadlift.ingest import ingest_files
+    from threadlift.loading import LOADABLE_TABLES, load_files
+    from threadlift.report.write import write_report
+    from threadlift.workspace import Workspace
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ws_path = Path(workspace) if workspace is not None else out_dir / "demo.duckdb"
+    for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+    with _Steps(progress, 5) as steps:
+        advance = steps.advance
+        data = generate_whatsapp_experiment(n_contacts=n_contacts, seed=seed)
+        advance("generated")
+        files = write_tables(data, out_dir / "data", "parquet")
+        webhooks = write_template_webhooks(data, out_dir / "data" / "whatsapp_templates.jsonl")
+        experiment_file = out_dir / "experiment.toml"
+        experiment_file.write_text(data.experiment_toml, encoding="utf-8")
+        advance("written")
+        with Workspace.create(ws_path) as ws:
+            for table, path in files.items():
+                if table in LOADABLE_TABLES:
+                    load_files(ws, table, [path])
+            ingest_files(ws, "whatsapp", [webhooks])
+            advance("loaded")
+            experiment = load_experiment(experiment_file)
+            assign_experiment(ws, experiment)
+            advance("assigned")
+            as_of = experiment.assigned_at + timedelta(days=experiment.window_days + 1)
+            analysis = analyze(ws, experiment, as_of=as_of)
+        written = write_report(analysis, out_dir / "report")
+        advance("reported")
+
+    primary = next(iter(analysis.first_against_control("proportion").values()), None)
+    estimate = {}
+    if primary is not None:
+        c = primary.comparison
+        estimate = {
+            "effect_size": c.effect_size,
+            "effect_size_ci_lower": c.effect_size_ci_lower,
+            "effect_size_ci_upper": c.effect_size_ci_upper,
+        }
+    return DemoResult(
+        out=out_dir,
+        workspace=ws_path,
+        experiment_file=experiment_file,
+        report=written,
+        report_as_of=as_of,
+        truth=dict(data.truth),
+        estimate=estimate,
+        alerts=[a.message for a in analysis.alerts],
+    )

@@ -1,0 +1,628 @@
+"""Report charts as inline SVG, drawn with matplotlib.
+
+Each function takes rows of the report dict and returns one ``<svg>`` element as text
+(or None when there is nothing to draw), ready to be placed in an HTML page that must
+open offline: no external references, text drawn as paths so no font is fetched, and
+byte-identical output for identical input (fixed ``svg.hashsalt``, no date metadata,
+element ids prefixed per chart so several charts can share one page).
+
+matplotlib is driven through :class:`matplotlib.figure.Figure` with the SVG backend
+only; pyplot's global state is never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import matplotlib
+import matplotlib.patches
+import matplotlib.style
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from threadlift.report.markdown import as_float, fmt_count, fmt_money, fmt_percent, text_of
+
+Row = Mapping[str, Any]
+
+INK = "#1f2933"
+MUTED = "#7b8794"
+GRID = "#e4e7eb"
+ALERT = "#c0392b"
+GOOD = "#1b7f4b"
+# Okabe-Ito: distinguishable with every common colour-vision deficiency.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+QUALITY_LEVELS = ("UNKNOWN", "RED", "YELLOW", "GREEN")
+QUALITY_COLOURS = {"GREEN": "#1b9e4b", "YELLOW": "#e6a700", "RED": ALERT, "UNKNOWN": MUTED}
+FUNNEL_STAGES = (
+    ("units", "assigned"),
+    ("sent", "sent"),
+    ("delivered", "delivered"),
+    ("read", "read"),
+    ("replied", "replied"),
+    ("converted", "converted"),
+)
+
+_STYLE: dict[str, Any] = {
+    "svg.hashsalt": "threadlift",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "text.color": INK,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "legend.frameon": False,
+    "figure.dpi": 72,
+}
+_WIDTH = 9.0
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+@contextmanager
+def _style(chart: str) -> Iterator[None]:
+    """matplotlib settings for one chart, from the defaults (a user's style never leaks in).
+
+    The hash salt differs per chart.
+    """
+    style: dict[Any, Any] = dict(_STYLE)
+    style["svg.hashsalt"] = f"threadlift-{chart}"
+    with matplotlib.style.context("default"), matplotlib.rc_context(style):
+        yield
+
+
+def _svg(figure: Figure, chart: str, label: str) -> str:
+    """The figure as one self-contained, deterministic ``<svg>`` element.
+
+    Args:
+        figure: the drawn figure.
+        chart: a short name, unique within the page; prefixes every element id.
+        label: the accessible name of the image.
+    """
+    FigureCanvasSVG(figure)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
+    # Inline SVG in HTML needs no namespace declarations; without them the page holds
+    # no URL at all, so a plain search for "http" finds nothing.
+    text = re.sub(r'\s+xmlns(?::xlink)?="[^"]*"', "", text)
+    ids = _ID.findall(text)
+    for old in sorted(set(ids), key=len, reverse=True):
+        new = f"{chart}-{old}"
+        text = text.replace(f'id="{old}"', f'id="{new}"')
+        text = text.replace(f'href="#{old}"', f'href="#{new}"')
+        text = text.replace(f"url(#{old})", f"url(#{new})")
+    label_attr = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return text.replace(
+        "<svg ", f'<svg role="img" aria-label="{label_attr}" class="chart" ', 1
+    ).strip()
+
+
+def _axis_percent(axes: Axes, axis: str = "x", *, signed: bool = False) -> None:
+    """Show an axis of fractions as percentages."""
+    formatter = FuncFormatter(lambda value, _pos: fmt_percent(value, decimals=0, signed=signed))
+    (axes.xaxis if axis == "x" else axes.yaxis).set_major_formatter(formatter)
+
+
+def _row_label(row: Row, key: str) -> str:
+    """``name · arm`` for a row of a metric-like table."""
+    return f"{text_of(row.get(key))} · {text_of(row.get('arm'))}"
+
+
+def _interval_plot(
+    rows: Sequence[Row],
+    *,
+    chart: str,
+    label_key: str,
+    value_key: str,
+    lower_key: str | None,
+    upper_key: str,
+    threshold_key: str | None,
+    title: str,
+    xlabel: str,
+    percent: bool,
+    colour: Callable[[Row], str],
+    note: Callable[[Row], str],
+) -> str:
+    """Points with intervals, one row each, top to bottom (forest-plot layout)."""
+    height = 0.9 + 0.42 * len(rows)
+    figure = Figure(figsize=(_WIDTH, height))
+    axes = figure.add_subplot()
+    axes.axvline(0, color=MUTED, linewidth=1)
+    finite: list[float] = [0.0]
+    for index, row in enumerate(rows):
+        y = len(rows) - 1 - index
+        value = as_float(row.get(value_key))
+        lower = as_float(row.get(lower_key)) if lower_key else value
+        upper = as_float(row.get(upper_key))
+        threshold = as_float(row.get(threshold_key)) if threshold_key else None
+        shade = colour(row)
+        if threshold is not None:
+            axes.plot([threshold, threshold], [y - 0.3, y + 0.3], color=ALERT, linewidth=2)
+            finite.append(threshold)
+        if lower is not None and upper is not None:
+            axes.plot([lower, upper], [y, y], color=shade, linewidth=2.5, solid_capstyle="butt")
+            finite += [lower, upper]
+        if value is not None:
+            axes.plot([value], [y], "o", color=shade, markersize=7)
+            finite.append(value)
+        else:
+            axes.text(0, y, "  " + note(row), va="center", ha="left", color=ALERT, fontsize=8)
+    low, high = min(finite), max(finite)
+    pad = (high - low) * 0.08 or 0.01
+    axes.set_xlim(low - pad, high + pad)
+    axes.set_yticks(range(len(rows)))
+    axes.set_yticklabels([_row_label(row, label_key) for row in reversed(rows)])
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.grid(axis="x", color=GRID)
+    axes.set_axisbelow(True)
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    if percent:
+        _axis_percent(axes, signed=True)
+    return _svg(figure, chart, title)
+
+
+def _effect_colour(row: Row) -> str:
+    """Green/red when the interval excludes zero, blue otherwise."""
+    lower = as_float(row.get("rel_effect_size_ci_lower"))
+    upper = as_float(row.get("rel_effect_size_ci_upper"))
+    if lower is not None and lower > 0:
+        return GOOD
+    if upper is not None and upper < 0:
+        return ALERT
+    return PALETTE[0]
+
+
+def forest_plot(metrics: Sequence[Row]) -> str | None:
+    """Every metric's relative effect with its interval, one row per metric and arm."""
+    if not metrics:
+        return None
+    with _style("forest"):
+        return _interval_plot(
+            metrics,
+            chart="forest",
+            label_key="metric",
+            value_key="rel_effect_size",
+            lower_key="rel_effect_size_ci_lower",
+            upper_key="rel_effect_size_ci_upper",
+            threshold_key=None,
+            title="Relative effect of each metric (treatment vs control), with interval",
+            xlabel="relative effect",
+            percent=True,
+            colour=_effect_colour,
+            note=lambda row: f"not estimable ({text_of(row.get('error') or 'no estimate')})",
+        )
+
+
+def guardrail_plot(guardrails: Sequence[Row]) -> str | None:
+    """Each guardrail's change, its one-sided upper bound, and the allowed increase."""
+    if not guardrails:
+        return None
+    with _style("guardrails"):
+        return _interval_plot(
+            guardrails,
+            chart="guardrails",
+            label_key="guardrail",
+            value_key="effect_size",
+            lower_key=None,
+            upper_key="effect_size_ci_upper",
+            threshold_key="threshold",
+            title="Guardrails: change (dot), upper bound (bar end), allowed increase (red tick)",
+            xlabel="absolute change, treatment − control",
+            percent=False,
+            colour=lambda row: ALERT if row.get("breached") else PALETTE[0],
+            note=lambda _row: "no estimate",
+        )
+
+
+def cumulative_plot(cumulative: Sequence[Row]) -> str | None:
+    """Effect by day since assignment with its interval band, one panel per metric."""
+    metrics = list(dict.fromkeys(text_of(row.get("metric")) for row in cumulative))
+    if not metrics:
+        return None
+    with _style("cumulative"):
+        figure = Figure(figsize=(_WIDTH, 0.6 + 2.3 * len(metrics)))
+        panels = figure.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+        for axes, metric in zip(panels, metrics, strict=True):
+            rows = [row for row in cumulative if text_of(row.get("metric")) == metric]
+            arms = list(dict.fromkeys(text_of(row.get("arm")) for row in rows))
+            for index, arm in enumerate(arms):
+                points = sorted(
+                    (
+                        (float(row["day"]), as_float(row.get("effect_size")), row)
+                        for row in rows
+                        if text_of(row.get("arm")) == arm and as_float(row.get("day")) is not None
+                    ),
+                    key=lambda item: item[0],
+                )
+                days = [day for day, value, _ in points if value is not None]
+                values = [value for _, value, _ in points if value is not None]
+                band = [
+                    (
+                        day,
+                        as_float(row.get("effect_size_ci_lower")),
+                        as_float(row.get("effect_size_ci_upper")),
+                    )
+                    for day, _, row in points
+                ]
+                band_days = [day for day, lo, hi in band if lo is not None and hi is not None]
+                lows = [lo for _, lo, hi in band if lo is not None and hi is not None]
+                highs = [hi for _, lo, hi in band if lo is not None and hi is not None]
+                shade = PALETTE[index % len(PALETTE)]
+                control = text_of(rows[0].get("control_arm"))
+                if band_days:
+                    axes.fill_between(band_days, lows, highs, color=shade, alpha=0.18, linewidth=0)
+                axes.plot(
+                    days,
+                    values,
+                    color=shade,
+                    linewidth=2,
+                    marker="o",
+                    markersize=3.5,
+                    label=f"{arm} vs {control}",
+                )
+            axes.axhline(0, color=MUTED, linewidth=1)
+            axes.grid(color=GRID)
+            axes.set_axisbelow(True)
+            axes.set_title(f"{metric}: cumulative effect by day since assignment")
+            axes.set_ylabel("treatment − control")
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        panels[-1].set_xlabel("days since assignment")
+        figure.tight_layout()
+        return _svg(figure, "cumulative", "Cumulative effect by day since assignment")
+
+
+def funnel_plot(funnel: Sequence[Row]) -> str | None:
+    """Share of assigned units reaching each stage, bars grouped by stage, one per arm."""
+    if not funnel:
+        return None
+    with _style("funnel"):
+        figure = Figure(figsize=(_WIDTH, 3.6))
+        axes = figure.add_subplot()
+        width = 0.8 / len(funnel)
+        for index, row in enumerate(funnel):
+            units = as_float(row.get("units")) or 0.0
+            shares = [
+                (as_float(row.get(key)) or 0.0) / units if units else 0.0
+                for key, _ in FUNNEL_STAGES
+            ]
+            xs = [
+                stage + (index - (len(funnel) - 1) / 2) * width
+                for stage in range(len(FUNNEL_STAGES))
+            ]
+            bars = axes.bar(
+                xs,
+                shares,
+                width=width * 0.92,
+                color=PALETTE[index % len(PALETTE)],
+                label=f"{text_of(row.get('arm'))} ({fmt_count(row.get('units'))} assigned)",
+            )
+            axes.bar_label(
+                bars,
+                labels=[fmt_percent(share, decimals=0) for share in shares],
+                fontsize=7,
+                padding=1.5,
+                color=INK,
+            )
+        axes.set_xticks(range(len(FUNNEL_STAGES)))
+        axes.set_xticklabels([name for _, name in FUNNEL_STAGES])
+        axes.set_ylim(0, 1.12)
+        _axis_percent(axes, "y")
+        axes.set_ylabel("share of assigned units")
+        axes.grid(axis="y", color=GRID)
+        axes.set_axisbelow(True)
+        axes.set_title("Funnel by arm, counted from assignment")
+        axes.legend(loc="upper right", fontsize=8)
+        return _svg(figure, "funnel", "Funnel by arm: share of assigned units at each stage")
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO-8601 timestamp (``Z`` allowed) as a naive UTC datetime, or None."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _tier_rank(tier: str) -> float:
+    """Order messaging-limit tiers by their limit: ``TIER_1K`` < ``TIER_10K`` < unlimited."""
+    match = re.search(r"(\d+(?:\.\d+)?)\s*([KM]?)", tier.upper())
+    if "UNLIMITED" in tier.upper():
+        return math.inf
+    if not match:
+        return -1.0
+    scale = {"": 1.0, "K": 1e3, "M": 1e6}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+def sender_quality_plot(
+    sender_quality: Sequence[Row], *, start: object = None, end: object = None
+) -> str | None:
+    """Quality rating and messaging-limit tier of each sender over time (step lines).
+
+    Args:
+        sender_quality: rows with ``sender_id, ts, quality_rating, messaging_limit_tier``.
+        start: the assignment time, drawn as a dashed line when given.
+        end: the as-of time; each sender's last state is drawn until it.
+    """
+    rows = sorted(
+        ((when, row) for row in sender_quality if (when := _parse_time(row.get("ts"))) is not None),
+        key=lambda item: (text_of(item[1].get("sender_id")), item[0]),
+    )
+    if not rows:
+        return None
+    tiers = sorted(
+        {text_of(row.get("messaging_limit_tier")) for _, row in rows},
+        key=lambda tier: (_tier_rank(tier), tier),
+    )
+    begin, finish = _parse_time(start), _parse_time(end)
+    with _style("quality"):
+        figure = Figure(figsize=(_WIDTH, 1.2 + 0.35 * (len(QUALITY_LEVELS) + len(tiers))))
+        quality_axes, tier_axes = figure.subplots(
+            2, 1, sharex=True, height_ratios=[len(QUALITY_LEVELS), max(len(tiers), 2)]
+        )
+        senders = list(dict.fromkeys(text_of(row.get("sender_id")) for _, row in rows))
+        for index, sender in enumerate(senders):
+            mine = [(when, row) for when, row in rows if text_of(row.get("sender_id")) == sender]
+            times = [when for when, _ in mine]
+            if finish is not None and finish > times[-1]:
+                times.append(finish)
+            qualities = [text_of(row.get("quality_rating")).upper() for _, row in mine]
+            levels = [QUALITY_LEVELS.index(q) if q in QUALITY_LEVELS else 0 for q in qualities]
+            tier_levels = [tiers.index(text_of(row.get("messaging_limit_tier"))) for _, row in mine]
+            shade = PALETTE[index % len(PALETTE)]
+            step_levels = levels + levels[-1:] * (len(times) - len(levels))
+            step_tiers = tier_levels + tier_levels[-1:] * (len(times) - len(tier_levels))
+            quality_axes.step(
+                times,
+                step_levels,
+                where="post",
+                color=shade,
+                linewidth=1.5,
+                label=f"sender {sender}",
+            )
+            quality_axes.scatter(
+                times[: len(levels)],
+                levels,
+                s=55,
+                zorder=3,
+                c=[QUALITY_COLOURS.get(q, MUTED) for q in qualities],
+                edgecolors=INK,
+                linewidths=0.6,
+            )
+            tier_axes.step(times, step_tiers, where="post", color=shade, linewidth=1.5)
+            tier_axes.plot(times[: len(tier_levels)], tier_levels, "s", color=shade, markersize=5)
+        for axes in (quality_axes, tier_axes):
+            if begin is not None:
+                axes.axvline(begin, color=MUTED, linestyle="--", linewidth=1)
+            axes.grid(axis="x", color=GRID)
+            axes.set_axisbelow(True)
+        quality_axes.set_yticks(range(len(QUALITY_LEVELS)))
+        quality_axes.set_yticklabels(QUALITY_LEVELS)
+        quality_axes.set_ylim(-0.5, len(QUALITY_LEVELS) - 0.5)
+        quality_axes.set_title(
+            "Sender quality rating and messaging-limit tier over time"
+            + (" (dashed: assignment)" if begin is not None else "")
+        )
+        quality_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        tier_axes.set_yticks(range(len(tiers)))
+        tier_axes.set_yticklabels(tiers)
+        tier_axes.set_ylim(-0.5, max(len(tiers), 2) - 0.5)
+        tier_axes.set_ylabel("limit tier")
+        quality_axes.set_ylabel("quality")
+        figure.autofmt_xdate()
+        return _svg(figure, "quality", "Sender quality rating and messaging-limit tier over time")
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _epoch_days(when: datetime) -> float:
+    """A naive UTC time as days since 1970 (a plain float axis, labelled by FuncFormatter)."""
+    return (when - _EPOCH).total_seconds() / 86_400
+
+
+def template_quality_plot(template_quality: Row) -> str | None:
+    """Each template's quality rating and pauses over the experiment window (one lane each).
+
+    Args:
+        template_quality: the report's ``template_quality`` section: ``window_start``,
+            ``window_end``, ``templates`` (with ``pauses``) and ``events``.
+
+    Returns:
+        One lane per template and language with events: the upper band is coloured by
+        the quality rating in force (grey before the first known rating), the lower band
+        is red where the template was paused; status and category events are marked and
+        labelled. None when no template has an event.
+    """
+    begin = _parse_time(template_quality.get("window_start"))
+    finish = _parse_time(template_quality.get("window_end"))
+    events: Sequence[Row] = template_quality.get("events") or []
+    lanes = [
+        row
+        for row in template_quality.get("templates") or []
+        if any(
+            e.get("template") == row.get("template") and e.get("language") == row.get("language")
+            for e in events
+        )
+    ]
+    if begin is None or finish is None or finish <= begin or not lanes:
+        return None
+    left = begin - (finish - begin) * 0.08
+    x = _epoch_days
+    with _style("template-quality"):
+        figure = Figure(figsize=(_WIDTH, 1.3 + 0.75 * len(lanes)))
+        axes = figure.add_subplot()
+        labels = []
+        for index, lane in enumerate(lanes):
+            y = len(lanes) - 1 - index
+            language = lane.get("language")
+            labels.append(text_of(lane.get("template")) + (f" ({language})" if language else ""))
+            mine = [
+                (when, e)
+                for e in events
+                if e.get("template") == lane.get("template")
+                and e.get("language") == language
+                and (when := _parse_time(e.get("ts"))) is not None
+            ]
+            qualities = [(max(when, left), e) for when, e in mine if e.get("kind") == "quality"]
+            edges = [left] + [when for when, _ in qualities] + [finish]
+            colours = [MUTED] + [
+                QUALITY_COLOURS.get(text_of(e.get("event")).upper(), MUTED) for _, e in qualities
+            ]
+            for start, stop, colour in zip(edges[:-1], edges[1:], colours, strict=True):
+                if stop > start:
+                    axes.barh(
+                        [y + 0.17],
+                        [x(stop) - x(start)],
+                        left=[x(start)],
+                        height=0.3,
+                        color=colour,
+                        edgecolor="white",
+                        linewidth=0.5,
+                    )
+            for pause in lane.get("pauses") or []:
+                paused_at = _parse_time(pause.get("start"))
+                end = _parse_time(pause.get("end"))
+                stop = finish if end is None else end
+                if paused_at is None:
+                    continue
+                shown = max(paused_at, left)
+                axes.barh(
+                    [y - 0.17],
+                    [x(stop) - x(shown)],
+                    left=[x(shown)],
+                    height=0.22,
+                    color=ALERT,
+                    hatch="///",
+                    edgecolor="white",
+                    linewidth=0.0,
+                )
+            span = x(finish) - x(left)
+            last_label = -math.inf
+            paused = False
+            for when, e in mine:
+                event = text_of(e.get("event"))
+                ends_pause = paused and e.get("kind") == "status" and event != "PAUSED"
+                if e.get("kind") == "status":
+                    paused = event == "PAUSED" or (paused and not ends_pause)
+                # quality shows as the band's colour, a pause's end as the end of its bar
+                if e.get("kind") == "quality" or when < begin or ends_pause:
+                    continue
+                label = event if e.get("kind") == "status" else f"category {event}"
+                colour = ALERT if event in ("PAUSED", "DISABLED", "FLAGGED") else INK
+                marker = "D" if e.get("kind") == "category" else "v"
+                axes.plot([x(when)], [y - 0.42], marker, color=colour, markersize=5)
+                # stagger labels that would overlap the previous one
+                drop = 0.14 if x(when) - last_label < 0.12 * span else 0.0
+                last_label = x(when)
+                axes.text(
+                    x(when),
+                    y - 0.5 - drop,
+                    f" {label}",
+                    fontsize=7,
+                    color=colour,
+                    va="top",
+                    ha="left",
+                )
+        axes.axvline(x(begin), color=MUTED, linestyle="--", linewidth=1)
+        axes.set_xlim(x(left), x(finish))
+        axes.xaxis.set_major_locator(MaxNLocator(8))
+        axes.xaxis.set_major_formatter(
+            FuncFormatter(lambda value, _pos: f"{_EPOCH + timedelta(days=value):%m-%d %H:%M}")
+        )
+        axes.set_xlabel("UTC")
+        axes.set_ylim(-0.85, len(lanes) - 0.4)
+        axes.set_yticks(range(len(lanes)))
+        axes.set_yticklabels(list(reversed(labels)))
+        axes.grid(axis="x", color=GRID)
+        axes.set_axisbelow(True)
+        handles = [
+            matplotlib.patches.Patch(color=QUALITY_COLOURS[level], label=f"quality {level}")
+            for level in ("GREEN", "YELLOW", "RED")
+        ]
+        handles.append(
+            matplotlib.patches.Patch(
+                facecolor=ALERT, hatch="///", edgecolor="white", label="paused"
+            )
+        )
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        axes.set_title("Template quality rating and pauses (dashed: window start)")
+        figure.autofmt_xdate()
+        return _svg(figure, "template-quality", "Template quality rating and pauses over time")
+
+
+def cost_plot(cost: Sequence[Row]) -> str | None:
+    """Cost per incremental conversion with its interval, one bar per arm and category."""
+    if not cost:
+        return None
+    with _style("cost"):
+        figure = Figure(figsize=(_WIDTH, 0.9 + 0.45 * len(cost)))
+        axes = figure.add_subplot()
+        ceiling = 0.0
+        for index, row in enumerate(cost):
+            y = len(cost) - 1 - index
+            value = as_float(row.get("cost_per_incremental_conversion"))
+            lower = as_float(row.get("cost_per_incremental_conversion_ci_lower"))
+            upper = as_float(row.get("cost_per_incremental_conversion_ci_upper"))
+            if value is None:
+                axes.text(
+                    0,
+                    y,
+                    " not estimable (no incremental conversions)",
+                    va="center",
+                    color=ALERT,
+                    fontsize=8,
+                )
+                continue
+            axes.barh([y], [value], height=0.55, color=PALETTE[0])
+            if lower is not None and upper is not None:
+                axes.plot([lower, upper], [y, y], color=INK, linewidth=1.5)
+                axes.plot([lower, lower], [y - 0.12, y + 0.12], color=INK, linewidth=1.5)
+                axes.plot([upper, upper], [y - 0.12, y + 0.12], color=INK, linewidth=1.5)
+                ceiling = max(ceiling, upper)
+            ceiling = max(ceiling, value)
+            axes.text(
+                value,
+                y + 0.32,
+                " " + fmt_money(value, row.get("currency")),
+                va="center",
+                fontsize=8,
+            )
+        axes.set_xlim(0, (ceiling or 1.0) * 1.15)
+        axes.set_yticks(range(len(cost)))
+        axes.set_yticklabels(
+            [
+                f"{text_of(row.get('arm'))} · {text_of(row.get('category'))}"
+                for row in reversed(cost)
+            ]
+        )
+        axes.set_ylim(-0.7, len(cost) - 0.3)
+        currency = next((text_of(row.get("currency")) for row in cost if row.get("currency")), "")
+        axes.set_xlabel(f"cost per incremental conversion {currency}".strip())
+        axes.grid(axis="x", color=GRID)
+        axes.set_axisbelow(True)
+        axes.set_title("Cost per incremental conversion, with interval")
+        return _svg(figure, "cost", "Cost per incremental conversion by arm")

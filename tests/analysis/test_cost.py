@@ -1,0 +1,125 @@
+"""Cost: priced by billed category, market from E.164, dated rate card, free windows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from experiments import CONVERSION, two_arm_toml
+from tables import insert_rows
+from threadlift.analysis import analyze
+from threadlift.core.cost import cost_per_incremental
+from threadlift.experiment import parse_experiment
+from threadlift.workspace import Workspace
+
+T0 = datetime(2025, 9, 1, 9, 0, 0)
+EXPERIMENT = two_arm_toml(
+    "cost-test", keys='sender_id = "S1"\n', assigned_at="2025-09-01T09:00:00Z", window_days=14,
+    weights=(50, 50), tables=CONVERSION,
+)
+
+
+@pytest.fixture
+def priced(workspace: Workspace) -> Workspace:
+    # Contact c1's own market says US, but her WhatsApp number is Brazilian: BR prices apply.
+    insert_rows(workspace, "contacts", [("c1", "US", T0), ("c2", "IN", T0), ("c3", "BR", T0), ("h1", "BR", T0)])
+    insert_rows(workspace, "identities", [
+        ("c1", "whatsapp", "+5511987654321", "S1"),
+        ("c2", "whatsapp", "+919876543210", "S1"),
+        # c3 has no E.164 address: her contacts.market (BR) is used
+    ])
+    insert_rows(workspace, "assignments", [
+        ("cost-test", c, "whatsapp", 5000, T0) for c in ("c1", "c2", "c3")
+    ] + [("cost-test", "h1", "holdout", 10, T0)])
+    change = T0 + timedelta(days=5)  # the marketing price in BR changes mid-experiment
+    insert_rows(workspace, "rate_card", [
+        ("whatsapp", "BR", "marketing", 0.0625, "USD", datetime(2025, 7, 1)),
+        ("whatsapp", "BR", "marketing", 0.0700, "USD", change),
+        ("whatsapp", "BR", "utility", 0.0068, "USD", datetime(2025, 7, 1)),
+        ("whatsapp", "IN", "marketing", 0.0107, "USD", datetime(2025, 7, 1)),
+        ("whatsapp", "IN", "authentication", 0.0014, "USD", datetime(2025, 7, 1)),
+        ("whatsapp", "IN", "utility", 0.0014, "USD", datetime(2025, 7, 1)),
+    ])
+    day = timedelta(days=1)
+    hour = timedelta(hours=1)
+    messages = [
+        # id, contact, category, sent_at
+        ("m1", "c1", "marketing", T0 + day),            # BR marketing, old price 0.0625
+        ("m2", "c1", "marketing", T0 + 6 * day),        # BR marketing, new price 0.0700
+        ("m3", "c1", "utility", T0 + 7 * day),          # BR utility outside a window: 0.0068
+        ("m4", "c1", "utility", T0 + 8 * day),          # BR utility inside a window: free
+        ("m5", "c2", "marketing", T0 + day),            # IN marketing 0.0107
+        ("m6", "c2", "authentication", T0 + 2 * day),   # IN authentication 0.0014
+        ("m7", "c2", "marketing", T0 + 3 * day),        # never delivered: not billed
+        ("m8", "c3", "marketing", T0 + 2 * day),        # webhook: billable=false (free entry point)
+        ("m9", "c3", "marketing", T0 + 7 * day),        # BR marketing via contacts.market, 0.0700
+        ("m10", "c2", "utility", T0 + 20 * day),        # after the window: not counted
+        # c2 wrote in from a click-to-WhatsApp ad at day 9: the answer within 24 hours opens
+        # a 72-hour free-entry-point window at m11
+        ("m11", "c2", "marketing", T0 + 9 * day + 2 * hour),   # first answer: free (FEP)
+        ("m12", "c2", "marketing", T0 + 12 * day),             # 70 h later: free (FEP)
+        ("m13", "c2", "marketing", T0 + 12 * day + 3 * hour),  # 73 h later: IN marketing 0.0107
+        ("m14", "c2", "marketing", T0 + 10 * day),             # in the FEP window, but the webhook
+                                                               # says billable: 0.0107
+        # c1 came from an ad at day 10 but the business answered 25 hours later: no FEP
+        ("m15", "c1", "marketing", T0 + 11 * day + hour),      # BR marketing 0.0700
+    ]
+    insert_rows(workspace, "messages", [
+        (mid, c, "whatsapp", "S1", "cost-test", "whatsapp", "camp", "tpl", cat, ts)
+        for mid, c, cat, ts in messages
+    ])
+    events = [
+        (mid, "delivered", ts + timedelta(minutes=1), None, None, None)
+        for mid, _, _, ts in messages if mid not in ("m7", "m8")
+    ]
+    events.append(("m7", "failed", T0 + 3 * day, "131026", None, None))
+    events.append(("m8", "delivered", T0 + 2 * day, None, "marketing", False))
+    events = [e for e in events if e[0] != "m14"]
+    events.append(("m14", "delivered", T0 + 10 * day, None, "marketing", True))
+    insert_rows(workspace, "message_events", events)
+    # the ingest table of ad / page-button entry points (message_referrals)
+    insert_rows(workspace, "message_referrals", [
+        ("whatsapp", "ref1", "c2", "S1", T0 + 9 * day, "ad", "ad-1", "clid-1"),
+        ("whatsapp", "ref2", "c1", "S1", T0 + 10 * day, "ad", "ad-2", "clid-2"),
+    ])
+    # c1 wrote to the business 3 hours before m4: the customer-service window was open
+    insert_rows(workspace, "inbound", [("in1", "c1", "whatsapp", "S1", T0 + 8 * day - timedelta(hours=3), "text", None)])
+    return workspace
+
+
+def test_cost_matches_a_hand_computation_to_the_cent(priced: Workspace) -> None:
+    experiment = parse_experiment(EXPERIMENT)
+    result = analyze(priced, experiment, as_of=T0 + timedelta(days=30))
+    rows = {(r["arm"], r["category"]): r for r in result.cost}
+    # m1, m2, m5, m9, m13, m14, m15; m11 and m12 free in the free-entry-point window
+    assert rows[("whatsapp", "marketing")]["messages_billed"] == 7
+    assert rows[("whatsapp", "marketing")]["messages_free_entry_point"] == 2
+    assert rows[("whatsapp", "marketing")]["cost"] == pytest.approx(
+        0.0625 + 0.0700 + 0.0107 + 0.0700 + 0.0107 + 0.0107 + 0.0700
+    )
+    assert rows[("whatsapp", "utility")]["messages_billed"] == 1  # m3; m4 free in window
+    assert rows[("whatsapp", "utility")]["cost"] == pytest.approx(0.0068)
+    assert rows[("whatsapp", "authentication")]["cost"] == pytest.approx(0.0014)
+    total = 0.0625 + 0.0700 + 0.0068 + 0.0107 + 0.0014 + 0.0700 + 0.0107 + 0.0107 + 0.0700
+    assert round(rows[("whatsapp", "marketing")]["arm_total_cost"], 2) == round(total, 2) == 0.31
+    assert rows[("whatsapp", "marketing")]["arm_total_cost"] == pytest.approx(total, abs=1e-12)
+    assert all(r["currency"] == "USD" for r in result.cost)
+    assert not any(r["unpriced"] for r in result.cost)
+
+
+class _Effect:
+    def __init__(self, effect: float, low: float, high: float) -> None:
+        self.effect_size, self.effect_size_ci_lower, self.effect_size_ci_upper = effect, low, high
+
+
+def test_cost_per_incremental_conversion_interval_maps_the_effect_interval() -> None:
+    result = cost_per_incremental(250.0, _Effect(0.01, 0.004, 0.016), 10_000)
+    assert result.incremental == pytest.approx(100.0)
+    assert result.estimate == pytest.approx(2.5)
+    assert result.ci_lower == pytest.approx(250.0 / 160.0)
+    assert result.ci_upper == pytest.approx(250.0 / 40.0)
+    open_ended = cost_per_incremental(250.0, _Effect(0.01, -0.002, 0.022), 10_000)
+    assert open_ended.ci_upper == float("inf")
+    none = cost_per_incremental(250.0, _Effect(-0.01, -0.02, 0.0), 10_000)
+    assert none.error == "no_incremental_conversions"

@@ -1,0 +1,146 @@
+"""Comparing channels' cost per incremental conversion against one shared holdout."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from tables import insert_rows
+from threadlift.analysis import analyze
+from threadlift.core.cost import ArmCost, compare_cost_per_incremental
+from threadlift.experiment import parse_experiment
+from threadlift.workspace import Workspace
+
+T0 = datetime(2025, 9, 1, 9, 0, 0)
+EXPERIMENT = """
+id = "channels"
+channel = "whatsapp"
+assigned_at = 2025-09-01T09:00:00Z
+window_days = 14
+[[arms]]
+name = "holdout"
+weight = 1
+holdout = true
+[[arms]]
+name = "whatsapp"
+weight = 1
+[[arms]]
+name = "sms"
+weight = 1
+channel = "sms"
+[[metrics]]
+name = "conversion"
+type = "proportion"
+action = "order"
+"""
+N = 400
+CONVERTED = {"holdout": 20, "whatsapp": 48, "sms": 32}
+PRICE = {"whatsapp": 0.0625, "sms": 0.02}
+
+
+@pytest.fixture
+def channels(workspace: Workspace) -> Workspace:
+    contacts, assignments, messages, events, actions = [], [], [], [], []
+    for arm in ("holdout", "whatsapp", "sms"):
+        for i in range(N):
+            contact = f"{arm}-{i}"
+            contacts.append((contact, "BR", T0 - timedelta(days=30)))
+            assignments.append(("channels", contact, arm, i, T0))
+            if i < CONVERTED[arm]:
+                actions.append((f"o-{contact}", contact, "order", T0 + timedelta(days=2), 10.0))
+            if arm != "holdout":
+                message = f"m-{contact}"
+                messages.append((message, contact, arm, "S1", "channels", arm, "camp", "tpl",
+                                 "marketing", T0 + timedelta(hours=1)))
+                events.append((message, "delivered", T0 + timedelta(hours=1, minutes=1),
+                               None, None, None))
+    insert_rows(workspace, "contacts", contacts)
+    insert_rows(workspace, "assignments", assignments)
+    insert_rows(workspace, "actions", actions)
+    insert_rows(workspace, "messages", messages)
+    insert_rows(workspace, "message_events", events)
+    insert_rows(workspace, "rate_card", [
+        ("whatsapp", "BR", "marketing", PRICE["whatsapp"], "USD", datetime(2025, 7, 1)),
+        ("sms", "BR", "marketing", PRICE["sms"], "USD", datetime(2025, 7, 1)),
+    ])
+    return workspace
+
+
+def test_report_compares_channels_cost_per_incremental_conversion(channels: Workspace) -> None:
+    result = analyze(channels, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=30))
+    [row] = result.cost_comparison
+    assert (row["arm"], row["channel"], row["other_arm"], row["other_channel"]) == (
+        "whatsapp", "whatsapp", "sms", "sms"
+    )
+    # written out: per-arm rates, Welch variances (sample variance of a 0/1 outcome / n),
+    # effects against the shared holdout, and the delta method on the log ratio
+    p = {arm: k / N for arm, k in CONVERTED.items()}
+    var = {arm: p[arm] * (1 - p[arm]) / (N - 1) for arm in p}
+    d_wa, d_sms = p["whatsapp"] - p["holdout"], p["sms"] - p["holdout"]
+    cpic_wa = N * PRICE["whatsapp"] / (N * d_wa)
+    cpic_sms = N * PRICE["sms"] / (N * d_sms)
+    sd = math.sqrt(
+        (var["whatsapp"] + var["holdout"]) / d_wa**2
+        + (var["sms"] + var["holdout"]) / d_sms**2
+        - 2 * var["holdout"] / (d_wa * d_sms)
+    )
+    z = sps.norm.ppf(0.975)
+    ratio = cpic_wa / cpic_sms
+    assert row["cost_per_incremental"] == pytest.approx(cpic_wa, rel=1e-9)
+    assert row["other_cost_per_incremental"] == pytest.approx(cpic_sms, rel=1e-9)
+    assert row["ratio"] == pytest.approx(ratio, rel=1e-9)
+    assert row["ratio_ci_lower"] == pytest.approx(ratio * math.exp(-z * sd), rel=1e-9)
+    assert row["ratio_ci_upper"] == pytest.approx(ratio * math.exp(z * sd), rel=1e-9)
+    assert row["pvalue"] == pytest.approx(2 * sps.norm.sf(abs(math.log(ratio)) / sd), rel=1e-9)
+    assert row["currency"] == "USD"
+    assert row["error"] is None
+    report = result.to_dict()
+    assert report["cost_comparison"][0]["ratio"] == pytest.approx(ratio)
+
+
+def test_interval_covers_the_true_ratio_at_its_nominal_rate() -> None:
+    """Simulated experiments (binomial outcomes, one shared holdout): 95 % coverage."""
+    rng = np.random.default_rng(20261126)
+    n, reps = 20_000, 4_000
+    p0, pa, pb = 0.05, 0.08, 0.065
+    cost_a, cost_b = 900.0, 400.0
+    true_ratio = (cost_a / (n * (pa - p0))) / (cost_b / (n * (pb - p0)))
+    k0, ka, kb = (rng.binomial(n, q, reps) / n for q in (p0, pa, pb))
+    covered = 0
+    for h, a, b in zip(k0, ka, kb, strict=True):
+        v0, va, vb = (q * (1 - q) / (n - 1) for q in (h, a, b))
+        result = compare_cost_per_incremental(
+            ArmCost("a", cost_a, n, a - h, math.sqrt(va + v0)),
+            ArmCost("b", cost_b, n, b - h, math.sqrt(vb + v0)),
+            control_variance=v0,
+        )
+        covered += result.ratio_ci_lower <= true_ratio <= result.ratio_ci_upper
+    # 95 % ± 3.3 standard errors of a proportion over 4,000 replications
+    assert sps.binomtest(covered, reps, 0.95).pvalue > 1e-3, covered / reps
+
+
+def test_no_comparison_without_incremental_conversions() -> None:
+    result = compare_cost_per_incremental(
+        ArmCost("a", 10.0, 100, 0.02, 0.01), ArmCost("b", 10.0, 100, -0.01, 0.01), 1e-5
+    )
+    assert result.error == "no_incremental_conversions"
+    assert math.isnan(result.ratio)
+
+
+def test_reports_show_the_comparison(channels: Workspace) -> None:
+    from threadlift.report.html import render_html
+    from threadlift.report.markdown import render_markdown
+
+    report = analyze(channels, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=30)).to_dict()
+    row = report["cost_comparison"][0]
+    ratio = f"{row['ratio']:.4g}"  # as fmt_number writes it: four significant digits
+    markdown, page = render_markdown(report), render_html(report)
+    assert "## Cost per incremental conversion between arms" in markdown
+    assert "between arms" in page
+    for text in (markdown, page):
+        assert ratio in text
+        assert "whatsapp (whatsapp) vs sms (sms)" in text

@@ -1,0 +1,377 @@
+"""A realistic report dict, and an independent parser of formatted numbers."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+
+def sample_report() -> dict[str, Any]:
+    """A realistic report: three arms, three metrics (one degenerate), a breached guardrail."""
+    window = 7
+    cumulative = []
+    for arm, final, width in (("whatsapp", 0.0121, 0.006), ("sms", 0.0043, 0.005)):
+        for day in range(1, window + 1):
+            effect = final * (1 - math.exp(-day / 2.0)) / (1 - math.exp(-window / 2.0))
+            half = width * math.sqrt(window / day)
+            cumulative.append(
+                {
+                    "metric": "conversion",
+                    "arm": arm,
+                    "control_arm": "holdout",
+                    "day": day,
+                    "effect_size": effect,
+                    "effect_size_ci_lower": effect - half,
+                    "effect_size_ci_upper": effect + half,
+                }
+            )
+    return {
+        "experiment_id": "br-winback-2026-11",
+        "as_of": "2026-11-09T09:00:00Z",
+        "window_days": window,
+        "channel": "whatsapp",
+        "category": "marketing",
+        "assigned_at": "2026-11-02T09:00:00Z",
+        "status": "alert",
+        "generated_by": "threadlift 0.1.0",
+        "arms": [
+            {
+                "arm": "holdout",
+                "holdout": True,
+                "units": 10_012,
+                "weight": 10,
+                "expected_share": 0.1,
+                "observed_share": 0.10012,
+            },
+            {
+                "arm": "whatsapp",
+                "holdout": False,
+                "units": 44_950,
+                "weight": 45,
+                "expected_share": 0.45,
+                "observed_share": 0.4495,
+            },
+            {
+                "arm": "sms",
+                "holdout": False,
+                "units": 45_038,
+                "weight": 45,
+                "expected_share": 0.45,
+                "observed_share": 0.45038,
+            },
+        ],
+        "srm": {"pvalue": 0.8731, "passed": True, "statistic": 0.2716, "alpha": 0.001},
+        "metrics": [
+            {
+                "metric": "conversion",
+                "type": "proportion",
+                "arm": "whatsapp",
+                "control_arm": "holdout",
+                "control": 0.05234,
+                "treatment": 0.06444,
+                "effect_size": 0.0121,
+                "effect_size_ci_lower": 0.00712,
+                "effect_size_ci_upper": 0.01708,
+                "rel_effect_size": 0.2312,
+                "rel_effect_size_ci_lower": 0.1289,
+                "rel_effect_size_ci_upper": 0.3427,
+                "pvalue": 0.00002,
+                "pvalue_adjusted": 0.00004,
+                "method": "welch-t",
+                "error": None,
+            },
+            {
+                "metric": "conversion",
+                "type": "proportion",
+                "arm": "sms",
+                "control_arm": "holdout",
+                "control": 0.05234,
+                "treatment": 0.05664,
+                "effect_size": 0.0043,
+                "effect_size_ci_lower": -0.00071,
+                "effect_size_ci_upper": 0.00931,
+                "rel_effect_size": 0.08215,
+                "rel_effect_size_ci_lower": -0.0131,
+                "rel_effect_size_ci_upper": 0.1866,
+                "pvalue": 0.0934,
+                "pvalue_adjusted": 0.1868,
+                "method": "welch-t",
+                "error": None,
+            },
+            {
+                "metric": "revenue",
+                "type": "mean",
+                "arm": "whatsapp",
+                "control_arm": "holdout",
+                "control": 4.2131,
+                "treatment": 4.6873,
+                "effect_size": 0.4742,
+                "effect_size_ci_lower": 0.1019,
+                "effect_size_ci_upper": 0.8465,
+                "rel_effect_size": 0.1126,
+                "rel_effect_size_ci_lower": 0.0214,
+                "rel_effect_size_ci_upper": 0.2118,
+                "pvalue": 0.0126,
+                "pvalue_adjusted": 0.0252,
+                "method": "welch-t, cuped",
+                "error": None,
+            },
+            {
+                "metric": "revenue_per_order",
+                "type": "ratio",
+                "arm": "whatsapp",
+                "control_arm": "holdout",
+                "control": None,
+                "treatment": 72.71,
+                "effect_size": None,
+                "effect_size_ci_lower": None,
+                "effect_size_ci_upper": None,
+                "rel_effect_size": None,
+                "rel_effect_size_ci_lower": None,
+                "rel_effect_size_ci_upper": None,
+                "pvalue": None,
+                "pvalue_adjusted": None,
+                "method": "delta",
+                "error": "zero_denominator",
+            },
+        ],
+        "complier": [
+            {
+                "metric": "conversion",
+                "arm": "whatsapp",
+                "stage": "read",
+                "share": 0.6821,
+                "effect_size": 0.01774,
+                "effect_size_ci_lower": 0.01043,
+                "effect_size_ci_upper": 0.02504,
+                "method": "wald-iv",
+            },
+        ],
+        "funnel": [
+            {
+                "arm": "holdout",
+                "units": 10_012,
+                "sent": 0,
+                "delivered": 0,
+                "read": 0,
+                "replied": 0,
+                "failed": 0,
+                "converted": 524,
+            },
+            {
+                "arm": "whatsapp",
+                "units": 44_950,
+                "sent": 44_120,
+                "delivered": 41_903,
+                "read": 30_661,
+                "replied": 5_210,
+                "failed": 2_217,
+                "converted": 2_897,
+            },
+            {
+                "arm": "sms",
+                "units": 45_038,
+                "sent": 44_871,
+                "delivered": 43_950,
+                "read": 0,
+                "replied": 802,
+                "failed": 921,
+                "converted": 2_551,
+            },
+        ],
+        "cumulative": cumulative,
+        "guardrails": [
+            {
+                "guardrail": "block_rate",
+                "kind": "block",
+                "arm": "whatsapp",
+                "control": 0.0011,
+                "treatment": 0.0043,
+                "effect_size": 0.0032,
+                "effect_size_ci_upper": 0.0039,
+                "threshold": 0.002,
+                "pvalue": 0.00001,
+                "breached": True,
+            },
+            {
+                "guardrail": "block_rate",
+                "kind": "block",
+                "arm": "sms",
+                "control": 0.0011,
+                "treatment": 0.0014,
+                "effect_size": 0.0003,
+                "effect_size_ci_upper": 0.0009,
+                "threshold": 0.002,
+                "pvalue": 0.2412,
+                "breached": False,
+            },
+            {
+                "guardrail": "opt_out_rate",
+                "kind": "opt_out",
+                "arm": "whatsapp",
+                "control": 0.0021,
+                "treatment": 0.0029,
+                "effect_size": 0.0008,
+                "effect_size_ci_upper": 0.0017,
+                "threshold": 0.005,
+                "pvalue": 0.0612,
+                "breached": False,
+            },
+        ],
+        "sender_quality": [
+            {
+                "sender_id": "15550001111",
+                "ts": "2026-10-30T00:00:00Z",
+                "quality_rating": "GREEN",
+                "messaging_limit_tier": "TIER_10K",
+                "event": "snapshot",
+            },
+            {
+                "sender_id": "15550001111",
+                "ts": "2026-11-04T13:20:00Z",
+                "quality_rating": "YELLOW",
+                "messaging_limit_tier": "TIER_10K",
+                "event": "PHONE_NUMBER_QUALITY_UPDATE",
+            },
+            {
+                "sender_id": "15550001111",
+                "ts": "2026-11-06T08:05:00Z",
+                "quality_rating": "RED",
+                "messaging_limit_tier": "TIER_1K",
+                "event": "DOWNGRADE",
+            },
+        ],
+        "balance": [
+            {
+                "metric": "revenue",
+                "covariate": "revenue over the 28 days before assignment",
+                "arm": arm,
+                "control_arm": "holdout",
+                "control_mean": 14.45,
+                "treatment_mean": mean,
+                "standardized_mean_difference": smd,
+                "pvalue": p,
+                "error": None,
+            }
+            for arm, mean, smd, p in (("whatsapp", 14.61, 0.0112, 0.4213), ("sms", 14.02, -0.0297, 0.0481))
+        ],
+        "window_split": {
+            "reported": True,
+            "stratum": "window_state",
+            "definition": "open: wrote in during the 24 hours before assignment",
+            "session_messages": 5_120,
+            "template_messages": 38_410,
+            "note": None,
+            "strata": [
+                {"window_state": state, "arm": arm, "holdout": arm == "holdout", "units": units,
+                 "units_sent": sent, "messages": messages, "session_messages": session,
+                 "template_messages": messages - session,
+                 "session_share": session / messages if messages else None}
+                for state, arm, units, sent, messages, session in (
+                    ("open", "holdout", 1_203, 0, 0, 0),
+                    ("open", "whatsapp", 5_391, 5_300, 5_402, 4_921),
+                    ("closed", "holdout", 8_809, 0, 0, 0),
+                    ("closed", "whatsapp", 39_559, 38_100, 38_128, 199),
+                )
+            ],
+            "metrics": [
+                {"window_state": state, "metric": metric, "type": "proportion", "arm": "whatsapp",
+                 "control_arm": "holdout", "control_units": cu, "treatment_units": tu,
+                 "control": 0.08, "treatment": 0.08 + effect, "effect_size": effect,
+                 "effect_size_ci_lower": effect - 0.011, "effect_size_ci_upper": effect + 0.011,
+                 "rel_effect_size": effect / 0.08, "rel_effect_size_ci_lower": (effect - 0.011) / 0.08,
+                 "rel_effect_size_ci_upper": (effect + 0.011) / 0.08, "pvalue": p,
+                 "method": "welch_t", "error": None,
+                 "effect_difference_open_minus_closed": 0.0183,
+                 "effect_difference_pvalue": 0.0021}
+                for state, metric, cu, tu, effect, p in (
+                    ("open", "conversion", 1_203, 5_391, 0.0271, 0.00001),
+                    ("closed", "conversion", 8_809, 39_559, 0.00884, 0.0123),
+                    ("open", "revenue", 1_203, 5_391, 0.6131, 0.2718),
+                    ("closed", "revenue", 8_809, 39_559, 0.2455, 0.4409),
+                )
+            ],
+        },
+        "template_quality": {
+            "available": True,
+            "window_start": "2026-11-02T09:00:00",
+            "window_end": "2026-11-09T09:00:00",
+            "note": None,
+            "templates": [
+                {"template": "winback_offer", "language": "pt_BR", "template_id": "901",
+                 "messages": 44_950, "status_at_start": "APPROVED", "status_at_end": "APPROVED",
+                 "quality_at_start": "GREEN", "quality_at_end": "RED",
+                 "category_at_start": None, "category_at_end": None, "changes": 4,
+                 "alarms": ["PAUSED"], "quality_changes": ["GREEN→YELLOW", "YELLOW→RED"],
+                 "pauses": [{"start": "2026-11-05T10:05:00", "end": "2026-11-05T13:05:00",
+                             "title": "FIRST_PAUSE", "ongoing_at_window_end": False, "hours": 3.0}]},
+                {"template": "winback_reminder", "language": "pt_BR", "template_id": "902",
+                 "messages": 20_113, "status_at_start": "APPROVED", "status_at_end": "APPROVED",
+                 "quality_at_start": "GREEN", "quality_at_end": "GREEN",
+                 "category_at_start": None, "category_at_end": None, "changes": 0,
+                 "alarms": [], "quality_changes": [], "pauses": []},
+            ],
+            "events": [
+                {"template": "winback_offer", "template_id": "901", "language": "pt_BR", "kind": kind,
+                 "event": event, "previous": previous, "title": title, "reason": None,
+                 "correct_category": None, "ts": ts, "phase": phase}
+                for kind, event, previous, title, ts, phase in (
+                    ("status", "APPROVED", None, None, "2026-10-20T09:00:00", "before"),
+                    ("quality", "GREEN", "UNKNOWN", None, "2026-10-21T09:00:00", "before"),
+                    ("quality", "YELLOW", "GREEN", None, "2026-11-03T17:00:00", "during"),
+                    ("quality", "RED", "YELLOW", None, "2026-11-05T10:00:00", "during"),
+                    ("status", "PAUSED", None, "FIRST_PAUSE", "2026-11-05T10:05:00", "during"),
+                    ("status", "APPROVED", None, "UNPAUSE", "2026-11-05T13:05:00", "during"),
+                )
+            ],
+        },
+        "cost": [
+            {
+                "arm": "whatsapp",
+                "category": "marketing",
+                "messages_billed": 41_903,
+                "cost": 2617.69,
+                "currency": "USD",
+                "incremental_conversions": 543.9,
+                "cost_per_incremental_conversion": 4.8128,
+                "cost_per_incremental_conversion_ci_lower": 3.4213,
+                "cost_per_incremental_conversion_ci_upper": 8.1762,
+            },
+            {
+                "arm": "sms",
+                "category": "sms",
+                "messages_billed": 43_950,
+                "cost": 3296.25,
+                "currency": "USD",
+                "incremental_conversions": 193.7,
+                "cost_per_incremental_conversion": 17.0173,
+                "cost_per_incremental_conversion_ci_lower": None,
+                "cost_per_incremental_conversion_ci_upper": None,
+            },
+        ],
+        "alerts": [
+            {
+                "kind": "guardrail",
+                "message": "block_rate rose by +0.0032 for whatsapp, above the allowed +0.002",
+            },
+            {
+                "kind": "degenerate",
+                "message": "revenue_per_order: zero_denominator (the holdout placed no orders)",
+            },
+        ],
+        "methods": [
+            "Intent to treat: every assigned unit counts from assigned_at.",
+            "Welch's t-test; relative effects on the log-ratio scale (delta method).",
+            "Ratio metrics by the delta method; CUPED with one pooled theta.",
+        ],
+    }
+
+def parse_number(text: str) -> tuple[float, float]:
+    """A formatted number and half a unit of its last shown digit (an independent parser)."""
+    match = re.search(r"[-+]?[\d,]*\.?\d+", text)
+    assert match, text
+    digits = match.group(0).replace(",", "")
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    scale = 100.0 if text.rstrip().endswith("%") else 1.0
+    return float(digits) / scale, 0.5 * 10.0**-decimals / scale
