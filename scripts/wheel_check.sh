@@ -20,7 +20,7 @@ where = pathlib.Path(threadlift.__file__).parent
 assert sql_dir().is_relative_to(where), f"SQL read from {sql_dir()}, not from the installed package {where}"
 print(f"installed threadlift at {where}; SQL at {sql_dir()}")
 PY
-"$WORK/venv/bin/threadlift" demo --out "$WORK/demo" --contacts 2000
+"$WORK/venv/bin/threadlift" demo --out "$WORK/demo"
 "$WORK/venv/bin/threadlift" report "$WORK/demo/experiment.toml" -w "$WORK/demo/demo.duckdb" \
     --out "$WORK/report" --as-of 2026-10-06T09:00:00Z
 for file in report.json report.md report.html; do

@@ -12,7 +12,7 @@ so a boundary never lands one bucket off because of binary floating point (with 
 ``10000 * (0.7 + 0.1)`` is ``7999.999…``). A float weight is read as the shortest decimal
 that round-trips it, i.e. as the number written in the experiment file.
 
-Guarantees of the boundaries (tested with hypothesis in ``tests/test_assignment.py``):
+Guarantees of the boundaries (tested with hypothesis in ``tests/core/test_bucketing.py``):
 
 * The holdout is ordered first, so it owns ``[0, floor(10000 * h / W))``: its range
   depends only on its *share* ``h / W`` of the total weight. Any change to the
