@@ -91,21 +91,21 @@ def priced(workspace: Workspace) -> Workspace:
 def test_cost_matches_a_hand_computation_to_the_cent(priced: Workspace) -> None:
     experiment = parse_experiment(EXPERIMENT)
     result = analyze(priced, experiment, as_of=T0 + timedelta(days=30))
-    rows = {(r["arm"], r["category"]): r for r in result.cost}
+    rows = {(r.arm, r.category): r for r in result.cost}
     # m1, m2, m5, m9, m13, m14, m15; m11 and m12 free in the free-entry-point window
-    assert rows[("whatsapp", "marketing")]["messages_billed"] == 7
-    assert rows[("whatsapp", "marketing")]["messages_free_entry_point"] == 2
-    assert rows[("whatsapp", "marketing")]["cost"] == pytest.approx(
+    assert rows[("whatsapp", "marketing")].messages_billed == 7
+    assert rows[("whatsapp", "marketing")].messages_free_entry_point == 2
+    assert rows[("whatsapp", "marketing")].cost == pytest.approx(
         0.0625 + 0.0700 + 0.0107 + 0.0700 + 0.0107 + 0.0107 + 0.0700
     )
-    assert rows[("whatsapp", "utility")]["messages_billed"] == 1  # m3; m4 free in window
-    assert rows[("whatsapp", "utility")]["cost"] == pytest.approx(0.0068)
-    assert rows[("whatsapp", "authentication")]["cost"] == pytest.approx(0.0014)
+    assert rows[("whatsapp", "utility")].messages_billed == 1  # m3; m4 free in window
+    assert rows[("whatsapp", "utility")].cost == pytest.approx(0.0068)
+    assert rows[("whatsapp", "authentication")].cost == pytest.approx(0.0014)
     total = 0.0625 + 0.0700 + 0.0068 + 0.0107 + 0.0014 + 0.0700 + 0.0107 + 0.0107 + 0.0700
-    assert round(rows[("whatsapp", "marketing")]["arm_total_cost"], 2) == round(total, 2) == 0.31
-    assert rows[("whatsapp", "marketing")]["arm_total_cost"] == pytest.approx(total, abs=1e-12)
-    assert all(r["currency"] == "USD" for r in result.cost)
-    assert not any(r["unpriced"] for r in result.cost)
+    assert round(rows[("whatsapp", "marketing")].arm_total_cost, 2) == round(total, 2) == 0.31
+    assert rows[("whatsapp", "marketing")].arm_total_cost == pytest.approx(total, abs=1e-12)
+    assert all(r.currency == "USD" for r in result.cost)
+    assert not any(r.unpriced for r in result.cost)
 
 
 class _Effect:

@@ -73,7 +73,7 @@ def channels(workspace: Workspace) -> Workspace:
 def test_report_compares_channels_cost_per_incremental_conversion(channels: Workspace) -> None:
     result = analyze(channels, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=30))
     [row] = result.cost_comparison
-    assert (row["arm"], row["channel"], row["other_arm"], row["other_channel"]) == (
+    assert (row.arm, row.channel, row.other_arm, row.other_channel) == (
         "whatsapp", "whatsapp", "sms", "sms"
     )
     # written out: per-arm rates, Welch variances (sample variance of a 0/1 outcome / n),
@@ -90,14 +90,14 @@ def test_report_compares_channels_cost_per_incremental_conversion(channels: Work
     )
     z = sps.norm.ppf(0.975)
     ratio = cpic_wa / cpic_sms
-    assert row["cost_per_incremental"] == pytest.approx(cpic_wa, rel=1e-9)
-    assert row["other_cost_per_incremental"] == pytest.approx(cpic_sms, rel=1e-9)
-    assert row["ratio"] == pytest.approx(ratio, rel=1e-9)
-    assert row["ratio_ci_lower"] == pytest.approx(ratio * math.exp(-z * sd), rel=1e-9)
-    assert row["ratio_ci_upper"] == pytest.approx(ratio * math.exp(z * sd), rel=1e-9)
-    assert row["pvalue"] == pytest.approx(2 * sps.norm.sf(abs(math.log(ratio)) / sd), rel=1e-9)
-    assert row["currency"] == "USD"
-    assert row["error"] is None
+    assert row.cost_per_incremental == pytest.approx(cpic_wa, rel=1e-9)
+    assert row.other_cost_per_incremental == pytest.approx(cpic_sms, rel=1e-9)
+    assert row.ratio == pytest.approx(ratio, rel=1e-9)
+    assert row.ratio_ci_lower == pytest.approx(ratio * math.exp(-z * sd), rel=1e-9)
+    assert row.ratio_ci_upper == pytest.approx(ratio * math.exp(z * sd), rel=1e-9)
+    assert row.pvalue == pytest.approx(2 * sps.norm.sf(abs(math.log(ratio)) / sd), rel=1e-9)
+    assert row.currency == "USD"
+    assert row.error is None
     report = result.to_dict()
     assert report["cost_comparison"][0]["ratio"] == pytest.approx(ratio)
 

@@ -90,7 +90,7 @@ def test_rolling_windows_match_an_independent_per_unit_computation(
     experiment = parse_experiment(paths["experiment"].read_text())
     as_of = T0 + timedelta(days=26)
     result = analyze(workspace, experiment, as_of=as_of)
-    assert result.srm["passed"]
+    assert result.srm.passed
 
     units = pd.read_csv(paths["assignments"], parse_dates=["assigned_at"])
     actions = pd.read_parquet(paths["actions"])
@@ -122,10 +122,10 @@ def test_a_skewed_external_split_raises_the_srm_alert(workspace: Workspace, tmp_
     _load(workspace, paths)
     experiment = parse_experiment(paths["experiment"].read_text())
     result = analyze(workspace, experiment, as_of=T0 + timedelta(days=26))
-    assert not result.srm["passed"]
-    counts = [result.arms[0]["units"], result.arms[1]["units"]]
+    assert not result.srm.passed
+    counts = [result.arms[0].units, result.arms[1].units]
     expected = sps.chisquare(counts, [sum(counts) * 0.2, sum(counts) * 0.8])
-    assert result.srm["pvalue"] == pytest.approx(expected.pvalue, rel=1e-9)
+    assert result.srm.pvalue == pytest.approx(expected.pvalue, rel=1e-9)
     assert [a.kind for a in result.alerts] == ["srm"]
     assert result.to_dict()["status"] == "alert"
 

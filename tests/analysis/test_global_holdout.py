@@ -155,11 +155,11 @@ def test_report_compares_the_global_holdout_with_everyone_else(program: tuple[Pa
     experiment = parse_experiment(experiment_file.read_text())
     with Workspace.open(workspace) as ws:
         analysis = analyze(ws, experiment, as_of=AT + timedelta(days=30))
-    units = {row["arm"]: row["units"] for row in analysis.arms}
+    units = {row.arm: row.units for row in analysis.arms}
     expected_held = sum(hashlib_bucket(SALT, c) < 1000 for c in ids)
     # contacts created after assigned_at are not in the program comparison
     assert units == {"global_holdout": expected_held, "everyone_else": len(ids) - expected_held}
-    assert analysis.srm["passed"]
+    assert analysis.srm.passed
     conversion = next(m for m in analysis.metrics if m.metric == "conversion")
     c = conversion.comparison
     assert conversion.control_arm == "global_holdout"

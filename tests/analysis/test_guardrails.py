@@ -89,19 +89,19 @@ def test_exact_rates_and_breaches_follow_the_margins(guarded: Workspace) -> None
     # opt_out: no increase, margin 0.005 → holds
     margins = {"block": 0.001, "report": 0.01, "opt_out": 0.005}
     result = analyze(guarded, parse_experiment(experiment_text(margins)), as_of=T0 + timedelta(days=10))
-    by_kind = {g["kind"]: g for g in result.guardrails}
+    by_kind = {g.kind: g for g in result.guardrails}
     for kind, (h, t) in EVENTS.items():
         row = by_kind[kind]
-        assert row["control"] == h / N_HOLDOUT
-        assert row["treatment"] == t / N_TREATMENT
-        assert row["effect_size"] == pytest.approx(t / N_TREATMENT - h / N_HOLDOUT, abs=1e-15)
-        assert row["pvalue"] == pytest.approx(_welch_noninferiority(h, t, margins[kind]), rel=1e-9)
-    assert by_kind["block"]["breached"] is True
-    assert by_kind["report"]["breached"] is False
-    assert by_kind["opt_out"]["breached"] is False
+        assert row.control == h / N_HOLDOUT
+        assert row.treatment == t / N_TREATMENT
+        assert row.effect_size == pytest.approx(t / N_TREATMENT - h / N_HOLDOUT, abs=1e-15)
+        assert row.pvalue == pytest.approx(_welch_noninferiority(h, t, margins[kind]), rel=1e-9)
+    assert by_kind["block"].breached is True
+    assert by_kind["report"].breached is False
+    assert by_kind["opt_out"].breached is False
     stops = by_kind["marketing_stop"]
-    assert stops["control"] == 1 / N_HOLDOUT
-    assert stops["treatment"] == 2 / N_TREATMENT
+    assert stops.control == 1 / N_HOLDOUT
+    assert stops.treatment == 2 / N_TREATMENT
     assert [a.kind for a in result.alerts] == ["guardrail"]
     assert "block_rate" in result.alerts[0].message
 

@@ -55,23 +55,23 @@ def test_usage_window_share_and_breakdown_are_counted_by_hand(workspace: Workspa
     insert_rows(workspace, "feedback", [("c", "whatsapp", "S1", "block", T0 + 6 * hour, None)])
     result = analyze(workspace, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=8))
 
-    usage = {row["sender_id"]: row for row in result.messaging_limits}
+    usage = {row.sender_id: row for row in result.messaging_limits}
     # S1 outside a window: a, b, c (m4 is inside d's window; m5 repeats a) → 3 in 24 hours
-    assert usage["S1"]["peak_unique_contacts"] == 3
-    assert usage["S1"]["messaging_limit_tier"] == "TIER_250"
-    assert usage["S1"]["tier_limit"] == 250
-    assert usage["S2"]["peak_unique_contacts"] == 1
+    assert usage["S1"].peak_unique_contacts == 3
+    assert usage["S1"].messaging_limit_tier == "TIER_250"
+    assert usage["S1"].tier_limit == 250
+    assert usage["S2"].peak_unique_contacts == 1
 
-    share = {row["arm"]: row for row in result.window_share}["whatsapp"]
-    assert (share["messages"], share["template_messages"], share["session_messages"],
-            share["in_window_messages"]) == (7, 6, 1, 1)
+    share = {row.arm: row for row in result.window_share}["whatsapp"]
+    assert (share.messages, share.template_messages, share.session_messages,
+            share.in_window_messages) == (7, 6, 1, 1)
 
-    breakdown = {(r["dimension"], r["value"]): r for r in result.guardrail_breakdown}
+    breakdown = {(r.dimension, r.value): (r.units, r.events) for r in result.guardrail_breakdown}
     # c (the only blocker) received promo_b from S1
-    assert (breakdown[("template", "promo_b")]["units"], breakdown[("template", "promo_b")]["events"]) == (3, 1)
-    assert (breakdown[("template", "promo_a")]["units"], breakdown[("template", "promo_a")]["events"]) == (3, 0)
-    assert (breakdown[("sender", "S1")]["units"], breakdown[("sender", "S1")]["events"]) == (4, 1)
-    assert (breakdown[("sender", "S2")]["units"], breakdown[("sender", "S2")]["events"]) == (1, 0)
+    assert breakdown[("template", "promo_b")] == (3, 1)
+    assert breakdown[("template", "promo_a")] == (3, 0)
+    assert breakdown[("sender", "S1")] == (4, 1)
+    assert breakdown[("sender", "S2")] == (1, 0)
 
 
 def test_tiers_and_send_list_warning() -> None:

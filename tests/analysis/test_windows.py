@@ -236,6 +236,7 @@ def test_an_experiment_without_metrics_still_reports_the_strata(workspace: Works
     truth = _build(workspace, session_messages=True, n=300, seed=9)
     no_metrics = EXPERIMENT.split("[[metrics]]")[0]
     split = analyze(workspace, parse_experiment(no_metrics), as_of=T0 + timedelta(days=30)).window_split
-    assert split["reported"] is True
-    assert split["metrics"] == []
-    assert sum(row["units"] for row in split["strata"]) == len(truth)
+    assert split is not None
+    assert split.reported is True
+    assert split.metrics == []
+    assert sum(row.units for row in split.strata) == len(truth)

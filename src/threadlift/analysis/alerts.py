@@ -11,4 +11,5 @@ class Alert:
     """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
 
     kind: str
+    """``srm`` (sample-ratio mismatch) or ``guardrail`` (a breached guardrail)."""
     message: str

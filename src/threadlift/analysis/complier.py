@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
 from threadlift.core import stats
 from threadlift.core.moments import SufficientStats
@@ -15,18 +15,40 @@ from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
 
 
+@dataclass(frozen=True)
+class ComplierRow:
+    """The effect of one arm on one metric among the units that reached a stage (Wald IV)."""
+
+    metric: str
+    arm: str
+    control_arm: str
+    stage: Literal["delivered", "read"]
+    """Delivered to, or read by, the unit."""
+    share: float
+    """The arm's units that reached the stage over all its units (the take-up)."""
+    effect_size: float
+    """The intent-to-treat effect divided by the take-up."""
+    effect_size_ci_lower: float
+    effect_size_ci_upper: float
+    pvalue: float
+    method: str
+    error: str | None
+    """Named error code of a degenerate estimate (``None`` when it is sound)."""
+
+
 def complier_effects(
     con: Engine,
     experiment: Experiment,
     as_of: datetime,
     all_stats: dict[str, dict[str, SufficientStats]],
-) -> list[dict[str, Any]]:
+) -> list[ComplierRow]:
     """Effects on those delivered / read: Wald IV estimates against the holdout."""
     control = experiment.control_arm
     if not any(arm.holdout for arm in experiment.arms):
         return []
     moments = takeup_moments(con, experiment, as_of)
-    rows: list[dict[str, Any]] = []
+    rows: list[ComplierRow] = []
+    stages: tuple[Literal["delivered", "read"], ...] = ("delivered", "read")
     for metric in experiment.metrics:
         if metric.type == "ratio":
             continue
@@ -34,7 +56,7 @@ def complier_effects(
         for arm in experiment.arms:
             if arm.name == control:
                 continue
-            for stage in ("delivered", "read"):
+            for stage in stages:
                 treated = moments.get((arm.name, metric.action, stage))
                 if treated is None or treated.units == 0:
                     continue
@@ -49,19 +71,19 @@ def complier_effects(
                 )
                 units = per_arm.get(arm.name, SufficientStats(0)).units
                 rows.append(
-                    {
-                        "metric": metric.name,
-                        "arm": arm.name,
-                        "control_arm": control,
-                        "stage": stage,
-                        "share": treated.units / units if units else math.nan,
-                        "effect_size": estimate.effect_size,
-                        "effect_size_ci_lower": estimate.effect_size_ci_lower,
-                        "effect_size_ci_upper": estimate.effect_size_ci_upper,
-                        "pvalue": estimate.pvalue,
-                        "method": estimate.method,
-                        "error": estimate.error,
-                    }
+                    ComplierRow(
+                        metric=metric.name,
+                        arm=arm.name,
+                        control_arm=control,
+                        stage=stage,
+                        share=treated.units / units if units else math.nan,
+                        effect_size=estimate.effect_size,
+                        effect_size_ci_lower=estimate.effect_size_ci_lower,
+                        effect_size_ci_upper=estimate.effect_size_ci_upper,
+                        pvalue=estimate.pvalue,
+                        method=estimate.method,
+                        error=estimate.error,
+                    )
                 )
     return rows
 

@@ -5,8 +5,7 @@ the comparison of that cost between arms.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-from typing import Any
+from dataclasses import dataclass
 
 from threadlift.analysis.lift import MetricResult, first_against_control
 from threadlift.core.cost import (
@@ -19,6 +18,59 @@ from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
 
 
+@dataclass(frozen=True)
+class CostRow:
+    """What one arm's messages of one channel, billed category and currency cost."""
+
+    arm: str
+    channel: str
+    category: str | None
+    """The pricing category billed (the webhook's, else the send's)."""
+    currency: str | None
+    """The rate card's currency (``None`` when no rate applies)."""
+    messages: int
+    messages_billed: int
+    messages_free_entry_point: int
+    """Messages made free by a free-entry-point window."""
+    cost: float
+    unpriced: int
+    """Billed messages without a rate-card price for their market."""
+    arm_total_cost: float
+    """The arm's cost over every row in this currency."""
+    incremental_conversions: float
+    """The arm's conversion effect (first proportion metric) times its units."""
+    cost_per_incremental_conversion: float
+    cost_per_incremental_conversion_ci_lower: float
+    cost_per_incremental_conversion_ci_upper: float
+    incremental_revenue: float
+    """The arm's revenue effect (first mean metric) times its units."""
+    return_on_spend: float
+    """``(incremental_revenue - arm_total_cost) / arm_total_cost``."""
+
+
+@dataclass(frozen=True)
+class CostComparisonRow:
+    """Cost per incremental conversion of two treatment arms (channels), compared."""
+
+    arm: str
+    channel: str
+    other_arm: str
+    other_channel: str
+    currency: str | None
+    metric: str
+    """The conversion metric (the first proportion metric)."""
+    cost_per_incremental: float
+    other_cost_per_incremental: float
+    ratio: float
+    """``cost_per_incremental / other_cost_per_incremental``."""
+    ratio_ci_lower: float
+    ratio_ci_upper: float
+    pvalue: float
+    """Two-sided p-value of ``ratio = 1``."""
+    error: str | None
+    """Named error code of a degenerate comparison (``None`` when it is sound)."""
+
+
 def arm_costs(
     con: Engine,
     experiment: Experiment,
@@ -26,7 +78,7 @@ def arm_costs(
     units: dict[str, int],
     referrals: bool,
     warnings: list[str],
-) -> list[dict[str, Any]]:
+) -> list[CostRow]:
     """Billed messages and cost per arm, with cost per incremental conversion and return."""
     mark_free_entry_points(con)
     if not referrals and experiment.channel == "whatsapp":
@@ -52,7 +104,7 @@ def arm_costs(
                 f"{row['unpriced']} billed {row['channel']} {row['category']} messages in arm "
                 f"{row['arm']} have no rate-card price for their market; load a rate_card row"
             )
-    result: list[dict[str, Any]] = []
+    result: list[CostRow] = []
     for row in rows:
         arm = str(row["arm"])
         n = units.get(arm, 0)
@@ -62,33 +114,33 @@ def arm_costs(
         rev = revenue.get(arm)
         incremental_revenue = rev.comparison.effect_size * n if rev is not None else math.nan
         result.append(
-            {
-                "arm": arm,
-                "channel": row["channel"],
-                "category": row["category"],
-                "currency": row["currency"],
-                "messages": int(row["messages"]),
-                "messages_billed": int(row["messages_billed"]),
-                "messages_free_entry_point": int(row["messages_free_entry_point"]),
-                "cost": float(row["cost"]),
-                "unpriced": int(row["unpriced"]),
-                "arm_total_cost": total,
-                "incremental_conversions": per.incremental if per else math.nan,
-                "cost_per_incremental_conversion": per.estimate if per else math.nan,
-                "cost_per_incremental_conversion_ci_lower": per.ci_lower if per else math.nan,
-                "cost_per_incremental_conversion_ci_upper": per.ci_upper if per else math.nan,
-                "incremental_revenue": incremental_revenue,
-                "return_on_spend": (incremental_revenue - total) / total if total > 0 else math.nan,
-            }
+            CostRow(
+                arm=arm,
+                channel=row["channel"],
+                category=row["category"],
+                currency=row["currency"],
+                messages=int(row["messages"]),
+                messages_billed=int(row["messages_billed"]),
+                messages_free_entry_point=int(row["messages_free_entry_point"]),
+                cost=float(row["cost"]),
+                unpriced=int(row["unpriced"]),
+                arm_total_cost=total,
+                incremental_conversions=per.incremental if per else math.nan,
+                cost_per_incremental_conversion=per.estimate if per else math.nan,
+                cost_per_incremental_conversion_ci_lower=per.ci_lower if per else math.nan,
+                cost_per_incremental_conversion_ci_upper=per.ci_upper if per else math.nan,
+                incremental_revenue=incremental_revenue,
+                return_on_spend=(incremental_revenue - total) / total if total > 0 else math.nan,
+            )
         )
     return result
 
 def cost_comparison(
     experiment: Experiment,
     metrics: list[MetricResult],
-    cost: list[dict[str, Any]],
+    cost: list[CostRow],
     units: dict[str, int],
-) -> list[dict[str, Any]]:
+) -> list[CostComparisonRow]:
     """Cost per incremental conversion of each pair of treatment arms (channels), compared.
 
     Only arms whose spending is in one currency, the same for both, are compared; the
@@ -99,15 +151,15 @@ def cost_comparison(
     currencies: dict[str, set[str | None]] = {}
     totals: dict[str, float] = {}
     for row in cost:
-        currencies.setdefault(row["arm"], set()).add(row["currency"])
-        totals[row["arm"]] = float(row["arm_total_cost"])
+        currencies.setdefault(row.arm, set()).add(row.currency)
+        totals[row.arm] = float(row.arm_total_cost)
     channels = {arm.name: arm.channel or experiment.channel for arm in experiment.arms}
     arms = [
         arm.name
         for arm in experiment.arms
         if arm.name != control and arm.name in conversion and len(currencies.get(arm.name, ())) == 1
     ]
-    result: list[dict[str, Any]] = []
+    result: list[CostComparisonRow] = []
     for i, first in enumerate(arms):
         for second in arms[i + 1 :]:
             if currencies[first] != currencies[second]:
@@ -122,15 +174,21 @@ def cost_comparison(
                 alpha=experiment.alpha,
             )
             result.append(
-                {
-                    "arm": first,
-                    "channel": channels.get(first),
-                    "other_arm": second,
-                    "other_channel": channels.get(second),
-                    "currency": next(iter(currencies[first])),
-                    "metric": conversion[first].metric,
-                    **{k: v for k, v in asdict(compared).items() if k not in ("arm", "other_arm")},
-                }
+                CostComparisonRow(
+                    arm=first,
+                    channel=channels[first],
+                    other_arm=second,
+                    other_channel=channels[second],
+                    currency=next(iter(currencies[first])),
+                    metric=conversion[first].metric,
+                    cost_per_incremental=compared.cost_per_incremental,
+                    other_cost_per_incremental=compared.other_cost_per_incremental,
+                    ratio=compared.ratio,
+                    ratio_ci_lower=compared.ratio_ci_lower,
+                    ratio_ci_upper=compared.ratio_ci_upper,
+                    pvalue=compared.pvalue,
+                    error=compared.error,
+                )
             )
     return result
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from threadlift.core import stats
 from threadlift.core.moments import SufficientStats, proportion_stats
@@ -13,14 +12,33 @@ from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
 
 
-def cumulative_lift(con: Engine, experiment: Experiment, as_of: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class CumulativeRow:
+    """The first proportion metric's lift of one arm ``day`` days after each unit's assignment."""
+
+    metric: str
+    arm: str
+    control_arm: str
+    day: int
+    """Days since each unit's assignment (1 to ``window_days``)."""
+    units: int
+    """Units of the arm and the control arm together."""
+    control: float
+    treatment: float
+    effect_size: float
+    effect_size_ci_lower: float
+    effect_size_ci_upper: float
+
+
+def cumulative_lift(con: Engine, experiment: Experiment, as_of: datetime) -> list[CumulativeRow]:
+    """The lift by day since assignment of the first proportion metric, per treatment arm."""
     metric = next((m for m in experiment.metrics if m.type == "proportion"), None)
     if metric is None:
         return []
     rows = cumulative_conversion(con, experiment, as_of, metric.action)
     by_key = {(row.arm, row.day): row.stats for row in rows}
     control = experiment.control_arm
-    result: list[dict[str, Any]] = []
+    result: list[CumulativeRow] = []
     for arm in experiment.arms:
         if arm.name == control:
             continue
@@ -33,23 +51,23 @@ def cumulative_lift(con: Engine, experiment: Experiment, as_of: datetime) -> lis
                 "proportion", control_stats, treatment_stats, alpha=experiment.alpha
             )
             result.append(
-                {
-                    "metric": metric.name,
-                    "arm": arm.name,
-                    "control_arm": control,
-                    "day": day,
-                    "units": control_stats.units + treatment_stats.units,
-                    "control": comparison.control,
-                    "treatment": comparison.treatment,
-                    "effect_size": comparison.effect_size,
-                    "effect_size_ci_lower": comparison.effect_size_ci_lower,
-                    "effect_size_ci_upper": comparison.effect_size_ci_upper,
-                }
+                CumulativeRow(
+                    metric=metric.name,
+                    arm=arm.name,
+                    control_arm=control,
+                    day=day,
+                    units=control_stats.units + treatment_stats.units,
+                    control=comparison.control,
+                    treatment=comparison.treatment,
+                    effect_size=comparison.effect_size,
+                    effect_size_ci_lower=comparison.effect_size_ci_lower,
+                    effect_size_ci_upper=comparison.effect_size_ci_upper,
+                )
             )
     return result
 
 @dataclass(frozen=True)
-class CumulativeRow:
+class DailyConversion:
     """Cumulative conversion of one arm ``day`` days after each unit's assignment."""
 
     arm: str
@@ -58,13 +76,13 @@ class CumulativeRow:
 
 def cumulative_conversion(
     engine: Engine, experiment: Experiment, as_of: datetime, action: str
-) -> list[CumulativeRow]:
+) -> list[DailyConversion]:
     """Cumulative conversion by day since each unit's assignment, per arm."""
     rows = engine.run(
         "analysis/cumulative/cumulative_conversion",
         {"action": action, "days": experiment.window_days, "as_of": as_of},
     ).rows
     return [
-        CumulativeRow(str(arm), int(day), proportion_stats(int(units), float(ind)))
+        DailyConversion(str(arm), int(day), proportion_stats(int(units), float(ind)))
         for arm, day, units, ind in rows
     ]

@@ -7,7 +7,8 @@ The block-rate guardrail (and every other kind in :data:`GUARDRAIL_KINDS`) is co
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from threadlift.analysis.alerts import Alert
 from threadlift.core import stats
@@ -25,14 +26,59 @@ GUARDRAIL_KINDS = (
     "undeliverable",
 )
 
+@dataclass(frozen=True)
+class GuardrailResult:
+    """One guardrail's non-inferiority test of one arm against the control arm."""
+
+    guardrail: str
+    kind: str
+    """The signal counted (one of :data:`GUARDRAIL_KINDS`)."""
+    arm: str
+    control_arm: str
+    control: float
+    """The control arm's rate: units with the signal over its units."""
+    treatment: float
+    """The arm's rate."""
+    effect_size: float
+    """``treatment - control``, or ``treatment / control - 1`` for a relative margin."""
+    effect_size_ci_upper: float
+    """One-sided upper ``1 - alpha`` confidence bound of ``effect_size``."""
+    threshold: float
+    """The largest tolerated increase (on the scale of ``effect_size``)."""
+    margin_type: Literal["relative", "absolute"]
+    method: str
+    error: str | None
+    """Named error code of a degenerate test (``None`` when it is sound)."""
+    pvalue: float
+    """One-sided p-value of the non-inferiority test."""
+    breached: bool
+    """Whether the increase cannot be shown to stay within the margin (an alert)."""
+
+
+@dataclass(frozen=True)
+class GuardrailBreakdownRow:
+    """A guardrail signal among the units of one arm reached by one sender or template."""
+
+    arm: str
+    dimension: Literal["sender", "template"]
+    value: str
+    """The sender id (``(none)``) or template name (``(free-form)``)."""
+    kind: str
+    units: int
+    """Units of the arm that received at least one message from that sender or template."""
+    events: int
+    """Those units that showed the signal."""
+
+
 def guardrail_tests(
     con: Engine, experiment: Experiment, units: dict[str, int], alerts: list[Alert]
-) -> list[dict[str, Any]]:
+) -> list[GuardrailResult]:
+    """Each guardrail of each treatment arm tested for non-inferiority (an alert per breach)."""
     if not experiment.guardrails:
         return []
     counts = guardrail_counts(con, experiment)
     control = experiment.control_arm
-    rows: list[dict[str, Any]] = []
+    rows: list[GuardrailResult] = []
     for guardrail in experiment.guardrails:
         control_stats = proportion_stats(units[control], counts.get((control, guardrail.kind), 0.0))
         for arm in experiment.arms:
@@ -50,22 +96,22 @@ def guardrail_tests(
                 alpha=experiment.alpha,
             )
             rows.append(
-                {
-                    "guardrail": guardrail.name,
-                    "kind": guardrail.kind,
-                    "arm": arm.name,
-                    "control_arm": control,
-                    "control": test.control,
-                    "treatment": test.treatment,
-                    "effect_size": test.effect_size,
-                    "effect_size_ci_upper": test.ci_upper,
-                    "threshold": test.threshold,
-                    "margin_type": "relative" if test.relative else "absolute",
-                    "method": test.method,
-                    "error": test.error,
-                    "pvalue": test.pvalue,
-                    "breached": bool(test.breached),
-                }
+                GuardrailResult(
+                    guardrail=guardrail.name,
+                    kind=guardrail.kind,
+                    arm=arm.name,
+                    control_arm=control,
+                    control=test.control,
+                    treatment=test.treatment,
+                    effect_size=test.effect_size,
+                    effect_size_ci_upper=test.ci_upper,
+                    threshold=test.threshold,
+                    margin_type="relative" if test.relative else "absolute",
+                    method=test.method,
+                    error=test.error,
+                    pvalue=test.pvalue,
+                    breached=bool(test.breached),
+                )
             )
             if test.breached:
                 margin = (
@@ -97,8 +143,7 @@ def guardrail_counts(
 
 def guardrail_breakdown(
     engine: Engine, experiment: Experiment, kinds: list[str]
-) -> list[dict[str, Any]]:
+) -> list[GuardrailBreakdownRow]:
     """Guardrail events among units reached by each sender and template (after guardrail_counts)."""
-    return engine.run(
-        "analysis/guardrails/breakdown", {"kinds": kinds}
-    ).dicts()
+    rows: list[dict[str, Any]] = engine.run("analysis/guardrails/breakdown", {"kinds": kinds}).dicts()
+    return [GuardrailBreakdownRow(**row) for row in rows]

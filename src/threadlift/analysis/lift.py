@@ -20,6 +20,36 @@ from threadlift.experiment import Experiment, Metric
 Correction = Literal["holm", "fdr_bh"]
 
 @dataclass(frozen=True)
+class MetricRow:
+    """One metric's comparison of one arm with its control arm, as report.json shows it."""
+
+    metric: str
+    type: str
+    """``proportion``, ``mean`` or ``ratio``."""
+    arm: str
+    control_arm: str
+    control: float
+    """The control arm's proportion, mean or ratio."""
+    treatment: float
+    """The arm's proportion, mean or ratio."""
+    effect_size: float
+    """``treatment - control``."""
+    effect_size_ci_lower: float
+    effect_size_ci_upper: float
+    rel_effect_size: float
+    """``treatment / control - 1``."""
+    rel_effect_size_ci_lower: float
+    rel_effect_size_ci_upper: float
+    pvalue: float
+    pvalue_adjusted: float
+    """The p-value adjusted for multiple testing across all metrics and arm pairs."""
+    method: str
+    """The test that gave the interval and p-value (``welch_t``, ``prop_test``, …)."""
+    error: str | None
+    """Named error code of a degenerate comparison (``None`` when it is sound)."""
+
+
+@dataclass(frozen=True)
 class MetricResult:
     """One metric's comparison of one arm with its control arm."""
 
@@ -30,26 +60,28 @@ class MetricResult:
     comparison: stats.Comparison
     pvalue_adjusted: float = math.nan
 
-    def to_dict(self) -> dict[str, Any]:
+    def row(self) -> MetricRow:
+        """The result as report.json shows it (the comparison's statistics inlined)."""
         c = self.comparison
-        return {
-            "metric": self.metric,
-            "type": self.type,
-            "arm": self.arm,
-            "control_arm": self.control_arm,
-            "control": c.control,
-            "treatment": c.treatment,
-            "effect_size": c.effect_size,
-            "effect_size_ci_lower": c.effect_size_ci_lower,
-            "effect_size_ci_upper": c.effect_size_ci_upper,
-            "rel_effect_size": c.rel_effect_size,
-            "rel_effect_size_ci_lower": c.rel_effect_size_ci_lower,
-            "rel_effect_size_ci_upper": c.rel_effect_size_ci_upper,
-            "pvalue": c.pvalue,
-            "pvalue_adjusted": self.pvalue_adjusted,
-            "method": c.method,
-            "error": c.error,
-        }
+        return MetricRow(
+            metric=self.metric,
+            type=self.type,
+            arm=self.arm,
+            control_arm=self.control_arm,
+            control=c.control,
+            treatment=c.treatment,
+            effect_size=c.effect_size,
+            effect_size_ci_lower=c.effect_size_ci_lower,
+            effect_size_ci_upper=c.effect_size_ci_upper,
+            rel_effect_size=c.rel_effect_size,
+            rel_effect_size_ci_lower=c.rel_effect_size_ci_lower,
+            rel_effect_size_ci_upper=c.rel_effect_size_ci_upper,
+            pvalue=c.pvalue,
+            pvalue_adjusted=self.pvalue_adjusted,
+            method=c.method,
+            error=c.error,
+        )
+
 
 def comparison_pairs(experiment: Experiment) -> list[tuple[str, str]]:
     """(arm, control_arm): each treatment against the holdout, then treatment against treatment."""

@@ -9,7 +9,7 @@ analysis of the others.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -17,28 +17,43 @@ import pandas as pd
 
 from threadlift import __version__
 from threadlift.analysis.alerts import Alert
-from threadlift.analysis.complier import complier_effects
-from threadlift.analysis.cost import arm_costs, cost_comparison
-from threadlift.analysis.cumulative import cumulative_lift
+from threadlift.analysis.complier import ComplierRow, complier_effects
+from threadlift.analysis.cost import CostComparisonRow, CostRow, arm_costs, cost_comparison
+from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
 from threadlift.analysis.funnel import FunnelRow, funnel
-from threadlift.analysis.guardrails import guardrail_breakdown, guardrail_tests
+from threadlift.analysis.guardrails import (
+    GuardrailBreakdownRow,
+    GuardrailResult,
+    guardrail_breakdown,
+    guardrail_tests,
+)
 from threadlift.analysis.lift import (
     Correction,
     MetricResult,
+    MetricRow,
     compare_metrics,
     first_against_control,
     metric_stats,
 )
-from threadlift.analysis.quality import sender_quality, template_quality
-from threadlift.analysis.reach import messaging_limits
+from threadlift.analysis.quality import (
+    SenderQualityRow,
+    TemplateQuality,
+    TemplateQualityUnavailable,
+    sender_quality,
+    template_quality,
+)
+from threadlift.analysis.reach import MessagingLimitRow, messaging_limits
 from threadlift.analysis.units import (
+    ArmRow,
+    BalanceRow,
+    SRMCheck,
     arms_and_srm,
     covariate_balance,
     prepare_sends,
     prepare_units,
     rejected_assignments,
 )
-from threadlift.analysis.windows import window_shares, window_split
+from threadlift.analysis.windows import WindowShareRow, WindowSplit, window_shares, window_split
 from threadlift.engines.base import Engine
 from threadlift.engines.duckdb import DuckDBEngine
 from threadlift.engines.lake import INGEST_FACT_TABLES
@@ -80,81 +95,141 @@ class Chart:
             handle.write(self.svg)
 
 @dataclass(frozen=True)
+class NotComputed:
+    """A section a ``sections="core"`` analysis skips: an empty object in report.json."""
+
+
+@dataclass(frozen=True)
+class ReportJson:
+    """``report.json``: its keys in order, each typed by its section's result rows.
+
+    :meth:`Analysis.to_dict` writes it (NaN and infinities as null, times as ISO 8601) and
+    :mod:`threadlift.analysis.schema` derives ``docs/report.schema.json`` from it.
+    """
+
+    experiment_id: str
+    as_of: datetime
+    """Outcomes are counted up to this UTC time."""
+    window_days: int
+    """Each unit's outcome window, from its own assignment."""
+    channel: str
+    category: str
+    """The category of the experiment's messages (``marketing`` …)."""
+    assigned_at: datetime
+    status: Literal["ok", "alert"]
+    """``alert`` when any alert fired (the CLI exits with code 3)."""
+    generated_by: str
+    assignment: str
+    """Who assigned the units: ``threadlift``, ``external`` or ``global_holdout``."""
+    assignments_quarantined: int
+    """Assignment rows rejected when loaded (unknown arm or contact, duplicates)."""
+    arms: list[ArmRow]
+    srm: SRMCheck
+    balance: list[BalanceRow]
+    metrics: list[MetricRow]
+    complier: list[ComplierRow]
+    funnel: list[FunnelRow]
+    cumulative: list[CumulativeRow]
+    guardrails: list[GuardrailResult]
+    guardrail_breakdown: list[GuardrailBreakdownRow]
+    messaging_limits: list[MessagingLimitRow]
+    window_share: list[WindowShareRow]
+    window_split: WindowSplit | NotComputed
+    sender_quality: list[SenderQualityRow]
+    template_quality: TemplateQuality | TemplateQualityUnavailable | NotComputed
+    cost: list[CostRow]
+    cost_comparison: list[CostComparisonRow]
+    alerts: list[Alert]
+    warnings: list[str]
+    methods: list[str]
+    """How each statistic was computed, in words."""
+    skipped_sections: list[str]
+    """The sections a core report leaves empty (:data:`CORE_SKIPS`)."""
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """Everything a report shows, as plain data."""
+    """Everything a report shows, as typed results (one type per report section)."""
 
     experiment: Experiment
     as_of: datetime
-    arms: list[dict[str, Any]]
-    srm: dict[str, Any]
+    arms: list[ArmRow]
+    srm: SRMCheck
     metrics: list[MetricResult]
-    balance: list[dict[str, Any]]
-    complier: list[dict[str, Any]]
+    balance: list[BalanceRow]
+    complier: list[ComplierRow]
     funnel: list[FunnelRow]
-    cumulative: list[dict[str, Any]]
-    guardrails: list[dict[str, Any]]
-    guardrail_breakdown: list[dict[str, Any]]
-    messaging_limits: list[dict[str, Any]]
-    window_share: list[dict[str, Any]]
-    sender_quality: list[dict[str, Any]]
-    cost: list[dict[str, Any]]
+    cumulative: list[CumulativeRow]
+    guardrails: list[GuardrailResult]
+    guardrail_breakdown: list[GuardrailBreakdownRow]
+    messaging_limits: list[MessagingLimitRow]
+    window_share: list[WindowShareRow]
+    sender_quality: list[SenderQualityRow]
+    cost: list[CostRow]
     alerts: list[Alert]
     warnings: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     assignments_quarantined: int = 0
-    template_quality: dict[str, Any] = field(default_factory=dict)
-    window_split: dict[str, Any] = field(default_factory=dict)
+    template_quality: TemplateQuality | TemplateQualityUnavailable | None = None
+    """``None`` when not computed (a core analysis)."""
+    window_split: WindowSplit | None = None
+    """``None`` when not computed (a core analysis)."""
     skipped_sections: list[str] = field(default_factory=list)
-    cost_comparison: list[dict[str, Any]] = field(default_factory=list)
+    cost_comparison: list[CostComparisonRow] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["ok", "alert"]:
         """``alert`` when any alert fired, else ``ok``."""
         return "alert" if self.alerts else "ok"
 
+    def report_json(self) -> ReportJson:
+        """The analysis as ``report.json``'s typed sections."""
+        exp = self.experiment
+        return ReportJson(
+            experiment_id=exp.id,
+            as_of=self.as_of,
+            window_days=exp.window_days,
+            channel=exp.channel,
+            category=exp.category,
+            assigned_at=exp.assigned_at,
+            status=self.status,
+            generated_by=f"threadlift {__version__}",
+            assignment=exp.assignment,
+            assignments_quarantined=self.assignments_quarantined,
+            arms=self.arms,
+            srm=self.srm,
+            balance=self.balance,
+            metrics=[m.row() for m in self.metrics],
+            complier=self.complier,
+            funnel=self.funnel,
+            cumulative=self.cumulative,
+            guardrails=self.guardrails,
+            guardrail_breakdown=self.guardrail_breakdown,
+            messaging_limits=self.messaging_limits,
+            window_share=self.window_share,
+            window_split=NotComputed() if self.window_split is None else self.window_split,
+            sender_quality=self.sender_quality,
+            template_quality=(
+                NotComputed() if self.template_quality is None else self.template_quality
+            ),
+            cost=self.cost,
+            cost_comparison=self.cost_comparison,
+            alerts=self.alerts,
+            warnings=self.warnings,
+            methods=self.methods,
+            skipped_sections=self.skipped_sections,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """``report.json``: every documented key (docs/report.schema.json); NaN becomes null."""
-        exp = self.experiment
-        report = {
-            "experiment_id": exp.id,
-            "as_of": self.as_of.isoformat(),
-            "window_days": exp.window_days,
-            "channel": exp.channel,
-            "category": exp.category,
-            "assigned_at": exp.assigned_at.isoformat(),
-            "status": self.status,
-            "generated_by": f"threadlift {__version__}",
-            "assignment": exp.assignment,
-            "assignments_quarantined": self.assignments_quarantined,
-            "arms": self.arms,
-            "srm": self.srm,
-            "balance": self.balance,
-            "metrics": [m.to_dict() for m in self.metrics],
-            "complier": self.complier,
-            "funnel": [asdict(f) for f in self.funnel],
-            "cumulative": self.cumulative,
-            "guardrails": self.guardrails,
-            "guardrail_breakdown": self.guardrail_breakdown,
-            "messaging_limits": self.messaging_limits,
-            "window_share": self.window_share,
-            "window_split": self.window_split,
-            "sender_quality": self.sender_quality,
-            "template_quality": self.template_quality,
-            "cost": self.cost,
-            "cost_comparison": self.cost_comparison,
-            "alerts": [asdict(a) for a in self.alerts],
-            "warnings": self.warnings,
-            "methods": self.methods,
-            "skipped_sections": self.skipped_sections,
-        }
-        cleaned: dict[str, Any] = _clean(report)
-        return cleaned
+        report: dict[str, Any] = json_value(self.report_json())
+        return report
 
     def summary(self) -> str:
         """One line: the first metric's lift against the control arm and whether to trust it."""
         first = self.primary()
-        trust = "trustworthy" if self.srm.get("passed") else "NOT trustworthy (sample-ratio mismatch)"
-        breached = [g["guardrail"] for g in self.guardrails if g["breached"]]
+        trust = "trustworthy" if self.srm.passed else "NOT trustworthy (sample-ratio mismatch)"
+        breached = [g.guardrail for g in self.guardrails if g.breached]
         if first is None:
             lift = "no metrics"
         else:
@@ -233,11 +308,11 @@ class Analysis:
 
     def metrics_frame(self) -> pd.DataFrame:
         """Metric results as a DataFrame (one row per metric and arm)."""
-        return pd.DataFrame([m.to_dict() for m in self.metrics])
+        return pd.DataFrame([asdict(m.row()) for m in self.metrics])
 
     def guardrails_frame(self) -> pd.DataFrame:
         """Guardrail tests as a DataFrame."""
-        return pd.DataFrame(self.guardrails)
+        return pd.DataFrame([asdict(g) for g in self.guardrails])
 
     def funnel_frame(self) -> pd.DataFrame:
         """The funnel by arm as a DataFrame."""
@@ -245,16 +320,17 @@ class Analysis:
 
     def cost_frame(self) -> pd.DataFrame:
         """Cost per arm and category as a DataFrame."""
-        return pd.DataFrame(self.cost)
+        return pd.DataFrame([asdict(c) for c in self.cost])
 
-def _clean(value: Any) -> Any:
-    """Recursively replace NaN/inf by None and datetimes by ISO strings (valid JSON)."""
+def json_value(value: Any) -> Any:
+    """``value`` as JSON data: a dataclass becomes an object of its fields in order, NaN and
+    infinities become None, datetimes ISO strings."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_value(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -300,16 +376,16 @@ def analyze(
     balance_rows = covariate_balance(all_stats, experiment)
     guardrails = guardrail_tests(con, experiment, units, alerts)
     funnel_rows: list[FunnelRow] = []
-    complier: list[dict[str, Any]] = []
-    cumulative: list[dict[str, Any]] = []
-    breakdown: list[dict[str, Any]] = []
-    limits: list[dict[str, Any]] = []
-    window_share: list[dict[str, Any]] = []
-    split: dict[str, Any] = {}
-    quality: list[dict[str, Any]] = []
-    templates: dict[str, Any] = {}
-    cost: list[dict[str, Any]] = []
-    compared: list[dict[str, Any]] = []
+    complier: list[ComplierRow] = []
+    cumulative: list[CumulativeRow] = []
+    breakdown: list[GuardrailBreakdownRow] = []
+    limits: list[MessagingLimitRow] = []
+    window_share: list[WindowShareRow] = []
+    split: WindowSplit | None = None
+    quality: list[SenderQualityRow] = []
+    templates: TemplateQuality | TemplateQualityUnavailable | None = None
+    cost: list[CostRow] = []
+    compared: list[CostComparisonRow] = []
     if sections == "full":
         prepare_sends(con, experiment)
         primary = experiment.metrics[0] if experiment.metrics else None

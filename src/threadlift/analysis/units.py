@@ -7,8 +7,8 @@ window starts at its own ``assigned_at``); :func:`prepare_sends` the experiment'
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from threadlift.analysis.alerts import Alert
 from threadlift.core import stats
@@ -17,40 +17,88 @@ from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
 
 
+@dataclass(frozen=True)
+class ArmRow:
+    """One arm's size against its configured weight."""
+
+    arm: str
+    holdout: bool
+    """Whether the arm is a holdout (receives no treatment)."""
+    units: int
+    weight: float
+    """The arm's configured weight (any scale)."""
+    expected_share: float
+    """The arm's weight over the sum of all weights."""
+    observed_share: float
+    """The arm's units over all units (NaN when there are none)."""
+
+
+@dataclass(frozen=True)
+class SRMCheck:
+    """The sample-ratio check: a chi-square test of arm sizes against the configured weights."""
+
+    pvalue: float
+    passed: bool
+    """``pvalue >= alpha``: the arm sizes are compatible with the weights."""
+    statistic: float
+    """The chi-square statistic."""
+    alpha: float
+    """The experiment's ``srm_alpha``."""
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """Pre-period balance of one CUPED covariate between one arm and the control arm."""
+
+    metric: str
+    covariate: str
+    """What the covariate measures, in words."""
+    arm: str
+    control_arm: str
+    control_mean: float
+    treatment_mean: float
+    standardized_mean_difference: float
+    """Difference of the means over the pooled standard deviation."""
+    pvalue: float
+    """Welch's t-test of the difference of the means."""
+    error: str | None
+    """Named error code of a degenerate comparison (``None`` when it is sound)."""
+
+
 def rejected_assignments(con: Engine, experiment: Experiment) -> int:
     rows = con.run("analysis/units/quarantined_assignments", {"experiment_id": experiment.id}).rows
     return int(rows[0][0]) if rows else 0
 
 def arms_and_srm(
     experiment: Experiment, units: dict[str, int], alerts: list[Alert]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[ArmRow], SRMCheck]:
+    """Each arm's size and share, and the sample-ratio check (an ``srm`` alert when it fails)."""
     names = [arm.name for arm in experiment.arms]
     weights = [arm.weight for arm in experiment.arms]
     observed = [units.get(name, 0) for name in names]
     total_units = sum(observed)
     total_weight = math.fsum(weights)
     arm_rows = [
-        {
-            "arm": arm.name,
-            "holdout": arm.holdout,
-            "units": units.get(arm.name, 0),
-            "weight": arm.weight,
-            "expected_share": arm.weight / total_weight,
-            "observed_share": units.get(arm.name, 0) / total_units if total_units else math.nan,
-        }
+        ArmRow(
+            arm=arm.name,
+            holdout=arm.holdout,
+            units=units.get(arm.name, 0),
+            weight=arm.weight,
+            expected_share=arm.weight / total_weight,
+            observed_share=units.get(arm.name, 0) / total_units if total_units else math.nan,
+        )
         for arm in experiment.arms
     ]
     result = stats.srm_test(observed, weights, alpha=experiment.srm_alpha)
-    srm = {
-        "pvalue": result.pvalue,
-        "passed": bool(result.passed),
-        "statistic": result.statistic,
-        "alpha": experiment.srm_alpha,
-    }
+    srm = SRMCheck(
+        pvalue=result.pvalue,
+        passed=bool(result.passed),
+        statistic=result.statistic,
+        alpha=experiment.srm_alpha,
+    )
     if not result.passed:
         shares = ", ".join(
-            f"{r['arm']} {r['observed_share']:.2%} (expected {r['expected_share']:.2%})"
-            for r in arm_rows
+            f"{r.arm} {r.observed_share:.2%} (expected {r.expected_share:.2%})" for r in arm_rows
         )
         alerts.append(
             Alert(
@@ -64,10 +112,10 @@ def arms_and_srm(
 
 def covariate_balance(
     all_stats: dict[str, dict[str, SufficientStats]], experiment: Experiment
-) -> list[dict[str, Any]]:
+) -> list[BalanceRow]:
     """Pre-period balance of each CUPED covariate: standardised difference and Welch test."""
     control = experiment.control_arm
-    rows: list[dict[str, Any]] = []
+    rows: list[BalanceRow] = []
     for metric in experiment.metrics:
         if metric.cuped_days is None:
             continue
@@ -79,17 +127,17 @@ def covariate_balance(
                 per_arm.get(control, SufficientStats(0)), per_arm.get(arm.name, SufficientStats(0))
             )
             rows.append(
-                {
-                    "metric": metric.name,
-                    "covariate": f"{metric.name} over the {metric.cuped_days} days before assignment",
-                    "arm": arm.name,
-                    "control_arm": control,
-                    "control_mean": result.control_mean,
-                    "treatment_mean": result.treatment_mean,
-                    "standardized_mean_difference": result.standardized_mean_difference,
-                    "pvalue": result.pvalue,
-                    "error": result.error,
-                }
+                BalanceRow(
+                    metric=metric.name,
+                    covariate=f"{metric.name} over the {metric.cuped_days} days before assignment",
+                    arm=arm.name,
+                    control_arm=control,
+                    control_mean=result.control_mean,
+                    treatment_mean=result.treatment_mean,
+                    standardized_mean_difference=result.standardized_mean_difference,
+                    pvalue=result.pvalue,
+                    error=result.error,
+                )
             )
     return rows
 

@@ -5,7 +5,8 @@ whether a window was open at assignment (a pre-treatment state).
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
 
 from threadlift.analysis.lift import _metric_specs, _stats_by_metric, compare_metric
 from threadlift.core import stats
@@ -19,12 +20,97 @@ WINDOW_STATE_DEFINITION = (
     "closed: otherwise. Decided before treatment and alike in every arm."
 )
 
+WindowState = Literal["open", "closed"]
+
+WINDOW_STATES: tuple[WindowState, ...] = ("open", "closed")
+"""Customer-service-window state of a unit at assignment (``analysis/windows/state_units``)."""
+
+
+@dataclass(frozen=True)
+class WindowShareRow:
+    """How one arm's messages went out: templates or session messages, inside a window or not."""
+
+    arm: str
+    messages: int
+    template_messages: int
+    session_messages: int
+    """Free-form messages (no template, or a ``service`` template)."""
+    in_window_messages: int
+    """Messages sent while the contact's 24-hour customer-service window was open."""
+
+
+@dataclass(frozen=True)
+class WindowStratumRow:
+    """Units and sends of one arm in one window state."""
+
+    window_state: WindowState
+    arm: str
+    holdout: bool
+    units: int
+    units_sent: int
+    """Units that were sent at least one message."""
+    messages: int
+    session_messages: int
+    template_messages: int
+    session_share: float
+    """``session_messages / messages`` (NaN without messages)."""
+
+
+@dataclass(frozen=True)
+class WindowSplitMetricRow:
+    """One metric's comparison of one arm with the control arm within one window state."""
+
+    window_state: WindowState
+    metric: str
+    type: str
+    arm: str
+    control_arm: str
+    control_units: int
+    treatment_units: int
+    control: float
+    treatment: float
+    effect_size: float
+    effect_size_ci_lower: float
+    effect_size_ci_upper: float
+    rel_effect_size: float
+    rel_effect_size_ci_lower: float
+    rel_effect_size_ci_upper: float
+    pvalue: float
+    """Not adjusted for multiplicity."""
+    method: str
+    error: str | None
+    """Named error code of a degenerate comparison (``None`` when it is sound)."""
+    effect_difference_open_minus_closed: float
+    """The open stratum's effect minus the closed stratum's (the same on both rows)."""
+    effect_difference_pvalue: float
+    """Two-sided normal p-value of that difference."""
+
+
+@dataclass(frozen=True)
+class WindowSplit:
+    """The lift split by whether a customer-service window was open at assignment."""
+
+    reported: bool
+    """Whether the split was computed (only when both session messages and templates went out)."""
+    stratum: Literal["window_state"]
+    definition: str
+    """What ``open`` and ``closed`` mean."""
+    session_messages: int
+    """Session messages the treatment arms sent."""
+    template_messages: int
+    """Templates the treatment arms sent."""
+    strata: list[WindowStratumRow]
+    metrics: list[WindowSplitMetricRow]
+    note: str | None
+    """Why the split is not reported (``None`` when it is)."""
+
+
 def window_split(
     con: Engine,
     experiment: Experiment,
-    window_share: list[dict[str, Any]],
+    window_share: list[WindowShareRow],
     warnings: list[str],
-) -> dict[str, Any]:
+) -> WindowSplit:
     """Lift split by the unit's customer-service-window state at assignment.
 
     Splitting by the kind of message a unit actually received would compare treated units
@@ -34,94 +120,91 @@ def window_split(
     templates.
     """
     control = experiment.control_arm
-    treated = [row for row in window_share if row["arm"] != control]
-    session = sum(int(row["session_messages"]) for row in treated)
-    template = sum(int(row["template_messages"]) for row in treated)
-    result: dict[str, Any] = {
-        "reported": False,
-        "stratum": "window_state",
-        "definition": WINDOW_STATE_DEFINITION,
-        "session_messages": session,
-        "template_messages": template,
-        "strata": [],
-        "metrics": [],
-    }
+    treated = [row for row in window_share if row.arm != control]
+    session = sum(int(row.session_messages) for row in treated)
+    template = sum(int(row.template_messages) for row in treated)
     if session == 0 or template == 0:
         sent = session + template
-        result["note"] = (
+        note = (
             "not split: the treatment arms sent no messages"
             if sent == 0
             else f"not split: all {sent:,} treatment messages were "
             + ("free-form session messages" if template == 0 else "templates")
             + "; the split is reported only when both kinds of sends occur"
         )
-        return result
+        return WindowSplit(
+            False, "window_state", WINDOW_STATE_DEFINITION, session, template, [], [], note
+        )
     all_stats = window_state_stats(con, experiment)
     sends = window_state_sends(con)
-    strata: list[dict[str, Any]] = []
+    strata: list[WindowStratumRow] = []
     for state in WINDOW_STATES:
         for arm in experiment.arms:
             counts = sends.get((state, arm.name), {})
             messages = counts.get("messages", 0)
             strata.append(
-                {
-                    "window_state": state,
-                    "arm": arm.name,
-                    "holdout": arm.holdout,
-                    "units": counts.get("units", 0),
-                    "units_sent": counts.get("units_sent", 0),
-                    "messages": messages,
-                    "session_messages": counts.get("session_messages", 0),
-                    "template_messages": counts.get("template_messages", 0),
-                    "session_share": counts.get("session_messages", 0) / messages
+                WindowStratumRow(
+                    window_state=state,
+                    arm=arm.name,
+                    holdout=arm.holdout,
+                    units=counts.get("units", 0),
+                    units_sent=counts.get("units_sent", 0),
+                    messages=messages,
+                    session_messages=counts.get("session_messages", 0),
+                    template_messages=counts.get("template_messages", 0),
+                    session_share=counts.get("session_messages", 0) / messages
                     if messages
                     else math.nan,
-                }
+                )
             )
-    rows: list[dict[str, Any]] = []
+    rows: list[WindowSplitMetricRow] = []
     for metric in experiment.metrics:
         for arm in experiment.arms:
             if arm.name == control:
                 continue
-            by_state: dict[str, stats.Comparison] = {}
-            for state in WINDOW_STATES:
-                per_arm = all_stats[state][metric.name]
-                comparison = compare_metric(experiment, metric, per_arm, control, arm.name)
-                by_state[state] = comparison
-                rows.append(
-                    {
-                        "window_state": state,
-                        "metric": metric.name,
-                        "type": metric.type,
-                        "arm": arm.name,
-                        "control_arm": control,
-                        "control_units": per_arm.get(control, SufficientStats(0)).units,
-                        "treatment_units": per_arm.get(arm.name, SufficientStats(0)).units,
-                        "control": comparison.control,
-                        "treatment": comparison.treatment,
-                        "effect_size": comparison.effect_size,
-                        "effect_size_ci_lower": comparison.effect_size_ci_lower,
-                        "effect_size_ci_upper": comparison.effect_size_ci_upper,
-                        "rel_effect_size": comparison.rel_effect_size,
-                        "rel_effect_size_ci_lower": comparison.rel_effect_size_ci_lower,
-                        "rel_effect_size_ci_upper": comparison.rel_effect_size_ci_upper,
-                        "pvalue": comparison.pvalue,
-                        "method": comparison.method,
-                        "error": comparison.error,
-                    }
+            by_state = {
+                state: compare_metric(
+                    experiment, metric, all_stats[state][metric.name], control, arm.name
                 )
-            difference = _effect_difference(by_state["open"], by_state["closed"])
-            for row in rows[-len(WINDOW_STATES) :]:
-                row["effect_difference_open_minus_closed"] = difference[0]
-                row["effect_difference_pvalue"] = difference[1]
+                for state in WINDOW_STATES
+            }
+            difference, difference_pvalue = _effect_difference(by_state["open"], by_state["closed"])
+            for state, comparison in by_state.items():
+                per_arm = all_stats[state][metric.name]
+                rows.append(
+                    WindowSplitMetricRow(
+                        window_state=state,
+                        metric=metric.name,
+                        type=metric.type,
+                        arm=arm.name,
+                        control_arm=control,
+                        control_units=per_arm.get(control, SufficientStats(0)).units,
+                        treatment_units=per_arm.get(arm.name, SufficientStats(0)).units,
+                        control=comparison.control,
+                        treatment=comparison.treatment,
+                        effect_size=comparison.effect_size,
+                        effect_size_ci_lower=comparison.effect_size_ci_lower,
+                        effect_size_ci_upper=comparison.effect_size_ci_upper,
+                        rel_effect_size=comparison.rel_effect_size,
+                        rel_effect_size_ci_lower=comparison.rel_effect_size_ci_lower,
+                        rel_effect_size_ci_upper=comparison.rel_effect_size_ci_upper,
+                        pvalue=comparison.pvalue,
+                        method=comparison.method,
+                        error=comparison.error,
+                        effect_difference_open_minus_closed=difference,
+                        effect_difference_pvalue=difference_pvalue,
+                    )
+                )
             errors = {c.error for c in by_state.values() if c.error}
             if errors:
                 warnings.append(
                     f"window split of {metric.name} ({arm.name} vs {control}): "
                     + ", ".join(sorted(errors))
                 )
-    result.update(reported=True, strata=strata, metrics=rows, note=None)
-    return result
+    return WindowSplit(
+        True, "window_state", WINDOW_STATE_DEFINITION, session, template, strata, rows, None
+    )
+
 
 def _effect_difference(open_: stats.Comparison, closed: stats.Comparison) -> tuple[float, float]:
     """Difference of two independent strata's effects and its two-sided normal p-value."""
@@ -134,9 +217,6 @@ def _effect_difference(open_: stats.Comparison, closed: stats.Comparison) -> tup
     from scipy.stats import norm
 
     return difference, float(2 * norm.sf(abs(difference / se)))
-
-WINDOW_STATES = ("open", "closed")
-"""Customer-service-window state of a unit at assignment (``analysis/windows/state_units``)."""
 
 def window_state_stats(
     engine: Engine, experiment: Experiment
@@ -180,6 +260,6 @@ def window_state_sends(engine: Engine) -> dict[tuple[str, str], dict[str, int]]:
     }
 
 
-def window_shares(engine: Engine) -> list[dict[str, Any]]:
+def window_shares(engine: Engine) -> list[WindowShareRow]:
     """Per arm, the share of sends inside a customer-service window (``window_share``)."""
-    return engine.run("analysis/windows/share").dicts()
+    return [WindowShareRow(**row) for row in engine.run("analysis/windows/share").dicts()]
