@@ -44,6 +44,11 @@ PRICE = {"whatsapp": 0.0625, "sms": 0.02}
 
 @pytest.fixture
 def channels(workspace: Workspace) -> Workspace:
+    return populate_channels(workspace)
+
+
+def populate_channels(workspace: Workspace) -> Workspace:
+    """Three arms (holdout, whatsapp, sms) with the known conversions and prices above."""
     contacts, assignments, messages, events, actions = [], [], [], [], []
     for arm in ("holdout", "whatsapp", "sms"):
         for i in range(N):

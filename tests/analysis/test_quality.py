@@ -75,6 +75,11 @@ WEBHOOKS = [
 
 @pytest.fixture
 def ingested(workspace: Workspace, tmp_path: Path) -> Workspace:
+    return ingest_template_history(workspace, tmp_path)
+
+
+def ingest_template_history(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """The experiment's sends and the template webhooks above, ingested."""
     contacts = ["a", "b", "c", "d"]
     insert_rows(workspace, "assignments", [("tq", c, "whatsapp", 5000, T0) for c in contacts]
             + [("tq", "h", "holdout", 1, T0)])

@@ -2,7 +2,7 @@
 
 :func:`analyze` (:mod:`~threadlift.analysis.run`) runs the sections in order and returns
 an :class:`Analysis`. Each section module owns its SQL (``sql/analysis/<section>/``) and
-turns per-arm sufficient statistics into results:
+turns per-arm sufficient statistics into its typed results (frozen dataclasses):
 
 - :mod:`~threadlift.analysis.units`: arms, the sample-ratio check, pre-period balance;
 - :mod:`~threadlift.analysis.lift`: every metric's lift against the control arm;
@@ -14,7 +14,9 @@ turns per-arm sufficient statistics into results:
 - :mod:`~threadlift.analysis.windows`: the 24-hour customer-service window;
 - :mod:`~threadlift.analysis.quality`: sender quality rating and template status;
 - :mod:`~threadlift.analysis.cost`: cost and cost per incremental conversion;
-- :mod:`~threadlift.analysis.alerts`: what makes a report exit with code 3.
+- :mod:`~threadlift.analysis.alerts`: what makes a report exit with code 3;
+- :mod:`~threadlift.analysis.schema`: report.json's JSON Schema, generated from
+  :class:`~threadlift.analysis.run.ReportJson` (``python -m threadlift.analysis.schema``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,19 @@ from threadlift.analysis.run import (
     SECTIONS,
     Analysis,
     Chart,
+    NotComputed,
+    ReportJson,
     analyze,
     default_as_of,
 )
 
-__all__ = ["CORE_SKIPS", "SECTIONS", "Analysis", "Chart", "analyze", "default_as_of"]
+__all__ = [
+    "CORE_SKIPS",
+    "SECTIONS",
+    "Analysis",
+    "Chart",
+    "NotComputed",
+    "ReportJson",
+    "analyze",
+    "default_as_of",
+]
