@@ -1,14 +1,18 @@
-"""A realistic report dict, and an independent parser of formatted numbers."""
+"""A realistic report dict, an independent parser of formatted numbers, and the visible
+text of an HTML page."""
 
 from __future__ import annotations
 
 import math
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 
 def sample_report() -> dict[str, Any]:
-    """A realistic report: three arms, three metrics (one degenerate), a breached guardrail."""
+    """A realistic report: three arms, three metrics (one degenerate), a breached guardrail,
+    alerts and warnings, the window split of two treatment arms whose session shares differ;
+    every key of report.json has content."""
     window = 7
     cumulative = []
     for arm, final, width in (("whatsapp", 0.0121, 0.006), ("sms", 0.0043, 0.005)):
@@ -35,6 +39,8 @@ def sample_report() -> dict[str, Any]:
         "assigned_at": "2026-11-02T09:00:00Z",
         "status": "alert",
         "generated_by": "threadlift 0.1.0",
+        "assignment": "threadlift",
+        "assignments_quarantined": 37,
         "arms": [
             {
                 "arm": "holdout",
@@ -140,12 +146,15 @@ def sample_report() -> dict[str, Any]:
             {
                 "metric": "conversion",
                 "arm": "whatsapp",
+                "control_arm": "holdout",
                 "stage": "read",
                 "share": 0.6821,
                 "effect_size": 0.01774,
                 "effect_size_ci_lower": 0.01043,
                 "effect_size_ci_upper": 0.02504,
+                "pvalue": 0.00003,
                 "method": "wald-iv",
+                "error": None,
             },
         ],
         "funnel": [
@@ -192,6 +201,10 @@ def sample_report() -> dict[str, Any]:
                 "effect_size_ci_upper": 0.0039,
                 "threshold": 0.002,
                 "pvalue": 0.00001,
+                "control_arm": "holdout",
+                "margin_type": "absolute",
+                "method": "welch_t_noninferiority",
+                "error": None,
                 "breached": True,
             },
             {
@@ -204,6 +217,10 @@ def sample_report() -> dict[str, Any]:
                 "effect_size_ci_upper": 0.0009,
                 "threshold": 0.002,
                 "pvalue": 0.2412,
+                "control_arm": "holdout",
+                "margin_type": "absolute",
+                "method": "welch_t_noninferiority",
+                "error": None,
                 "breached": False,
             },
             {
@@ -216,8 +233,29 @@ def sample_report() -> dict[str, Any]:
                 "effect_size_ci_upper": 0.0017,
                 "threshold": 0.005,
                 "pvalue": 0.0612,
+                "control_arm": "holdout",
+                "margin_type": "absolute",
+                "method": "welch_t_noninferiority",
+                "error": None,
                 "breached": False,
             },
+        ],
+        "guardrail_breakdown": [
+            {"arm": "whatsapp", "dimension": "template", "value": "winback_offer", "kind": "block",
+             "units": 44_950, "events": 187},
+            {"arm": "whatsapp", "dimension": "sender", "value": "15550001111", "kind": "opt_out",
+             "units": 44_950, "events": 129},
+        ],
+        "messaging_limits": [
+            {"sender_id": "15550001111", "peak_unique_contacts": 1_204,
+             "peak_at": "2026-11-02T13:59:59", "messaging_limit_tier": "TIER_1K",
+             "tier_limit": 1000.0, "usage_share": 1.204},
+        ],
+        "window_share": [
+            {"arm": "whatsapp", "messages": 43_530, "template_messages": 38_410,
+             "session_messages": 5_120, "in_window_messages": 5_317},
+            {"arm": "sms", "messages": 44_340, "template_messages": 41_312,
+             "session_messages": 3_028, "in_window_messages": 2_961},
         ],
         "sender_quality": [
             {
@@ -260,8 +298,8 @@ def sample_report() -> dict[str, Any]:
             "reported": True,
             "stratum": "window_state",
             "definition": "open: wrote in during the 24 hours before assignment",
-            "session_messages": 5_120,
-            "template_messages": 38_410,
+            "session_messages": 8_148,
+            "template_messages": 79_722,
             "note": None,
             "strata": [
                 {"window_state": state, "arm": arm, "holdout": arm == "holdout", "units": units,
@@ -273,10 +311,12 @@ def sample_report() -> dict[str, Any]:
                     ("open", "whatsapp", 5_391, 5_300, 5_402, 4_921),
                     ("closed", "holdout", 8_809, 0, 0, 0),
                     ("closed", "whatsapp", 39_559, 38_100, 38_128, 199),
+                    ("open", "sms", 5_402, 5_380, 5_390, 1_078),
+                    ("closed", "sms", 39_636, 38_900, 38_950, 1_950),
                 )
             ],
             "metrics": [
-                {"window_state": state, "metric": metric, "type": "proportion", "arm": "whatsapp",
+                {"window_state": state, "metric": metric, "type": "proportion", "arm": arm,
                  "control_arm": "holdout", "control_units": cu, "treatment_units": tu,
                  "control": 0.08, "treatment": 0.08 + effect, "effect_size": effect,
                  "effect_size_ci_lower": effect - 0.011, "effect_size_ci_upper": effect + 0.011,
@@ -285,11 +325,13 @@ def sample_report() -> dict[str, Any]:
                  "method": "welch_t", "error": None,
                  "effect_difference_open_minus_closed": 0.0183,
                  "effect_difference_pvalue": 0.0021}
-                for state, metric, cu, tu, effect, p in (
-                    ("open", "conversion", 1_203, 5_391, 0.0271, 0.00001),
-                    ("closed", "conversion", 8_809, 39_559, 0.00884, 0.0123),
-                    ("open", "revenue", 1_203, 5_391, 0.6131, 0.2718),
-                    ("closed", "revenue", 8_809, 39_559, 0.2455, 0.4409),
+                for state, metric, arm, cu, tu, effect, p in (
+                    ("open", "conversion", "whatsapp", 1_203, 5_391, 0.0271, 0.00001),
+                    ("closed", "conversion", "whatsapp", 8_809, 39_559, 0.00884, 0.0123),
+                    ("open", "conversion", "sms", 1_203, 5_402, 0.0113, 0.0419),
+                    ("closed", "conversion", "sms", 8_809, 39_636, 0.00372, 0.2871),
+                    ("open", "revenue", "whatsapp", 1_203, 5_391, 0.6131, 0.2718),
+                    ("closed", "revenue", "whatsapp", 8_809, 39_559, 0.2455, 0.4409),
                 )
             ],
         },
@@ -329,10 +371,17 @@ def sample_report() -> dict[str, Any]:
         "cost": [
             {
                 "arm": "whatsapp",
+                "channel": "whatsapp",
                 "category": "marketing",
-                "messages_billed": 41_903,
-                "cost": 2617.69,
                 "currency": "USD",
+                "messages": 44_120,
+                "messages_billed": 41_903,
+                "messages_free_entry_point": 312,
+                "cost": 2617.69,
+                "unpriced": 0,
+                "arm_total_cost": 2617.69,
+                "incremental_revenue": 21_315.4,
+                "return_on_spend": 7.143,
                 "incremental_conversions": 543.9,
                 "cost_per_incremental_conversion": 4.8128,
                 "cost_per_incremental_conversion_ci_lower": 3.4213,
@@ -340,15 +389,28 @@ def sample_report() -> dict[str, Any]:
             },
             {
                 "arm": "sms",
+                "channel": "sms",
                 "category": "sms",
-                "messages_billed": 43_950,
-                "cost": 3296.25,
                 "currency": "USD",
+                "messages": 44_871,
+                "messages_billed": 43_950,
+                "messages_free_entry_point": 0,
+                "cost": 3296.25,
+                "unpriced": 14,
+                "arm_total_cost": 3296.25,
+                "incremental_revenue": None,
+                "return_on_spend": None,
                 "incremental_conversions": 193.7,
                 "cost_per_incremental_conversion": 17.0173,
                 "cost_per_incremental_conversion_ci_lower": None,
                 "cost_per_incremental_conversion_ci_upper": None,
             },
+        ],
+        "cost_comparison": [
+            {"arm": "whatsapp", "channel": "whatsapp", "other_arm": "sms", "other_channel": "sms",
+             "currency": "USD", "metric": "conversion", "cost_per_incremental": 4.8128,
+             "other_cost_per_incremental": 17.0173, "ratio": 0.2828, "ratio_ci_lower": 0.1311,
+             "ratio_ci_upper": 0.6102, "pvalue": 0.0013, "error": None},
         ],
         "alerts": [
             {
@@ -365,6 +427,15 @@ def sample_report() -> dict[str, Any]:
             "Welch's t-test; relative effects on the log-ratio scale (delta method).",
             "Ratio metrics by the delta method; CUPED with one pooled theta.",
         ],
+        "warnings": [
+            "sender 15550001111 reached 1,204 unique contacts outside a service window in 24 "
+            "hours, above its TIER_1K limit (1,000)",
+            "template winback_offer (pt_BR) was paused from 2026-11-05 10:05 UTC (FIRST_PAUSE) "
+            "to 2026-11-05 13:05 UTC; the platform rejects sends of a paused template",
+            "37 assignment rows for br-winback-2026-11 were quarantined when loaded (unknown arm "
+            "or contact, duplicates); see `threadlift quarantine`",
+        ],
+        "skipped_sections": [],
     }
 
 def parse_number(text: str) -> tuple[float, float]:
@@ -375,3 +446,31 @@ def parse_number(text: str) -> tuple[float, float]:
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     scale = 100.0 if text.rstrip().endswith("%") else 1.0
     return float(digits) / scale, 0.5 * 10.0**-decimals / scale
+
+
+class _VisibleText(HTMLParser):
+    """Collects the visible text of an HTML page (outside <style>, <svg>, <script>)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "svg", "script"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "svg", "script"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def page_text(page: str) -> str:
+    """Visible text of a page, entities decoded, whitespace runs made one space."""
+    parser = _VisibleText()
+    parser.feed(page)
+    return " ".join(" ".join(parser.parts).split())

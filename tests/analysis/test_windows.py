@@ -19,7 +19,8 @@ from experiments import CONVERSION, two_arm_toml
 from threadlift.analysis import analyze
 from threadlift.experiment import parse_experiment
 from threadlift.report.html import render_html
-from threadlift.report.markdown import render_markdown, shared_numbers
+from threadlift.report.markdown import render_markdown
+from threadlift.report.tables import shared_numbers
 from threadlift.workspace import Workspace
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)

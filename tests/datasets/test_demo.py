@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_check import check_report_in_browser
 from scipy import stats as sps
 
+from browser_check import check_report_in_browser
 from report_samples import parse_number
 from threadlift.datasets.demo import DemoResult, run_demo
-from threadlift.report.markdown import shared_numbers
+from threadlift.report.tables import shared_numbers
 
 
 @pytest.fixture(scope="module")

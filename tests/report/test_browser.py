@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_check import CHROMIUM, check_report_in_browser
 from PIL import Image
 
+from browser_check import CHROMIUM, check_report_in_browser
 from report_samples import sample_report
 from threadlift.report.html import render_html
-from threadlift.report.markdown import shared_numbers
+from threadlift.report.tables import shared_numbers
 
 pytestmark = [
     pytest.mark.browser,

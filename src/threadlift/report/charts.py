@@ -28,7 +28,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from threadlift.report.markdown import as_float, fmt_count, fmt_money, fmt_percent, text_of
+from threadlift.report.format import as_float, fmt_count, fmt_money, fmt_percent, text_of
 
 Row = Mapping[str, Any]
 

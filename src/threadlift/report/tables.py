@@ -1,0 +1,1371 @@
+"""The report's table model: the report dict turned, once, into titled sections of tables.
+
+``report.json`` (:meth:`threadlift.analysis.Analysis.to_dict`) is the single source. This
+module declares, once per report section, what a reader sees of it: the title, a lead,
+the tables (headers, which columns are numbers, each cell formatted by
+:mod:`threadlift.report.format`), the chart and the notes. The Markdown report, the HTML
+page and the notebook display (:mod:`~threadlift.report.markdown`,
+:mod:`~threadlift.report.html`) only lay these sections out, so a number or a row shown
+by one output is shown by every output, formatted alike.
+
+Text is kept as :class:`Text`, a run of :class:`Span` s: plain text, identifiers (arm,
+metric, template names, shown as code in Markdown) and emphasised alarms. Each renderer
+escapes it for its own format.
+
+Examples:
+    >>> str(text(code("whatsapp"), " vs ", code("holdout")))
+    'whatsapp vs holdout'
+    >>> [section.anchor for section in build_sections({"methods": ["Welch's t-test."]})]
+    ['methods']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from threadlift.report import charts
+from threadlift.report.format import (
+    DASH,
+    Report,
+    Row,
+    as_float,
+    effect_interval,
+    fmt_count,
+    fmt_effect,
+    fmt_interval,
+    fmt_money,
+    fmt_number,
+    fmt_percent,
+    fmt_pvalue,
+    fmt_rel,
+    fmt_share,
+    fmt_smd,
+    money_formatter,
+    p_clause,
+    rel_effect_interval,
+    short_time,
+    text_of,
+    with_interval,
+)
+
+SpanKind = Literal["text", "code", "strong", "number"]
+Tone = Literal["", "breach", "degenerate"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of display text.
+
+    Attributes:
+        text: the text, unescaped.
+        kind: ``text``; ``code`` for an identifier (a code span in Markdown); ``strong``
+            for an alarm (bold in Markdown, bold red in HTML); ``number`` for the
+            formatted numbers of a numeric column (``+0.0121 [+0.0071, +0.0171]``), which
+            Markdown shows as they are.
+    """
+
+    text: str
+    kind: SpanKind = "text"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Display text as spans; ``str()`` gives the plain text."""
+
+    spans: tuple[Span, ...]
+
+    def __str__(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+Inline = str | Span | Text
+
+
+def code(value: object) -> Span:
+    """An identifier from the report (arm, metric, template, sender)."""
+    return Span(text_of(value), "code")
+
+
+def strong(value: object) -> Span:
+    """Text that flags a problem (a breach, a failed check, an error code)."""
+    return Span(text_of(value), "strong")
+
+
+def text(*parts: Inline) -> Text:
+    """Plain strings, spans and texts joined into one :class:`Text`."""
+    spans: list[Span] = []
+    for part in parts:
+        if isinstance(part, Text):
+            spans.extend(part.spans)
+        elif isinstance(part, Span):
+            spans.append(part)
+        elif part:
+            spans.append(Span(part))
+    return Text(tuple(spans))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    Attributes:
+        header: the header text.
+        numeric: right-aligned with tabular figures in HTML.
+        nowrap: a short label the HTML keeps on one line (``whatsapp vs holdout``).
+    """
+
+    header: str
+    numeric: bool = False
+    nowrap: bool = False
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of formatted cells.
+
+    Attributes:
+        cells: one :class:`Text` per column.
+        tone: ``breach`` (shown in red in HTML), ``degenerate`` (muted) or empty.
+    """
+
+    cells: tuple[Text, ...]
+    tone: Tone = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of formatted cells.
+
+    Attributes:
+        caption: what the table holds.
+        columns: the columns, in order.
+        rows: the rows; each has one cell per column.
+        folded: long detail the HTML folds away (``<details>``) under ``caption``.
+    """
+
+    caption: str
+    columns: tuple[Column, ...]
+    rows: tuple[TableRow, ...]
+    folded: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart with its caption.
+
+    Attributes:
+        svg: an ``<svg>`` element drawn by :mod:`threadlift.report.charts` (trusted markup).
+        caption: how to read it.
+    """
+
+    svg: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report, ready for every output.
+
+    Attributes:
+        anchor: the HTML id (and nav target).
+        nav: the short name in the page's navigation.
+        title: the heading.
+        lead: one or two sentences on what the section shows and how to read it.
+        keys: the top-level ``report.json`` keys the section shows.
+        paragraphs: sentences shown before the tables (checks, definitions).
+        figure: the chart, or None (no rows to draw, or charts not wanted).
+        tables: the tables.
+        items: a bulleted list (the methods).
+        notes: remarks shown after the tables.
+    """
+
+    anchor: str
+    nav: str
+    title: str
+    lead: str
+    keys: tuple[str, ...]
+    paragraphs: tuple[Text, ...] = ()
+    figure: Figure | None = None
+    tables: tuple[Table, ...] = ()
+    items: tuple[Text, ...] = ()
+    notes: tuple[Text, ...] = ()
+
+
+def _cell(value: Inline, numeric: bool) -> Text:
+    if isinstance(value, str) and numeric:
+        return text(Span(value, "number"))
+    return value if isinstance(value, Text) else text(value)
+
+
+def _table(
+    caption: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Inline]],
+    *,
+    tones: Sequence[Tone] = (),
+    folded: bool = False,
+) -> Table:
+    """A :class:`Table` from cells given as strings, spans or texts."""
+    built = []
+    for index, cells in enumerate(rows):
+        if len(cells) != len(columns):
+            raise ValueError(f"{caption}: a row has {len(cells)} cells for {len(columns)} columns")
+        built.append(
+            TableRow(
+                tuple(
+                    _cell(value, column.numeric)
+                    for value, column in zip(cells, columns, strict=True)
+                ),
+                tones[index] if tones else "",
+            )
+        )
+    return Table(caption, tuple(columns), tuple(built), folded)
+
+
+def _number_columns(*headers: str) -> tuple[Column, ...]:
+    return tuple(Column(header, numeric=True) for header in headers)
+
+
+_ARM_VS_CONTROL = Column("arm vs control", nowrap=True)
+
+
+def _arm_vs_control(row: Row) -> Text:
+    return text(code(row.get("arm")), " vs ", code(row.get("control_arm")))
+
+
+def _effect_ci(row: Row) -> str:
+    return with_interval(fmt_effect(row.get("effect_size")), effect_interval(row))
+
+
+def _rel_ci(row: Row) -> str:
+    return with_interval(fmt_rel(row.get("rel_effect_size")), rel_effect_interval(row))
+
+
+def _error(row: Row) -> Inline:
+    return strong(row["error"]) if row.get("error") else ""
+
+
+def _rows(report: Report, key: str) -> list[Row]:
+    rows: Sequence[Row] = report.get(key) or []
+    return list(rows)
+
+
+# -- verdict and context ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The plain-words summary at the top of every report.
+
+    Attributes:
+        alerting: True when the result must not be acted on (SRM, guardrail breach,
+            or the report's status is ``alert``).
+        headline: one line: OK or ALERT and what it means.
+        findings: one sentence per treatment arm on the primary (first) metric.
+        checks: one sentence for the sample-ratio check, one per guardrail outcome, and
+            which sections a core report skipped.
+        alerts: each alert as ``kind: message``.
+        warnings: each warning of the analysis.
+    """
+
+    alerting: bool
+    headline: str
+    findings: tuple[str, ...]
+    checks: tuple[str, ...]
+    alerts: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+VERDICT_KEYS = ("alerts", "warnings", "skipped_sections")
+"""The keys the verdict shows (it also reads the status, the SRM and the guardrails)."""
+
+
+def _finding(row: Row) -> str:
+    """One sentence on the primary metric for one treatment arm."""
+    metric = text_of(row.get("metric"))
+    arm = text_of(row.get("arm"))
+    control_arm = text_of(row.get("control_arm"))
+    rel = as_float(row.get("rel_effect_size"))
+    effect = as_float(row.get("effect_size"))
+    if rel is None and effect is None:
+        reason = row.get("error") or "no estimate"
+        return f"{metric} could not be estimated for {arm} vs {control_arm} ({reason})."
+    if rel is not None:
+        shown = fmt_rel(rel)
+        lower, upper = row.get("rel_effect_size_ci_lower"), row.get("rel_effect_size_ci_upper")
+        interval = f"interval {fmt_rel(lower)} to {fmt_rel(upper)}"
+    else:
+        shown = fmt_effect(effect)
+        lower, upper = row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper")
+        interval = f"interval {fmt_effect(lower)} to {fmt_effect(upper)}"
+    levels = f"{fmt_number(row.get('control'))} → {fmt_number(row.get('treatment'))}"
+    low, high = as_float(lower), as_float(upper)
+    if low is not None and low > 0:
+        meaning = f"The messages raised {metric}: the whole interval is above zero."
+    elif high is not None and high < 0:
+        meaning = f"The messages lowered {metric}: the whole interval is below zero."
+    else:
+        meaning = "Not distinguishable from no effect: the interval includes zero."
+    return (
+        f"{arm} vs {control_arm}: {metric} {shown} ({interval}; {levels}; "
+        f"p {p_clause(row.get('pvalue'))}). {meaning}"
+    )
+
+
+def _srm_check(srm: Row) -> tuple[str, bool]:
+    """The sample-ratio sentence and whether it failed."""
+    if not srm or as_float(srm.get("pvalue")) is None:
+        return "Sample-ratio check not available.", False
+    clause = p_clause(srm.get("pvalue"))
+    if srm.get("passed", True):
+        return f"Arm sizes match the design (sample-ratio check p {clause}).", False
+    return (
+        f"Arm sizes do NOT match the design (sample-ratio mismatch, p {clause}): "
+        "assignment or logging is broken; do not trust any lift until it is explained.",
+        True,
+    )
+
+
+def _guardrail_checks(guardrails: Sequence[Row]) -> tuple[list[str], bool]:
+    """Sentences on the guardrails and whether any was breached."""
+    breached = [row for row in guardrails if row.get("breached")]
+    if not guardrails:
+        return ["No guardrails defined."], False
+    if not breached:
+        return [f"No guardrail breached ({len(guardrails)} checked)."], False
+    return [
+        f"Guardrail breached: {text_of(row.get('guardrail'))} for {text_of(row.get('arm'))} "
+        f"changed by {fmt_effect(row.get('effect_size'))} (upper bound "
+        f"{fmt_effect(row.get('effect_size_ci_upper'))}) against an allowed increase of "
+        f"{fmt_effect(row.get('threshold'))}."
+        for row in breached
+    ], True
+
+
+def primary_rows(report: Report) -> list[Row]:
+    """The rows of the primary metric (the first metric listed), one per treatment arm."""
+    metrics = _rows(report, "metrics")
+    if not metrics:
+        return []
+    primary = metrics[0].get("metric")
+    return [row for row in metrics if row.get("metric") == primary]
+
+
+def verdict(report: Report) -> Verdict:
+    """What the report says, in plain words, and whether it is alerting."""
+    findings = tuple(_finding(row) for row in primary_rows(report)) or ("No metric was measured.",)
+    srm_text, srm_failed = _srm_check(report.get("srm") or {})
+    guard_texts, breached = _guardrail_checks(_rows(report, "guardrails"))
+    alerting = srm_failed or breached or report.get("status") == "alert"
+    if alerting:
+        headline = "ALERT: do not act on this result until the problems below are explained."
+    else:
+        headline = "OK: arm sizes and guardrails passed their checks."
+    skipped = report.get("skipped_sections") or []
+    skipped_texts = (
+        (
+            "Core report: not computed here: " + ", ".join(str(name) for name in skipped)
+            + " (run the report without --core for them).",
+        )
+        if skipped
+        else ()
+    )
+    return Verdict(
+        alerting,
+        headline,
+        findings,
+        (srm_text, *guard_texts, *skipped_texts),
+        tuple(
+            f"{text_of(alert.get('kind'))}: {text_of(alert.get('message'))}"
+            for alert in _rows(report, "alerts")
+        ),
+        tuple(text_of(warning) for warning in report.get("warnings") or []),
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the report is about: the title line, the facts under it, the footer.
+
+    Attributes:
+        experiment: the experiment id.
+        facts: ``(label, value)`` pairs: as of, channel, category, assignment time,
+            window, assignment method, status.
+        footer: who generated the report, for which experiment, as of when.
+    """
+
+    experiment: str
+    facts: tuple[tuple[str, str], ...]
+    footer: str
+
+
+CONTEXT_KEYS = (
+    "experiment_id",
+    "as_of",
+    "window_days",
+    "channel",
+    "category",
+    "assigned_at",
+    "assignment",
+    "generated_by",
+    "status",
+)
+
+
+def context(report: Report) -> Context:
+    """The experiment's identity and the report's provenance."""
+    window = as_float(report.get("window_days"))
+    facts = [
+        (label, text_of(report.get(key)))
+        for label, key in (
+            ("as of", "as_of"),
+            ("channel", "channel"),
+            ("category", "category"),
+            ("assigned", "assigned_at"),
+        )
+        if report.get(key) is not None
+    ]
+    if window is not None:
+        facts.append(("window", f"{fmt_count(window)} days"))
+    for label, key in (("assignment", "assignment"), ("status", "status")):
+        if report.get(key) is not None:
+            facts.append((label, text_of(report.get(key))))
+    experiment = text_of(report.get("experiment_id"))
+    footer = (
+        f"Generated by {text_of(report.get('generated_by'))} for experiment {experiment}, "
+        f"as of {text_of(report.get('as_of'))}."
+    )
+    return Context(experiment, tuple(facts), footer)
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def arms_section(report: Report, with_charts: bool) -> Section | None:
+    """Arm sizes against the design, the sample-ratio test, quarantined assignments."""
+    srm: Row = report.get("srm") or {}
+    arms = _rows(report, "arms")
+    quarantined = as_float(report.get("assignments_quarantined"))
+    if not arms and not srm and quarantined is None:
+        return None
+    if as_float(srm.get("pvalue")) is None:
+        check = text("Sample-ratio check not available.")
+    else:
+        alpha = as_float(srm.get("alpha"))
+        check = text(
+            "Sample-ratio check ",
+            "passed" if srm.get("passed", True) else strong("FAILED"),
+            f" at α = {fmt_number(alpha)}" if alpha is not None else "",
+            f": p {p_clause(srm.get('pvalue'))}, χ² = {fmt_number(srm.get('statistic'))}.",
+        )
+    table = _table(
+        "Units assigned to each arm, expected and observed shares",
+        (
+            Column("arm"),
+            Column("holdout"),
+            *_number_columns("units", "weight", "expected share", "observed share"),
+        ),
+        (
+            (
+                code(row.get("arm")),
+                "yes" if row.get("holdout") else "no",
+                fmt_count(row.get("units")),
+                fmt_number(row.get("weight")),
+                fmt_share(row.get("expected_share")),
+                fmt_share(row.get("observed_share")),
+            )
+            for row in arms
+        ),
+    )
+    notes: tuple[Text, ...] = ()
+    if quarantined is not None:
+        notes = (
+            text(
+                f"{fmt_count(quarantined)} assignment rows were quarantined when loaded "
+                "(unknown arm or contact, duplicates); see ",
+                code("threadlift quarantine"),
+                ".",
+            )
+            if quarantined
+            else text("No assignment row was quarantined when loaded."),
+        )
+    return Section(
+        "arms",
+        "Arms",
+        "Arms and sample ratio",
+        "Before any lift is read, the arm sizes must match the design; a mismatch means "
+        "assignment or logging is broken.",
+        ("arms", "srm", "assignments_quarantined"),
+        paragraphs=(check,),
+        tables=(table,) if arms else (),
+        notes=notes,
+    )
+
+
+def balance_section(report: Report, with_charts: bool) -> Section | None:
+    """Pre-period balance of each CUPED covariate between arms."""
+    balance = _rows(report, "balance")
+    if not balance:
+        return None
+    table = _table(
+        "Pre-period covariates by arm",
+        (
+            Column("metric"),
+            Column("covariate"),
+            _ARM_VS_CONTROL,
+            *_number_columns("control mean", "treatment mean", "std. diff.", "p"),
+            Column("note"),
+        ),
+        (
+            (
+                code(row.get("metric")),
+                text_of(row.get("covariate")),
+                _arm_vs_control(row),
+                fmt_number(row.get("control_mean")),
+                fmt_number(row.get("treatment_mean")),
+                fmt_smd(row.get("standardized_mean_difference")),
+                fmt_pvalue(row.get("pvalue")),
+                _error(row),
+            )
+            for row in balance
+        ),
+    )
+    return Section(
+        "balance",
+        "Balance",
+        "Pre-period balance",
+        "The covariates CUPED adjusts for, measured before assignment: randomisation makes "
+        "them differ by chance only (standardised difference near zero).",
+        ("balance",),
+        tables=(table,),
+    )
+
+
+def effects_section(report: Report, with_charts: bool) -> Section | None:
+    """Every metric's intent-to-treat effect: forest plot and table."""
+    metrics = _rows(report, "metrics")
+    if not metrics:
+        return None
+    adjusted = any(as_float(row.get("pvalue_adjusted")) is not None for row in metrics)
+    columns = [
+        Column("metric (type)"),
+        _ARM_VS_CONTROL,
+        *_number_columns("control", "treatment", "effect [CI]", "rel. effect [CI]", "p"),
+    ]
+    if adjusted:
+        columns.append(Column("p adj.", numeric=True))
+    columns += [Column("method"), Column("note")]
+    rows = []
+    for row in metrics:
+        cells: list[Inline] = [
+            text(code(row.get("metric")), f" ({text_of(row.get('type'))})"),
+            _arm_vs_control(row),
+            fmt_number(row.get("control")),
+            fmt_number(row.get("treatment")),
+            _effect_ci(row),
+            _rel_ci(row),
+            fmt_pvalue(row.get("pvalue")),
+        ]
+        if adjusted:
+            cells.append(fmt_pvalue(row.get("pvalue_adjusted")))
+        cells += [text_of(row.get("method")), _error(row)]
+        rows.append(cells)
+    table = _table(
+        "Every metric, treatment arm against control (intent to treat)",
+        columns,
+        rows,
+        tones=["degenerate" if row.get("error") else "" for row in metrics],
+    )
+    svg = charts.forest_plot(metrics) if with_charts else None
+    return Section(
+        "effects",
+        "Effects",
+        "Effects of every metric",
+        "Everyone assigned to a treatment arm against everyone assigned to the holdout, "
+        "both counted from assignment (intent to treat).",
+        ("metrics",),
+        figure=_figure(
+            svg,
+            "Dot: relative effect (treatment ÷ control − 1); bar: its interval. Green when "
+            "the whole interval is above zero, red when below, blue when it includes zero.",
+        ),
+        tables=(table,),
+    )
+
+
+def _figure(svg: str | None, caption: str) -> Figure | None:
+    return None if svg is None else Figure(svg, caption)
+
+
+def complier_section(report: Report, with_charts: bool) -> Section | None:
+    """Effects on the units a message reached (instrumental-variable estimates)."""
+    complier = _rows(report, "complier")
+    if not complier:
+        return None
+    table = _table(
+        "Effect on units whose message was delivered or read",
+        (
+            Column("metric"),
+            _ARM_VS_CONTROL,
+            Column("stage"),
+            *_number_columns("share reached", "effect [CI]", "p"),
+            Column("method"),
+            Column("note"),
+        ),
+        (
+            (
+                code(row.get("metric")),
+                _arm_vs_control(row),
+                text_of(row.get("stage")),
+                fmt_share(row.get("share")),
+                _effect_ci(row),
+                fmt_pvalue(row.get("pvalue")),
+                text_of(row.get("method")),
+                _error(row),
+            )
+            for row in complier
+        ),
+    )
+    return Section(
+        "complier",
+        "Reached",
+        "Effect on those reached",
+        "Instrumental-variable (complier) estimates: the intent-to-treat effect divided by "
+        "the share of the arm that was delivered or read. Never a comparison of readers "
+        "with the holdout.",
+        ("complier",),
+        tables=(table,),
+    )
+
+
+def cumulative_section(report: Report, with_charts: bool) -> Section | None:
+    """The effect by day since assignment: chart and a folded daily table."""
+    cumulative = _rows(report, "cumulative")
+    if not cumulative:
+        return None
+    table = _table(
+        "Daily numbers: cumulative effect by day since assignment",
+        (
+            Column("metric"),
+            _ARM_VS_CONTROL,
+            *_number_columns("day", "units", "control", "treatment", "effect [CI]"),
+        ),
+        (
+            (
+                code(row.get("metric")),
+                _arm_vs_control(row),
+                fmt_count(row.get("day")),
+                fmt_count(row.get("units")),
+                fmt_number(row.get("control")),
+                fmt_number(row.get("treatment")),
+                _effect_ci(row),
+            )
+            for row in cumulative
+        ),
+        folded=True,
+    )
+    svg = charts.cumulative_plot(cumulative) if with_charts else None
+    return Section(
+        "cumulative",
+        "Cumulative",
+        "Cumulative lift by day since assignment",
+        "The effect measured over the first N days after each unit's assignment. A line "
+        "that settles shows a stable effect; a band that still crosses zero shows it is "
+        "not yet distinguishable from none.",
+        ("cumulative",),
+        figure=_figure(svg, "Line: effect (treatment − control) up to each day; band: its interval."),
+        tables=(table,),
+    )
+
+
+FUNNEL_STAGES = ("sent", "delivered", "read", "replied", "converted", "failed")
+
+
+def funnel_section(report: Report, with_charts: bool) -> Section | None:
+    """Units at each stage of the funnel, by arm."""
+    funnel = _rows(report, "funnel")
+    if not funnel:
+        return None
+
+    def count_and_share(row: Row, key: str) -> str:
+        units = as_float(row.get("units"))
+        value = as_float(row.get(key))
+        if value is None or not units:
+            return fmt_count(value)
+        return f"{fmt_count(value)} ({fmt_percent(value / units)})"
+
+    table = _table(
+        "Units at each stage (share of assigned)",
+        (Column("arm"), *_number_columns("assigned", *FUNNEL_STAGES)),
+        (
+            (
+                code(row.get("arm")),
+                fmt_count(row.get("units")),
+                *(count_and_share(row, key) for key in FUNNEL_STAGES),
+            )
+            for row in funnel
+        ),
+    )
+    svg = charts.funnel_plot(funnel) if with_charts else None
+    return Section(
+        "funnel",
+        "Funnel",
+        "Funnel by arm",
+        "How many assigned units were sent a message, had it delivered, read it, replied, "
+        "and converted. The holdout is sent nothing, yet it converts: that is the baseline.",
+        ("funnel",),
+        figure=_figure(svg, "Bars: share of assigned units at each stage."),
+        tables=(table,),
+    )
+
+
+def guardrails_section(report: Report, with_charts: bool) -> Section | None:
+    """Guardrails against their allowed increase, and their events by sender and template."""
+    guardrails = _rows(report, "guardrails")
+    breakdown = _rows(report, "guardrail_breakdown")
+    if not guardrails and not breakdown:
+        return None
+    tables = []
+    if guardrails:
+        tables.append(
+            _table(
+                "Guardrails: change against the allowed increase",
+                (
+                    Column("guardrail (kind)"),
+                    _ARM_VS_CONTROL,
+                    *_number_columns(
+                        "control", "treatment", "change", "upper bound", "allowed (margin)", "p"
+                    ),
+                    Column("method"),
+                    Column("status"),
+                ),
+                (
+                    (
+                        text(code(row.get("guardrail")), f" ({text_of(row.get('kind'))})"),
+                        _arm_vs_control(row),
+                        fmt_number(row.get("control")),
+                        fmt_number(row.get("treatment")),
+                        fmt_effect(row.get("effect_size")),
+                        fmt_effect(row.get("effect_size_ci_upper")),
+                        f"{fmt_effect(row.get('threshold'))} ({text_of(row.get('margin_type'))})"
+                        if row.get("margin_type")
+                        else fmt_effect(row.get("threshold")),
+                        fmt_pvalue(row.get("pvalue")),
+                        text_of(row.get("method")),
+                        strong("BREACHED")
+                        if row.get("breached")
+                        else (strong(row["error"]) if row.get("error") else "ok"),
+                    )
+                    for row in guardrails
+                ),
+                tones=["breach" if row.get("breached") else "" for row in guardrails],
+            )
+        )
+    if breakdown:
+        tables.append(
+            _table(
+                "Guardrail events among the units each sender and template reached",
+                (
+                    Column("arm"),
+                    Column("by"),
+                    Column("sender or template"),
+                    Column("kind"),
+                    *_number_columns("units", "events", "events per unit"),
+                ),
+                (
+                    (
+                        code(row.get("arm")),
+                        text_of(row.get("dimension")),
+                        code(row.get("value")),
+                        text_of(row.get("kind")),
+                        fmt_count(row.get("units")),
+                        fmt_count(row.get("events")),
+                        _ratio_share(row.get("events"), row.get("units")),
+                    )
+                    for row in breakdown
+                ),
+            )
+        )
+    svg = charts.guardrail_plot(guardrails) if with_charts else None
+    return Section(
+        "guardrails",
+        "Guardrails",
+        "Guardrails",
+        "Harms that cap a sender's future reach. A guardrail is breached when the upper "
+        "bound of its increase exceeds the allowed increase.",
+        ("guardrails", "guardrail_breakdown"),
+        figure=_figure(
+            svg,
+            "Dot: change; bar: up to its upper bound; red tick: allowed increase. Red rows "
+            "are breaches.",
+        ),
+        tables=tuple(tables),
+    )
+
+
+def _ratio_share(numerator: object, denominator: object) -> str:
+    top, bottom = as_float(numerator), as_float(denominator)
+    return fmt_share(top / bottom) if top is not None and bottom else DASH
+
+
+def senders_section(report: Report, with_charts: bool) -> Section | None:
+    """Each sender's quality rating and limit tier over time, and its peak reach."""
+    events = _rows(report, "sender_quality")
+    limits = _rows(report, "messaging_limits")
+    if not events and not limits:
+        return None
+    tables = []
+    if events:
+        tables.append(
+            _table(
+                "Sender quality events",
+                (
+                    Column("sender"),
+                    Column("time (UTC)"),
+                    Column("quality rating"),
+                    Column("messaging-limit tier"),
+                    Column("event"),
+                ),
+                (
+                    (
+                        code(row.get("sender_id")),
+                        short_time(row.get("ts")),
+                        text_of(row.get("quality_rating")),
+                        text_of(row.get("messaging_limit_tier")),
+                        text_of(row.get("event")),
+                    )
+                    for row in events
+                ),
+                tones=[
+                    "breach" if text_of(row.get("quality_rating")).upper() == "RED" else ""
+                    for row in events
+                ],
+            )
+        )
+    if limits:
+        over = [(as_float(row.get("usage_share")) or 0.0) > 1 for row in limits]
+        tables.append(
+            _table(
+                "Peak unique contacts messaged outside a service window in 24 hours, "
+                "against the sender's messaging limit",
+                (
+                    Column("sender"),
+                    Column("tier"),
+                    *_number_columns("limit", "peak contacts", "share of limit"),
+                    Column("peak at (UTC)"),
+                ),
+                (
+                    (
+                        code(row.get("sender_id")),
+                        text_of(row.get("messaging_limit_tier")),
+                        fmt_count(row.get("tier_limit")),
+                        fmt_count(row.get("peak_unique_contacts")),
+                        text(strong(fmt_percent(row.get("usage_share"))))
+                        if above
+                        else fmt_percent(row.get("usage_share")),
+                        short_time(row.get("peak_at")),
+                    )
+                    for row, above in zip(limits, over, strict=True)
+                ),
+                tones=["breach" if above else "" for above in over],
+            )
+        )
+    svg = (
+        charts.sender_quality_plot(events, start=report.get("assigned_at"), end=report.get("as_of"))
+        if with_charts
+        else None
+    )
+    return Section(
+        "senders",
+        "Senders",
+        "Sender quality and messaging limits",
+        "The platform's quality rating (GREEN, YELLOW, RED) and messaging-limit tier of each "
+        "sender. A drop in quality or tier limits how many people the sender can reach next; "
+        "reaching more contacts than the tier allows gets sends rejected.",
+        ("sender_quality", "messaging_limits"),
+        figure=_figure(
+            svg, "Top: quality rating (marker colour = rating); bottom: messaging-limit tier."
+        ),
+        tables=tuple(tables),
+    )
+
+
+_TEMPLATE_ALARMS = frozenset({"PAUSED", "DISABLED", "FLAGGED", "RED"})
+
+
+def template_states(template: Row, kind: str) -> str:
+    """``START → END`` of one kind of template state (``—`` where unknown)."""
+    start, end = template.get(f"{kind}_at_start"), template.get(f"{kind}_at_end")
+    if start == end:
+        return text_of(start)
+    return f"{text_of(start)} → {text_of(end)}"
+
+
+def template_changes(section: Row, template: Row) -> list[str]:
+    """The events of one template inside the window, as ``EVENT at time`` phrases."""
+    phrases = []
+    for event in section.get("events") or []:
+        if (
+            event.get("template") != template.get("template")
+            or event.get("language") != template.get("language")
+            or event.get("phase") != "during"
+        ):
+            continue
+        kind = text_of(event.get("kind"))
+        what = text_of(event.get("event"))
+        if kind in ("quality", "category"):
+            what = f"{kind} {text_of(event.get('previous'))}→{what}"
+        elif event.get("title"):
+            what = f"{what} ({text_of(event.get('title'))})"
+        phrases.append(f"{what} at {short_time(event.get('ts'))}")
+    return phrases
+
+
+def templates_section(report: Report, with_charts: bool) -> Section | None:
+    """Template status, quality and category over the experiment window."""
+    section: Row = report.get("template_quality") or {}
+    if not section:
+        return None
+    lead = (
+        "The status, quality rating and category of each template the experiment sent, "
+        "at the window's start and end, and every change inside it. A paused template is "
+        "not delivered."
+    )
+    keys = ("template_quality",)
+    note = (text(text_of(section.get("note"))),) if section.get("note") else ()
+    if not section.get("available", True):
+        return Section("templates", "Templates", "Template quality", lead, keys, notes=note)
+    templates: Sequence[Row] = section.get("templates") or []
+    window = text(
+        f"Experiment window {short_time(section.get('window_start'))} to "
+        f"{short_time(section.get('window_end'))} UTC."
+        + ("" if templates else " The experiment sent no templates.")
+    )
+    alarming = [
+        bool(row.get("alarms") or row.get("pauses"))
+        or text_of(row.get("quality_at_end")) in _TEMPLATE_ALARMS
+        for row in templates
+    ]
+    table = _table(
+        "Templates the experiment sent: state at the window's start → end, and changes inside it",
+        (
+            Column("template"),
+            Column("id"),
+            Column("messages", numeric=True),
+            Column("quality"),
+            Column("status"),
+            Column("category"),
+            Column("in the window (UTC)"),
+        ),
+        (
+            (
+                text(
+                    code(row.get("template")),
+                    f" ({text_of(row.get('language'))})" if row.get("language") else "",
+                ),
+                text_of(row.get("template_id")),
+                fmt_count(row.get("messages")),
+                template_states(row, "quality"),
+                template_states(row, "status"),
+                template_states(row, "category"),
+                "; ".join(template_changes(section, row)) or "no change",
+            )
+            for row in templates
+        ),
+        tones=["breach" if alarm else "" for alarm in alarming],
+    )
+    svg = charts.template_quality_plot(section) if with_charts else None
+    return Section(
+        "templates",
+        "Templates",
+        "Template quality timeline",
+        lead,
+        keys,
+        paragraphs=(window,),
+        figure=_figure(
+            svg,
+            "Upper band: quality rating in force (grey until the first known rating); lower "
+            "band: paused; markers: status and category events.",
+        ),
+        tables=(table,) if templates else (),
+        notes=note,
+    )
+
+
+def window_split_rows(report: Report) -> list[Row]:
+    """The window-split lift rows of the primary metric, every arm (the headline numbers)."""
+    split: Row = report.get("window_split") or {}
+    rows: Sequence[Row] = split.get("metrics") or []
+    if not split.get("reported") or not rows:
+        return []
+    primary = rows[0].get("metric")
+    return [row for row in rows if row.get("metric") == primary]
+
+
+def window_split_section(report: Report, with_charts: bool) -> Section | None:
+    """Lift by the customer-service-window state at assignment, and sends by kind."""
+    split: Row = report.get("window_split") or {}
+    shares = _rows(report, "window_share")
+    if not split and not shares:
+        return None
+    paragraphs: list[Text] = []
+    if split.get("definition"):
+        paragraphs.append(text(text_of(split.get("definition"))))
+    notes = (text(text_of(split.get("note"))),) if split.get("note") else ()
+    strata: Sequence[Row] = split.get("strata") or []
+    # one stratum row per window state and arm: each arm's own session share
+    stratum_of = {
+        (text_of(row.get("window_state")), text_of(row.get("arm"))): row for row in strata
+    }
+    tables = []
+    if split.get("reported"):
+        metrics: Sequence[Row] = split.get("metrics") or []
+        tables.append(
+            _table(
+                "Effect per stratum (intent to treat within the stratum)",
+                (
+                    Column("window at assignment"),
+                    Column("metric"),
+                    _ARM_VS_CONTROL,
+                    *_number_columns(
+                        "units (arm vs control)",
+                        "session share",
+                        "effect [CI]",
+                        "rel. effect [CI]",
+                        "p",
+                        "open − closed (p)",
+                    ),
+                ),
+                (
+                    (
+                        text_of(row.get("window_state")),
+                        code(row.get("metric")),
+                        _arm_vs_control(row),
+                        f"{fmt_count(row.get('treatment_units'))} vs "
+                        f"{fmt_count(row.get('control_units'))}",
+                        fmt_share(
+                            stratum_of.get(
+                                (text_of(row.get("window_state")), text_of(row.get("arm"))), {}
+                            ).get("session_share")
+                        ),
+                        _effect_ci(row),
+                        _rel_ci(row),
+                        fmt_pvalue(row.get("pvalue")),
+                        f"{fmt_effect(row.get('effect_difference_open_minus_closed'))} "
+                        f"(p {p_clause(row.get('effect_difference_pvalue'))})",
+                    )
+                    for row in metrics
+                ),
+            )
+        )
+    if strata:
+        tables.append(
+            _table(
+                "Units and sends per stratum and arm",
+                (
+                    Column("window at assignment"),
+                    Column("arm"),
+                    *_number_columns(
+                        "units", "units sent", "messages", "session", "template", "session share"
+                    ),
+                ),
+                (
+                    (
+                        text_of(row.get("window_state")),
+                        code(row.get("arm")),
+                        fmt_count(row.get("units")),
+                        fmt_count(row.get("units_sent")),
+                        fmt_count(row.get("messages")),
+                        fmt_count(row.get("session_messages")),
+                        fmt_count(row.get("template_messages")),
+                        fmt_share(row.get("session_share")),
+                    )
+                    for row in strata
+                ),
+            )
+        )
+    if shares:
+        tables.append(
+            _table(
+                "Treatment messages by kind, and those sent inside an open service window",
+                (
+                    Column("arm"),
+                    *_number_columns("messages", "template", "session", "inside a window"),
+                ),
+                (
+                    (
+                        code(row.get("arm")),
+                        fmt_count(row.get("messages")),
+                        fmt_count(row.get("template_messages")),
+                        fmt_count(row.get("session_messages")),
+                        fmt_count(row.get("in_window_messages")),
+                    )
+                    for row in shares
+                ),
+            )
+        )
+    return Section(
+        "window-split",
+        "Window split",
+        "Lift by 24-hour window at assignment",
+        "Units split by whether the contact had an open 24-hour customer-service window at "
+        "assignment: a state known before treatment in every arm, so each stratum is still a "
+        "randomised comparison. Splitting by the kind of message received would not be: the "
+        "holdout receives none.",
+        ("window_split", "window_share"),
+        paragraphs=tuple(paragraphs),
+        tables=tuple(tables),
+        notes=notes,
+    )
+
+
+def cost_section(report: Report, with_charts: bool) -> Section | None:
+    """What the sends cost and what one incremental conversion cost."""
+    cost = _rows(report, "cost")
+    if not cost:
+        return None
+    spend = _table(
+        "Messages and their cost by arm and pricing category",
+        (
+            Column("arm"),
+            Column("channel"),
+            Column("category"),
+            *_number_columns(
+                "messages", "billed", "free entry point", "unpriced", "cost", "arm total"
+            ),
+        ),
+        (
+            (
+                code(row.get("arm")),
+                text_of(row.get("channel")),
+                code(row.get("category")),
+                fmt_count(row.get("messages")),
+                fmt_count(row.get("messages_billed")),
+                fmt_count(row.get("messages_free_entry_point")),
+                text(strong(fmt_count(row.get("unpriced"))))
+                if as_float(row.get("unpriced"))
+                else fmt_count(row.get("unpriced")),
+                fmt_money(row.get("cost"), row.get("currency")),
+                fmt_money(row.get("arm_total_cost"), row.get("currency")),
+            )
+            for row in cost
+        ),
+    )
+    # the return is per arm and currency: one row each, whatever the categories
+    per_arm: dict[tuple[str, str], Row] = {}
+    for row in cost:
+        per_arm.setdefault((text_of(row.get("arm")), text_of(row.get("currency"))), row)
+    returns = []
+    for row in per_arm.values():
+        money = money_formatter(row.get("currency"))
+        returns.append(
+            (
+                code(row.get("arm")),
+                money(row.get("arm_total_cost")),
+                fmt_number(row.get("incremental_conversions")),
+                with_interval(
+                    money(row.get("cost_per_incremental_conversion")),
+                    fmt_interval(
+                        row.get("cost_per_incremental_conversion_ci_lower"),
+                        row.get("cost_per_incremental_conversion_ci_upper"),
+                        money,
+                    ),
+                ),
+                fmt_number(row.get("incremental_revenue")),
+                fmt_percent(row.get("return_on_spend"), decimals=0, signed=True),
+            )
+        )
+    value = _table(
+        "Cost per incremental conversion and return on spend, by arm",
+        (
+            Column("arm"),
+            *_number_columns(
+                "cost",
+                "incr. conversions",
+                "per incr. conversion [CI]",
+                "incr. revenue",
+                "return on spend",
+            ),
+        ),
+        returns,
+    )
+    svg = charts.cost_plot(cost) if with_charts else None
+    return Section(
+        "cost",
+        "Cost",
+        "Cost per incremental conversion",
+        "Billed messages priced by category and market, divided by the conversions the "
+        "messages added over the holdout. Return on spend: (incremental revenue − cost) ÷ cost.",
+        ("cost",),
+        figure=_figure(svg, "Bar: cost per incremental conversion; whiskers: interval."),
+        tables=(spend, value),
+    )
+
+
+def cost_comparison_section(report: Report, with_charts: bool) -> Section | None:
+    """Each pair of treatment arms' cost per incremental conversion, as a ratio."""
+    compared = _rows(report, "cost_comparison")
+    if not compared:
+        return None
+    rows = []
+    for row in compared:
+        money = money_formatter(row.get("currency"))
+        rows.append(
+            (
+                f"{text_of(row.get('arm'))} ({text_of(row.get('channel'))}) vs "
+                f"{text_of(row.get('other_arm'))} ({text_of(row.get('other_channel'))})",
+                f"{money(row.get('cost_per_incremental'))} vs "
+                f"{money(row.get('other_cost_per_incremental'))}",
+                fmt_number(row.get("ratio")),
+                fmt_interval(row.get("ratio_ci_lower"), row.get("ratio_ci_upper"), fmt_number),
+                fmt_pvalue(row.get("pvalue")),
+                _error(row),
+            )
+        )
+    table = _table(
+        "Cost per incremental conversion of one arm against another",
+        (
+            Column("arm vs arm"),
+            *_number_columns("per incr. conversion", "ratio", "ratio CI", "p"),
+            Column("note"),
+        ),
+        rows,
+    )
+    return Section(
+        "cost-comparison",
+        "Cost ratio",
+        "Cost per incremental conversion between arms",
+        "A ratio below 1: the first arm buys an incremental conversion for less. Both arms "
+        "are measured against the same holdout, which the interval accounts for.",
+        ("cost_comparison",),
+        tables=(table,),
+    )
+
+
+def methods_section(report: Report, with_charts: bool) -> Section | None:
+    """The methods used, as sentences."""
+    methods: Sequence[object] = report.get("methods") or []
+    if not methods:
+        return None
+    return Section(
+        "methods",
+        "Methods",
+        "Methods",
+        "How the numbers above were computed.",
+        ("methods",),
+        items=tuple(text(text_of(method)) for method in methods),
+    )
+
+
+SectionBuilder = Callable[[Report, bool], Section | None]
+
+SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
+    arms_section,
+    balance_section,
+    effects_section,
+    complier_section,
+    cumulative_section,
+    funnel_section,
+    guardrails_section,
+    window_split_section,
+    senders_section,
+    templates_section,
+    cost_section,
+    cost_comparison_section,
+    methods_section,
+)
+"""Every section, in page order."""
+
+
+def build_sections(report: Report, *, with_charts: bool = False) -> list[Section]:
+    """The report's sections with content, in page order.
+
+    Args:
+        report: the report dict, as ``report.json`` holds it.
+        with_charts: draw the charts (the HTML page does; Markdown has no use for them).
+    """
+    return [
+        section
+        for build in SECTION_BUILDERS
+        if (section := build(report, with_charts)) is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Page:
+    """The whole report: context, verdict, sections."""
+
+    context: Context
+    verdict: Verdict
+    sections: list[Section] = field(default_factory=list)
+
+
+def build_page(report: Report, *, with_charts: bool = False) -> Page:
+    """Everything an output shows of ``report``."""
+    return Page(context(report), verdict(report), build_sections(report, with_charts=with_charts))
+
+
+@dataclass(frozen=True)
+class SharedNumber:
+    """A number of the report as every renderer shows it.
+
+    Attributes:
+        label: what the number is, e.g. ``metric conversion whatsapp rel_effect_size``.
+        value: the value in the report dict (None when missing or not finite).
+        text: the formatted string, present verbatim in the Markdown and the HTML.
+    """
+
+    label: str
+    value: float | None
+    text: str
+
+
+def shared_numbers(report: Report) -> list[SharedNumber]:
+    """The headline numbers, formatted, that the Markdown and the HTML both show.
+
+    End-to-end tests check each ``text`` appears in ``report.md`` and in the HTML page,
+    and that it equals ``value`` at the precision shown.
+    """
+    out: list[SharedNumber] = []
+
+    def add(label: str, value: object, fmt: Callable[[object], str]) -> None:
+        out.append(SharedNumber(label, as_float(value), fmt(value)))
+
+    for row in _rows(report, "metrics"):
+        where = f"metric {row.get('metric')} {row.get('arm')}"
+        add(f"{where} effect_size", row.get("effect_size"), fmt_effect)
+        add(f"{where} rel_effect_size", row.get("rel_effect_size"), fmt_rel)
+        add(f"{where} rel_effect_size_ci_lower", row.get("rel_effect_size_ci_lower"), fmt_rel)
+        add(f"{where} rel_effect_size_ci_upper", row.get("rel_effect_size_ci_upper"), fmt_rel)
+        add(f"{where} pvalue", row.get("pvalue"), fmt_pvalue)
+    srm: Row = report.get("srm") or {}
+    add("srm pvalue", srm.get("pvalue"), fmt_pvalue)
+    for row in _rows(report, "guardrails"):
+        where = f"guardrail {row.get('guardrail')} {row.get('arm')}"
+        add(f"{where} effect_size", row.get("effect_size"), fmt_effect)
+        add(f"{where} threshold", row.get("threshold"), fmt_effect)
+    for row in _rows(report, "balance"):
+        where = f"balance {row.get('metric')} {row.get('arm')}"
+        add(
+            f"{where} standardized_mean_difference",
+            row.get("standardized_mean_difference"),
+            fmt_smd,
+        )
+        add(f"{where} pvalue", row.get("pvalue"), fmt_pvalue)
+    for row in window_split_rows(report):
+        where = f"window_split {row.get('window_state')} {row.get('metric')} {row.get('arm')}"
+        add(f"{where} effect_size", row.get("effect_size"), fmt_effect)
+        add(f"{where} rel_effect_size", row.get("rel_effect_size"), fmt_rel)
+        add(f"{where} pvalue", row.get("pvalue"), fmt_pvalue)
+    for row in _rows(report, "cost"):
+        where = f"cost {row.get('arm')} {row.get('category')}"
+        money = money_formatter(row.get("currency"))
+        add(f"{where} cost", row.get("cost"), money)
+        add(
+            f"{where} cost_per_incremental_conversion",
+            row.get("cost_per_incremental_conversion"),
+            money,
+        )
+    return out
