@@ -148,3 +148,125 @@ def test_unknown_table_and_file_type_are_input_errors(workspace: Workspace, tmp_
     odd = _write(tmp_path / "x.xlsx", "")
     with pytest.raises(InputError, match="unknown file type"):
         load_files(workspace, "actions", [odd])
+
+
+ACTIONS_HEADER = "action_id,contact_id,action,ts,value\n"
+
+
+def _quarantine(workspace: Workspace) -> dict[str, str]:
+    return dict(workspace.con.execute(
+        "SELECT location, reason FROM quarantine WHERE target_table = 'actions'").fetchall())
+
+
+def _action_ids(workspace: Workspace) -> list[str]:
+    return [str(a) for (a,) in workspace.con.execute(
+        "SELECT action_id FROM actions ORDER BY action_id").fetchall()]
+
+
+def test_non_finite_values_are_quarantined_in_csv_and_json_lines(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    spellings = ["nan", "NaN", "inf", "-inf", "Infinity", "-Infinity"]
+    csv_file = _write(tmp_path / "actions.csv", ACTIONS_HEADER + "".join(
+        f"a{i},c1,order,2026-11-02T10:00:00Z,{text}\n" for i, text in enumerate(spellings))
+        + "ok,c1,order,2026-11-02T10:00:00Z,2.5\n")
+    json_file = _write(tmp_path / "actions.jsonl", "".join(
+        f'{{"action_id": "j{i}", "contact_id": "c1", "action": "order", '
+        f'"ts": "2026-11-02T10:00:00Z", "value": {value}}}\n'
+        for i, value in enumerate(['"nan"', "NaN", "Infinity", "-Infinity", "1e999", "3"])))
+    result = load_files(workspace, "actions", [csv_file, json_file])
+    assert (result.inserted, result.quarantined) == (2, 11)
+    assert _action_ids(workspace) == ["j5", "ok"]
+    reasons = set(_quarantine(workspace).values())
+    assert "non-finite DOUBLE in column value: nan (give a finite number, or leave it empty)" in reasons
+    assert all(r.startswith("non-finite DOUBLE in column value: ") for r in reasons)
+
+
+def test_non_finite_values_are_quarantined_in_parquet(workspace: Workspace, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "actions.parquet"
+    pq.write_table(pa.table({
+        "action_id": ["p1", "p2", "p3", "p4"], "contact_id": ["c1"] * 4, "action": ["order"] * 4,
+        "ts": ["2026-11-02T10:00:00Z"] * 4,
+        "value": pa.array([float("nan"), float("inf"), float("-inf"), 4.0], pa.float64()),
+    }), path)
+    result = load_files(workspace, "actions", [path])
+    assert (result.inserted, result.quarantined) == (1, 3)
+    assert _action_ids(workspace) == ["p4"]
+    assert set(_quarantine(workspace)) == {"row 1", "row 2", "row 3"}
+
+
+def test_nul_bytes_in_ids_are_quarantined(workspace: Workspace, tmp_path: Path) -> None:
+    file = _write(tmp_path / "actions.csv", ACTIONS_HEADER
+                  + "a1,c\x001,order,2026-11-02,1\na\x002,c2,order,2026-11-02,1\na3,c3,order,2026-11-02,1\n")
+    result = load_files(workspace, "actions", [file])
+    assert (result.inserted, result.quarantined) == (1, 2)
+    assert _quarantine(workspace) == {
+        "line 2": "NUL byte in column contact_id (a text value may not hold one; remove it)",
+        "line 3": "NUL byte in column action_id (a text value may not hold one; remove it)",
+    }
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_and_the_rest_of_a_json_lines_file_loads(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "actions.jsonl"
+    good = '{"action_id": "a%d", "contact_id": "c1", "action": "order", "ts": "2026-11-02"}\n'
+    path.write_bytes((good % 1).encode() + (good % 2).replace("c1", "caf\xe9").encode("latin-1")
+                     + b"\n" + (good % 3).encode())
+    result = load_files(workspace, "actions", [path])
+    assert (result.inserted, result.quarantined) == (2, 1)
+    assert _action_ids(workspace) == ["a1", "a3"]
+    assert _quarantine(workspace) == {"line 2": "not UTF-8 text (save the file as UTF-8)"}
+
+
+def test_a_json_line_over_the_size_limit_is_quarantined(workspace: Workspace, tmp_path: Path) -> None:
+    big = "x" * 2_200_000
+    path = _write(tmp_path / "actions.jsonl",
+                  f'{{"action_id": "a1", "contact_id": "c1", "action": "order", "ts": "2026-11-02", "note": "{big}"}}\n'
+                  '{"action_id": "a2", "contact_id": "c1", "action": "order", "ts": "2026-11-02"}\n')
+    result = load_files(workspace, "actions", [path])
+    assert (result.inserted, result.quarantined) == (1, 1)
+    assert _quarantine(workspace)["line 1"].startswith("line longer than")
+
+
+def test_a_latin1_byte_in_a_csv_row_quarantines_that_row(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "actions.csv"
+    path.write_bytes((ACTIONS_HEADER + "a1,c1,order,2026-11-02,1\na2,caf\xe9,order,2026-11-02,1\n"
+                      "a3,c3,order,2026-11-02,1\n").encode("latin-1"))
+    result = load_files(workspace, "actions", [path])
+    assert (result.inserted, result.quarantined) == (2, 1)
+    assert _quarantine(workspace) == {"line 3": "not UTF-8 text (save the file as UTF-8)"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("latin1.csv", "action_id,contact_id,action,ts,valu\xe9\n".encode("latin-1"),
+         "the header row is not UTF-8 text"),
+        ("utf16.csv", ACTIONS_HEADER.encode("utf-16"), "looks like UTF-16"),
+        ("binary.csv", bytes(range(256)) * 40, "not UTF-8 text"),
+        ("notgzip.csv.gz", ACTIONS_HEADER.encode(), "is not a gzip file"),
+        ("case.csv", b"action_id,contact_id,action,ts,value,Value\n", "differ only by case"),
+        ("unnamed.csv", b"action_id,contact_id,action,ts,value,\n", "column 6 of the header has no name"),
+        ("keys.jsonl", b'{"action_id": "a", "contact_id": "c", "action": "o", "ts": "2026-11-02", "value": 1, "Value": 2}\n',
+         "differ only by case"),
+        ("binary.jsonl", bytes(range(256)) * 40, "cannot be read as lines of JSON"),
+        ("garbage.jsonl", b"\x00\x01binary\nnot json\n", "no line is a JSON object"),
+        ("empty.parquet", b"", "not a Parquet file"),
+        ("garbage.parquet", b"PAR1" + bytes(range(256)) * 4, "not a Parquet file"),
+    ],
+)
+def test_unreadable_files_are_input_errors_naming_the_file_and_the_fix(
+    workspace: Workspace, tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_files(workspace, "actions", [path])
+    message = str(info.value)
+    assert expected in message
+    assert str(path) in message
+    assert "\n" not in message

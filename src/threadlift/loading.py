@@ -2,8 +2,9 @@
 
 Every file is staged as text, then validated in DuckDB: required columns present,
 values castable to the column's type, timestamps normalised to UTC (ISO 8601 with an
-offset or ``Z``, naive values taken as UTC, or Unix seconds), domain values checked.
-Each bad row goes to ``quarantine`` with the file, its line (or Parquet row) and the
+offset or ``Z``, naive values taken as UTC, or Unix seconds), numbers finite, no NUL
+bytes in text, domain values checked. Each bad row (also a line that is not UTF-8 or is
+longer than 2 MiB) goes to ``quarantine`` with the file, its line (or Parquet row) and the
 reason; good rows are inserted unless a row with the same natural key exists, so
 loading a file twice adds nothing. All files of one call load in one transaction: an
 error or a kill leaves the workspace as it was.
@@ -12,10 +13,14 @@ error or a kill leaves the workspace as it was.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -33,6 +38,12 @@ DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {
     ("sender_quality", "quality_rating"): ("GREEN", "YELLOW", "RED", "UNKNOWN", "NA"),
 }
 """Allowed values of columns with a closed vocabulary (docs/architecture.md, "Canonical tables")."""
+
+_MAX_LINE_BYTES = 2 * 1024 * 1024
+"""The longest line of a CSV or JSON-lines file (DuckDB's default); a longer one is quarantined."""
+
+_MAX_RAW_CHARS = 64 * 1024
+"""How much of a rejected line the quarantine keeps."""
 
 _FORMATS = {
     ".csv": "csv",
@@ -277,82 +288,185 @@ def _stage(
 def _stage_csv(
     con: duckdb.DuckDBPyConnection, path: Path
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
-    import gzip
-
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        try:
-            header = next(csv.reader(handle))
-        except StopIteration:
-            raise InputError(f"{path}: empty file; a CSV needs a header row") from None
-    header = [h.strip() for h in header]
-    if len(set(header)) != len(header):
-        raise InputError(f"{path}: repeated column names in the header: {header}")
+    header = [h.strip() for h in _csv_header(path)]
+    _check_names(path, header, "column names in the header")
     column_types = dict.fromkeys(header, "VARCHAR")
-    con.execute("DROP TABLE IF EXISTS reject_errors")
-    con.execute("DROP TABLE IF EXISTS reject_scans")
-    con.execute(
+    _read_text(
+        con,
+        path,
+        "CSV",
         """
         CREATE TEMP TABLE _staged AS
         SELECT *, row_number() OVER () AS _row
         FROM read_csv($path, header = true, delim = ',', quote = '"', escape = '"',
                       auto_detect = false, columns = $columns, store_rejects = true,
-                      rejects_table = 'reject_errors', rejects_scan = 'reject_scans')
+                      rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
+                      max_line_size = $max_line)
         """,
-        {"path": str(path), "columns": column_types},
+        {"columns": column_types},
     )
-    rejects_raw = con.execute(
-        "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
-    ).fetchall()
-    seen: dict[int, tuple[int, str, str]] = {}
-    for line, error_type, message, raw in rejects_raw:
-        if int(line) not in seen:
-            reason = f"malformed CSV row ({str(error_type).lower()}): {message}"
-            seen[int(line)] = (int(line), reason, str(raw).rstrip("\r\n"))
-    rejects = sorted(seen.values())
-    rejected_lines = sorted(seen)
+    rejects = _text_rejects(con, "malformed CSV row")
     # Good rows keep file order; map the k-th good row to its physical line by skipping
     # the header (line 1) and every rejected line before it.
-    con.execute("ALTER TABLE _staged ADD COLUMN _line BIGINT")
-    if rejected_lines:
-        _assign_lines(con, rejected_lines)
-    else:
-        con.execute("UPDATE _staged SET _line = _row + 1")
+    _assign_lines(con, "_staged", [line for line, _, _ in rejects], first_line=2)
     return header, rejects
 
 
-def _assign_lines(con: duckdb.DuckDBPyConnection, rejected_lines: list[int]) -> None:
-    """Physical line of each good CSV row, given the sorted rejected lines (header is line 1).
+def _csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file, read as bytes and checked to be UTF-8 text.
 
-    Good rows keep file order, so the k-th good row sits on the k-th line (from 2) that
-    is not a rejected line.
+    Only the header is decoded here; DuckDB checks the encoding of every other line and a
+    line that is not UTF-8 goes to quarantine.
     """
+    compressed = path.suffix.lower() == ".gz"
+    try:
+        with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+            raw = handle.readline(_MAX_LINE_BYTES)
+            while raw.count(b'"') % 2 and len(raw) < _MAX_LINE_BYTES:  # a quoted line break
+                more = handle.readline(_MAX_LINE_BYTES)
+                if not more:
+                    break
+                raw += more
+    except (OSError, EOFError, zlib.error) as exc:
+        if compressed:
+            raise InputError(
+                f"{path} is not a gzip file that can be read ({exc}); recompress it with gzip, "
+                "or drop the .gz from its name if it is plain text"
+            ) from exc
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: looks like UTF-16 text (it starts with a byte-order mark); "
+                         "save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: the header row is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise InputError(
+            f"{path}: the header row holds NUL bytes, so this is not UTF-8 text (a binary file, "
+            "or UTF-16); save the file as UTF-8 CSV"
+        )
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")))
+    except StopIteration:
+        raise InputError(f"{path}: empty file; a CSV needs a header row") from None
+
+
+def _check_names(path: Path, names: Sequence[str], what: str) -> None:
+    """Refuse column names DuckDB cannot stage: empty, holding NUL, or equal but for case."""
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise InputError(
+                f"{path}: column {position} of the header has no name; name it or remove it"
+                if what.endswith("header") else f"{path}: {what} include an empty name; name it or remove it"
+            )
+        if "\x00" in name:
+            raise InputError(f"{path}: {what}: {name!r} holds a NUL byte; rename it")
+    if len(set(names)) != len(names):
+        raise InputError(f"{path}: repeated {what}: {list(names)}")
+    by_folded: dict[str, str] = {}
+    for name in names:
+        other = by_folded.setdefault(name.casefold(), name)
+        if other != name:
+            raise InputError(
+                f"{path}: {what} {other!r} and {name!r} differ only by case, which DuckDB "
+                "cannot tell apart; rename or remove one"
+            )
+
+
+def _read_text(
+    con: duckdb.DuckDBPyConnection, path: Path, what: str, sql: str, params: dict[str, Any]
+) -> None:
+    """Run a ``read_csv`` of ``path`` (``what`` it should hold) that stores its rejects.
+
+    Rows the reader can delimit but not read go to ``reject_errors``; a file it cannot
+    split into lines, or a .gz that does not decompress, is an :class:`InputError`.
+    """
+    con.execute("DROP TABLE IF EXISTS reject_errors")
+    con.execute("DROP TABLE IF EXISTS reject_scans")
+    try:
+        con.execute(sql, {"path": str(path), "max_line": _MAX_LINE_BYTES, **params})
+    except duckdb.IOException as exc:
+        raise InputError(
+            f"{path}: cannot be read ({str(exc).splitlines()[0]}); if it is compressed, check "
+            "that it is a complete gzip file"
+        ) from exc
+    except duckdb.InvalidInputException as exc:
+        # what the reader cannot split into lines at all (binary data, stray carriage returns)
+        raise InputError(
+            f"{path}: cannot be read as lines of {what} ({str(exc).splitlines()[0]}); "
+            "save it as UTF-8 text"
+        ) from exc
+
+
+def _text_rejects(con: duckdb.DuckDBPyConnection, malformed: str) -> list[tuple[int, str, str]]:
+    """The lines DuckDB's reader rejected, one ``(line, reason, raw)`` per line, in order."""
+    seen: dict[int, tuple[int, str, str]] = {}
+    for line, error_type, message, raw in con.execute(
+        "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
+    ).fetchall():
+        if int(line) in seen:
+            continue
+        kind = str(error_type)
+        if kind == "INVALID ENCODING":
+            reason = "not UTF-8 text (save the file as UTF-8)"
+        elif kind == "LINE SIZE OVER MAXIMUM":
+            reason = f"line longer than {_MAX_LINE_BYTES // 2**20} MiB: {message}"
+        else:
+            reason = f"{malformed} ({kind.lower()}): {message}"
+        seen[int(line)] = (int(line), reason, str(raw).strip("\r\n")[:_MAX_RAW_CHARS])
+    return sorted(seen.values())
+
+
+def _assign_lines(
+    con: duckdb.DuckDBPyConnection, table: str, rejected_lines: list[int], *, first_line: int
+) -> None:
+    """Physical line (``_line``) of each good row of ``table``, numbered ``_row`` in file order.
+
+    Good rows keep file order, so the k-th good row sits on the k-th line (from
+    ``first_line``) that is not a rejected line. ``table`` must be a trusted name.
+    """
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
+    if not rejected_lines:
+        con.execute(f"UPDATE {table} SET _line = _row + $offset", {"offset": first_line - 1})
+        return
     con.execute(
-        """
-        UPDATE _staged SET _line = m.line FROM (
+        f"""
+        UPDATE {table} SET _line = m.line FROM (
             SELECT line, row_number() OVER (ORDER BY line) AS r
-            FROM (SELECT unnest(generate_series(2, (SELECT count(*) FROM _staged) + $n + 1)) AS line)
+            FROM (SELECT unnest(generate_series($first,
+                                                (SELECT count(*) FROM {table}) + $n + $first - 1)) AS line)
             WHERE NOT list_contains($lines, line)
-        ) m WHERE _staged._row = m.r
+        ) m WHERE {table}._row = m.r
         """,
-        {"lines": rejected_lines, "n": len(rejected_lines)},
+        {"lines": rejected_lines, "n": len(rejected_lines), "first": first_line},
     )
 
 
 def _stage_jsonl(
     con: duckdb.DuckDBPyConnection, path: Path
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
-    con.execute(
+    _read_text(
+        con,
+        path,
+        "JSON",
         """
         CREATE TEMP TABLE _lines AS
-        SELECT row_number() OVER () AS _line, line AS _text
+        SELECT row_number() OVER () AS _row, line AS _text
         FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '',
-                      escape = '', header = false, auto_detect = false)
+                      escape = '', header = false, auto_detect = false, store_rejects = true,
+                      rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
+                      max_line_size = $max_line)
         """,
-        {"path": str(path)},
+        {},
     )
-    rejects = [
-        (int(line), "malformed JSON line: not a JSON object", str(text))
+    unread = _text_rejects(con, "malformed JSON line")
+    _assign_lines(con, "_lines", [line for line, _, _ in unread], first_line=1)
+    rejects = unread + [
+        (int(line), "malformed JSON line: not a JSON object", str(text)[:_MAX_RAW_CHARS])
         for line, text in con.execute(
             """
             SELECT _line, _text FROM _lines
@@ -370,6 +484,13 @@ def _stage_jsonl(
         """,
     )
     keys: list[str] = list(keys_row[0]) if keys_row and keys_row[0] else []
+    if not keys and rejects:
+        line, reason, _ = min(rejects)
+        raise InputError(
+            f"{path}: no line is a JSON object (line {line}: {reason}); a JSON-lines file holds "
+            'one object per line, e.g. {"contact_id": "c1", "market": "BR"}'
+        )
+    _check_names(path, keys, "keys")
     selects = ", ".join(
         f"json_extract_string(_text::JSON, {_sql_string('$.' + json.dumps(k))}) AS {_ident(k)}"
         for k in keys
@@ -382,16 +503,23 @@ def _stage_jsonl(
         """
     )
     con.execute("DROP TABLE _lines")
-    return keys, rejects
+    return keys, sorted(rejects)
 
 
 def _stage_parquet(
     con: duckdb.DuckDBPyConnection, path: Path
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
-    described = con.execute(
-        "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
-    ).fetchall()
+    try:
+        described = con.execute(
+            "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+        ).fetchall()
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        raise InputError(
+            f"{path}: not a Parquet file DuckDB can read ({str(exc).splitlines()[0]}); write it "
+            "again (pandas to_parquet, pyarrow), or give the rows as CSV or JSON lines"
+        ) from exc
     names = [str(row[0]) for row in described]
+    _check_names(path, names, "column names")
     casts = ", ".join(
         f"CAST({_ident(n)} AS VARCHAR) AS {_ident(n)}" for n in names if n != "file_row_number"
     )
@@ -451,6 +579,10 @@ def _typed_sql(table: str, columns: list[Column], present: list[str]) -> str:
         typed = _cast(text, column.type)
         selects.append(f"{typed} AS {_ident(column.name)}")
         label = _sql_string(column.name)
+        reasons.append(
+            f"CASE WHEN strpos({text}, chr(0)) > 0 THEN 'NUL byte in column ' || {label} "
+            "|| ' (a text value may not hold one; remove it)' END"
+        )
         if column.required:
             reasons.append(
                 f"CASE WHEN {text} IS NULL THEN 'missing value for required column ' || {label} END"
@@ -459,6 +591,11 @@ def _typed_sql(table: str, columns: list[Column], present: list[str]) -> str:
             reasons.append(
                 f"CASE WHEN {text} IS NOT NULL AND {typed} IS NULL THEN "
                 f"'bad {column.type} in column ' || {label} || ': ' || {text} END"
+            )
+        if column.type == "DOUBLE":
+            reasons.append(
+                f"CASE WHEN NOT isfinite({typed}) THEN 'non-finite DOUBLE in column ' || {label} "
+                f"|| ': ' || {text} || ' (give a finite number, or leave it empty)' END"
             )
         allowed = DOMAINS.get((table, column.name))
         if allowed:
