@@ -222,3 +222,33 @@ def test_several_problems_are_reported_together() -> None:
     message = error_of(experiment_text(assigned='assigned_at = "nope"', treatment_weight="0"))
     assert "assigned_at:" in message
     assert "arms[1].weight:" in message
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "winback.toml"
+    path.write_bytes(("# campaña\n" + experiment_text()).encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text (byte 0xf1 at offset 7); save the experiment file as UTF-8")
+
+
+@pytest.mark.parametrize("nested", ["x = " + "[" * 5000 + "]" * 5000, "x = " + "{a = " * 5000 + "1" + "}" * 5000])
+def test_deeply_nested_toml_is_a_config_error(nested: str) -> None:
+    assert "nested too deeply" in error_of(nested + "\n" + experiment_text())
+
+
+@pytest.mark.parametrize(
+    ("extra", "tail", "expected"),
+    [
+        ("window_days = 1000000000", "", "window_days: Input should be less than or equal to 36500"),
+        ("", "[eligibility]\nexclude_feedback_days = 1000000000",
+         "eligibility.exclude_feedback_days: Input should be less than or equal to 36500"),
+        ("", '[[metrics]]\nname = "m"\ntype = "mean"\naction = "order"\ncuped_days = 99999999999',
+         "metrics[0].cuped_days: Input should be less than or equal to 36500"),
+        ("window_days = 36500", "", "assigned_at + window_days is after the year 9999"),
+    ],
+)
+def test_day_counts_are_bounded(extra: str, tail: str, expected: str) -> None:
+    assigned = "assigned_at = 9990-01-01T00:00:00Z" if "36500" in extra else "assigned_at = 2026-11-02T09:00:00Z"
+    assert expected in error_of(experiment_text(assigned=assigned, extra=extra, tail=tail))

@@ -18,7 +18,7 @@ Besides its core fields (id, channel, sender, arms, metrics, guardrails) an expe
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
@@ -28,6 +28,12 @@ from sqlglot import exp
 
 from threadlift.core.bucketing import BUCKETS, ArmRange, arm_ranges
 from threadlift.errors import ConfigError
+
+MAX_DAYS = 36_500
+"""The longest span (days) an experiment may declare: a century is far beyond any use and
+keeps every date threadlift computes from one inside the calendar."""
+
+Days = Annotated[int, Field(le=MAX_DAYS)]
 
 Channel = Literal["whatsapp", "messenger", "instagram", "apple", "sms", "email"]
 MetricType = Literal["proportion", "mean", "ratio"]
@@ -83,7 +89,7 @@ class Eligibility(_Model):
     """Who may be assigned: consent, recent feedback, other experiments (docs/experiments.md)."""
 
     require_consent: bool = True
-    exclude_feedback_days: Annotated[int, Field(ge=0)] = 90
+    exclude_feedback_days: Annotated[Days, Field(ge=0)] = 90
 
 
 class Metric(_Model):
@@ -92,7 +98,7 @@ class Metric(_Model):
     name: Annotated[str, Field(min_length=1)]
     type: MetricType
     action: Annotated[str, Field(min_length=1)]
-    cuped_days: Annotated[int, Field(gt=0)] | None = None
+    cuped_days: Annotated[Days, Field(gt=0)] | None = None
     arms: list[str] | None = None
     """Restrict the metric to these arms (default: every arm)."""
     proportion_test: Literal["welch", "prop_test"] = "welch"
@@ -138,7 +144,7 @@ class Experiment(_Model):
     sender_id: str | None = None
     category: str = "marketing"
     assigned_at: datetime
-    window_days: Annotated[int, Field(gt=0)] = 7
+    window_days: Annotated[Days, Field(gt=0)] = 7
     salt: str | None = None
     audience_sql: str | None = None
     version: Annotated[int, Field(ge=1)] | None = None
@@ -178,6 +184,7 @@ class Experiment(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        self._check_dates()
         names = [arm.name for arm in self.arms]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -213,6 +220,21 @@ class Experiment(_Model):
                     f"{', '.join(unknown)}; the arms are: {', '.join(names)}"
                 )
         return self
+
+    def _check_dates(self) -> None:
+        """The windows around ``assigned_at`` must stay within years 1-9999 (Python's dates)."""
+        lookback = max([m.cuped_days or 0 for m in self.metrics]
+                       + [self.eligibility.exclude_feedback_days])
+        if datetime.max - self.assigned_at < timedelta(days=self.window_days):
+            raise ValueError(
+                f"assigned_at + window_days is after the year 9999 ({self.assigned_at:%Y-%m-%d} "
+                f"+ {self.window_days} days); check both"
+            )
+        if self.assigned_at - datetime.min < timedelta(days=lookback):
+            raise ValueError(
+                f"assigned_at minus {lookback} days (cuped_days or exclude_feedback_days) is "
+                "before the year 1; check assigned_at"
+            )
 
     def _check_global_holdout_arms(self) -> None:
         holdout_arm, other_arm = GLOBAL_HOLDOUT_ARMS
@@ -365,6 +387,11 @@ def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{source}: arrays or tables are nested too deeply to read; an experiment file "
+            "needs at most a few levels (see docs/experiments.md)"
+        ) from None
     time_problems = _check_toml_times(raw)
     if time_problems:
         raise ConfigError(f"{source}: " + "; ".join(time_problems))
@@ -393,5 +420,10 @@ def load_experiment(path: str | Path) -> Experiment:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read experiment file {file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the experiment file as UTF-8"
+        ) from None
     experiment = parse_experiment(text, source=str(file))
     return experiment.model_copy(update={"source_path": file})
