@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from threadlift.errors import WorkspaceError
@@ -127,3 +128,56 @@ def test_body_hashes_in_hex_are_converted_and_still_find_the_duplicates(tmp_path
         assert stored == [int.from_bytes(hashlib.md5(b.encode()).digest(), "little") for b in bodies]
         again = ingest_files(ws, "whatsapp", files)
         assert (again.bodies, again.duplicates) == (0, first.bodies)
+
+
+NEWER = "this workspace was written by a newer threadlift (schema 999; this one knows up to {n}): upgrade threadlift"
+
+
+def test_a_workspace_of_a_newer_schema_is_refused_by_every_open(tmp_path: Path) -> None:
+    path = tmp_path / "ws.duckdb"
+    with Workspace.create(path) as ws:
+        ws.con.execute("INSERT INTO contacts VALUES ('c1', 'BR', NULL)")
+        ws.con.execute("UPDATE threadlift_meta SET value = '999' WHERE key = 'schema_version'")
+    expected = NEWER.format(n=latest_schema_version())
+    for opener in (Workspace.create, Workspace.open, lambda p: Workspace.open(p, read_only=True)):
+        with pytest.raises(WorkspaceError) as info:
+            opener(path)
+        assert str(info.value) == f"workspace {path}: {expected}"
+    with duckdb.connect(str(path), read_only=True) as con:  # nothing was written
+        assert con.execute("SELECT value FROM threadlift_meta WHERE key = 'schema_version'").fetchall() == [("999",)]
+        assert con.execute("SELECT count(*) FROM contacts").fetchall() == [(1,)]
+
+
+def test_a_file_that_is_not_a_duckdb_database_is_refused_before_connecting(tmp_path: Path) -> None:
+    import sqlite3
+
+    lite = tmp_path / "crm.sqlite"
+    with sqlite3.connect(lite) as db:
+        db.execute("CREATE TABLE t (x)")
+    db.close()
+    before = lite.read_bytes()
+    empty = tmp_path / "empty.duckdb"
+    empty.touch()
+    noise = tmp_path / "noise.duckdb"
+    noise.write_bytes(bytes(range(256)) * 100)
+    for path, expected in ((lite, "is a SQLite database"), (empty, "is an empty file"),
+                           (noise, "is not a DuckDB database")):
+        for opener in (Workspace.create, Workspace.open):
+            with pytest.raises(WorkspaceError, match=expected) as info:
+                opener(path)
+            assert "not a threadlift workspace" in str(info.value)
+    assert lite.read_bytes() == before
+
+
+def test_a_truncated_workspace_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ws.duckdb"
+    with Workspace.create(path) as ws:
+        ws.con.execute("INSERT INTO contacts SELECT 'c' || i, 'BR', NULL FROM range(100000) t(i)")
+    data = path.read_bytes()
+    for size in (len(data) // 2, 5000):
+        cut = tmp_path / f"cut{size}.duckdb"
+        cut.write_bytes(data[:size])
+        with pytest.raises(WorkspaceError, match="is truncated"):
+            Workspace.open(cut, read_only=True)
+    with Workspace.open(path, read_only=True) as ws:  # the whole file still opens
+        assert ws.counts()["contacts"] == 100000

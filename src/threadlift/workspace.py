@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,11 @@ class Workspace:
         if resolved.parent and not resolved.parent.exists():
             resolved.parent.mkdir(parents=True, exist_ok=True)
         workspace = cls(resolved, _connect(resolved, read_only=False))
-        workspace.migrate()
+        try:
+            workspace.migrate()
+        except BaseException:
+            workspace.close()
+            raise
         return workspace
 
     @classmethod
@@ -146,24 +151,36 @@ class Workspace:
                 f"`threadlift init --workspace {resolved}` (or `threadlift demo`)"
             )
         workspace = cls(resolved, _connect(resolved, read_only=read_only))
-        version = workspace.schema_version()
+        try:
+            workspace._check_schema(read_only=read_only)
+        except BaseException:
+            workspace.close()
+            raise
+        return workspace
+
+    def _check_schema(self, *, read_only: bool) -> None:
+        """Migrate an older workspace (or check a read-only one needs no migration)."""
+        version = self.schema_version()
         if version < latest_schema_version():
             pending = [path for number, path in migrations() if number > version]
             if read_only and all(readers_unaffected(path) for path in pending):
-                return workspace
+                return
             if read_only:
                 raise WorkspaceError(
-                    f"workspace {resolved} has schema version {version}; open it once "
+                    f"workspace {self.path} has schema version {version}; open it once "
                     f"read-write (any threadlift command that writes) to migrate it to "
                     f"{latest_schema_version()}"
                 )
-            workspace.migrate()
-        elif version > latest_schema_version():
+            self.migrate()
+        self._refuse_newer(version)
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > latest_schema_version():
             raise WorkspaceError(
-                f"workspace {resolved} has schema version {version}, newer than this "
-                f"threadlift understands ({latest_schema_version()}); upgrade threadlift"
+                f"workspace {self.path}: this workspace was written by a newer threadlift "
+                f"(schema {version}; this one knows up to {latest_schema_version()}): "
+                "upgrade threadlift"
             )
-        return workspace
 
     def schema_version(self) -> int:
         """The schema version recorded in the workspace (0 for an empty database)."""
@@ -174,11 +191,20 @@ class Workspace:
         if not exists or not exists[0]:
             return 0
         row = first_row(self.con, "SELECT value FROM threadlift_meta WHERE key = 'schema_version'")
-        return int(row[0]) if row else 0
+        if not row:
+            return 0
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            raise WorkspaceError(
+                f"workspace {self.path}: schema_version {row[0]!r} in threadlift_meta is not a "
+                "number; restore the workspace from a backup"
+            ) from None
 
     def migrate(self) -> int:
         """Apply every schema file above the recorded version; return the new version."""
         current = self.schema_version()
+        self._refuse_newer(current)
         for version, path in migrations():
             if version <= current:
                 continue
@@ -247,6 +273,55 @@ def _is_lock_conflict(exc: duckdb.IOException) -> bool:
     return "lock" in str(exc).lower()
 
 
+_HEADER_BYTES = 4096
+_DEFAULT_BLOCK_BYTES = 256 * 1024
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a file that is not a whole DuckDB database, before DuckDB opens it.
+
+    DuckDB reads any existing file: a SQLite file makes it install the sqlite extension
+    (from the network), and a truncated one fails on the first query that reaches a
+    missing block. A DuckDB file starts with a 4 KiB main header (8-byte checksum, then
+    ``DUCK``) and two 4 KiB database headers; the one with the higher ``iteration`` counts
+    the file's blocks (``block_count`` of ``block_alloc_size`` bytes) after the headers.
+
+    Raises:
+        WorkspaceError: naming the file and what it is instead.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if path.name == ":memory:":
+        return
+    with path.open("rb") as handle:
+        head = handle.read(3 * _HEADER_BYTES)
+    what = None
+    if size == 0:
+        what = "is an empty file"
+    elif head.startswith(b"SQLite format 3\x00"):
+        what = "is a SQLite database"
+    elif head[8:12] != b"DUCK":
+        what = "is not a DuckDB database"
+    if what is not None:
+        raise WorkspaceError(
+            f"{path} {what}, so it is not a threadlift workspace (a DuckDB file); give the "
+            "workspace's path, or a new file name to create one with `threadlift init`"
+        )
+    needed = 3 * _HEADER_BYTES
+    if len(head) == needed:
+        headers = [struct.unpack_from("<8xQ16xQQ", head, offset) for offset in (_HEADER_BYTES, 2 * _HEADER_BYTES)]
+        _, block_count, block_bytes = max(headers)
+        needed += block_count * (block_bytes or _DEFAULT_BLOCK_BYTES)
+    if size < needed:
+        raise WorkspaceError(
+            f"workspace {path} is truncated: its header records {needed:,} bytes, the file has "
+            f"{size:,}; restore it from a backup (a copy taken while threadlift was writing, or "
+            "cut short, cannot be read)"
+        )
+
+
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Connect, waiting up to :func:`lock_wait_seconds` while another process holds the file.
 
@@ -254,6 +329,7 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     its snapshot, or two scheduled jobs that overlap by a second, should wait briefly rather
     than fail; a lock held for longer still fails with an error that says what to do.
     """
+    check_database_file(path)
     deadline = time.monotonic() + lock_wait_seconds()
     delay = 0.05
     while True:
