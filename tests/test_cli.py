@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from threadlift.cli import main
 from threadlift.report.scheduled import worst
+from threadlift.workspace import latest_schema_version
 
 
 def test_every_command_documents_itself_with_an_example() -> None:
@@ -158,3 +159,81 @@ def test_assign_engine_spark_refuses_what_it_cannot_do(tmp_path: Path) -> None:
                                               "-w", str(tmp_path / "ws.duckdb")])
     assert lake_without_spark.exit_code == 2
     assert "--lake is for --engine spark" in lake_without_spark.output
+
+
+def _newer_workspace(tmp_path: Path) -> Path:
+    import duckdb
+
+    path = tmp_path / "newer.duckdb"
+    assert CliRunner().invoke(main, ["init", "-w", str(path)]).exit_code == 0
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE threadlift_meta SET value = '999' WHERE key = 'schema_version'")
+    return path
+
+
+def test_commands_that_write_refuse_a_workspace_of_a_newer_schema(tmp_path: Path) -> None:
+    path = _newer_workspace(tmp_path)
+    before = path.read_bytes()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,market\nc1,BR\n")
+    body = tmp_path / "bodies.jsonl"
+    body.write_text('{"object": "whatsapp_business_account", "entry": []}\n')
+    for args in (["init"], ["load", "contacts", str(contacts)],
+                 ["ingest", "--platform", "whatsapp", str(body)], ["info"]):
+        done = CliRunner().invoke(main, [*args, "-w", str(path)])
+        assert done.exit_code == 2, (args, done.output)
+        assert done.output.strip() == (
+            f"Error: workspace {path}: this workspace was written by a newer threadlift (schema 999; "
+            f"this one knows up to {latest_schema_version()}): upgrade threadlift")
+    assert path.read_bytes() == before
+
+
+def test_a_sqlite_file_as_workspace_is_bad_input(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "crm.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+    db.close()
+    done = CliRunner().invoke(main, ["info", "-w", str(path)])
+    assert done.exit_code == 2
+    assert done.output.startswith(f"Error: {path} is a SQLite database, so it is not a threadlift workspace")
+
+
+def _ingest(tmp_path: Path, lines: bytes) -> tuple[int, str, list[tuple[str, str]]]:
+    import duckdb
+
+    path = tmp_path / "bodies.jsonl"
+    path.write_bytes(lines)
+    ws = tmp_path / "ws.duckdb"
+    done = CliRunner().invoke(main, ["ingest", "--platform", "whatsapp", str(path), "-w", str(ws)])
+    with duckdb.connect(str(ws), read_only=True) as con:
+        quarantined = [(str(loc), str(reason)) for loc, reason in con.execute(
+            "SELECT location, reason FROM quarantine ORDER BY location").fetchall()]
+    return done.exit_code, done.output, quarantined
+
+
+STATUS_BODY = json.dumps(json.loads(
+    (Path(__file__).parent / "fixtures" / "webhooks" / "meta_docs_examples" / "wa_status__01.json").read_text()))
+
+
+def test_ingest_quarantines_a_line_that_is_not_utf8_and_keeps_the_others(tmp_path: Path) -> None:
+    other = STATUS_BODY.replace('"sent"', '"delivered"')
+    bad = STATUS_BODY.replace("whatsapp_business_account", "whatsapp_business_acc\xf6unt").encode("latin-1")
+    code, output, quarantined = _ingest(tmp_path, STATUS_BODY.encode() + b"\n" + bad + b"\n" + other.encode() + b"\n")
+    assert code == 0, output
+    assert "whatsapp: 1 files, 2 new bodies, 0 duplicates, 1 quarantined" in output
+    assert quarantined == [("line 2", "not UTF-8 text (save the file as UTF-8)")]
+
+
+def test_ingest_quarantines_deeply_nested_json(tmp_path: Path) -> None:
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    code, output, quarantined = _ingest(tmp_path, deep + b"\n" + STATUS_BODY.encode() + b"\n")
+    assert code == 0, output
+    assert "1 new bodies" in output
+    assert [loc for loc, _ in quarantined] == ["line 1 [0]"]
+    pretty = tmp_path / "pretty"  # one document over many lines: read in Python
+    pretty.mkdir()
+    code, output, quarantined = _ingest(pretty, b"[\n" * 100_000 + b"]" * 100_000 + b"\n")
+    assert code == 0, output
+    assert quarantined == [("line 1", "malformed JSON: nested too deeply to read")]
