@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 
-from threadlift.report import charts
 from threadlift.report.format import (
     DASH,
     Report,
@@ -578,7 +578,7 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
         rows,
         tones=["degenerate" if row.get("error") else "" for row in metrics],
     )
-    svg = charts.forest_plot(metrics) if with_charts else None
+    svg = _charts().forest_plot(metrics) if with_charts else None
     return Section(
         "effects",
         "Effects",
@@ -593,6 +593,13 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
         ),
         tables=(table,),
     )
+
+
+def _charts() -> ModuleType:
+    """The chart module, imported when a chart is drawn: Markdown needs no matplotlib."""
+    from threadlift.report import charts
+
+    return charts
 
 
 def _figure(svg: str | None, caption: str) -> Figure | None:
@@ -666,7 +673,7 @@ def cumulative_section(report: Report, with_charts: bool) -> Section | None:
         ),
         folded=True,
     )
-    svg = charts.cumulative_plot(cumulative) if with_charts else None
+    svg = _charts().cumulative_plot(cumulative) if with_charts else None
     return Section(
         "cumulative",
         "Cumulative",
@@ -708,7 +715,7 @@ def funnel_section(report: Report, with_charts: bool) -> Section | None:
             for row in funnel
         ),
     )
-    svg = charts.funnel_plot(funnel) if with_charts else None
+    svg = _charts().funnel_plot(funnel) if with_charts else None
     return Section(
         "funnel",
         "Funnel",
@@ -772,7 +779,7 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                     Column("by"),
                     Column("sender or template"),
                     Column("kind"),
-                    *_number_columns("units", "events", "events per unit"),
+                    *_number_columns("units", "events", "events ÷ units"),
                 ),
                 (
                     (
@@ -788,7 +795,7 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                 ),
             )
         )
-    svg = charts.guardrail_plot(guardrails) if with_charts else None
+    svg = _charts().guardrail_plot(guardrails) if with_charts else None
     return Section(
         "guardrails",
         "Guardrails",
@@ -873,7 +880,7 @@ def senders_section(report: Report, with_charts: bool) -> Section | None:
             )
         )
     svg = (
-        charts.sender_quality_plot(events, start=report.get("assigned_at"), end=report.get("as_of"))
+        _charts().sender_quality_plot(events, start=report.get("assigned_at"), end=report.get("as_of"))
         if with_charts
         else None
     )
@@ -976,7 +983,7 @@ def templates_section(report: Report, with_charts: bool) -> Section | None:
         ),
         tones=["breach" if alarm else "" for alarm in alarming],
     )
-    svg = charts.template_quality_plot(section) if with_charts else None
+    svg = _charts().template_quality_plot(section) if with_charts else None
     return Section(
         "templates",
         "Templates",
@@ -1191,7 +1198,7 @@ def cost_section(report: Report, with_charts: bool) -> Section | None:
         ),
         returns,
     )
-    svg = charts.cost_plot(cost) if with_charts else None
+    svg = _charts().cost_plot(cost) if with_charts else None
     return Section(
         "cost",
         "Cost",
