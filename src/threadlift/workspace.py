@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,18 +272,15 @@ def _is_lock_conflict(exc: duckdb.IOException) -> bool:
     return "lock" in str(exc).lower()
 
 
-_HEADER_BYTES = 4096
-_DEFAULT_BLOCK_BYTES = 256 * 1024
+_HEADERS_BYTES = 3 * 4096
+"""A DuckDB file: a main header (8-byte checksum, then ``DUCK``), two database headers."""
 
 
 def check_database_file(path: Path) -> None:
-    """Refuse a file that is not a whole DuckDB database, before DuckDB opens it.
+    """Refuse a file that is not a DuckDB database before DuckDB opens it.
 
-    DuckDB reads any existing file: a SQLite file makes it install the sqlite extension
-    (from the network), and a truncated one fails on the first query that reaches a
-    missing block. A DuckDB file starts with a 4 KiB main header (8-byte checksum, then
-    ``DUCK``) and two 4 KiB database headers; the one with the higher ``iteration`` counts
-    the file's blocks (``block_count`` of ``block_alloc_size`` bytes) after the headers.
+    DuckDB opens any existing file: a SQLite one makes it install the sqlite extension
+    (from the network), and other files fail with errors that do not say what is wrong.
 
     Raises:
         WorkspaceError: naming the file and what it is instead.
@@ -293,10 +289,8 @@ def check_database_file(path: Path) -> None:
         size = path.stat().st_size
     except FileNotFoundError:
         return
-    if path.name == ":memory:":
-        return
     with path.open("rb") as handle:
-        head = handle.read(3 * _HEADER_BYTES)
+        head = handle.read(16)
     what = None
     if size == 0:
         what = "is an empty file"
@@ -309,16 +303,37 @@ def check_database_file(path: Path) -> None:
             f"{path} {what}, so it is not a threadlift workspace (a DuckDB file); give the "
             "workspace's path, or a new file name to create one with `threadlift init`"
         )
-    needed = 3 * _HEADER_BYTES
-    if len(head) == needed:
-        headers = [struct.unpack_from("<8xQ16xQQ", head, offset) for offset in (_HEADER_BYTES, 2 * _HEADER_BYTES)]
-        _, block_count, block_bytes = max(headers)
-        needed += block_count * (block_bytes or _DEFAULT_BLOCK_BYTES)
-    if size < needed:
+    if size < _HEADERS_BYTES:
         raise WorkspaceError(
-            f"workspace {path} is truncated: its header records {needed:,} bytes, the file has "
-            f"{size:,}; restore it from a backup (a copy taken while threadlift was writing, or "
-            "cut short, cannot be read)"
+            f"workspace {path} is truncated: {size:,} bytes, shorter than DuckDB's headers "
+            f"({_HEADERS_BYTES:,} bytes); restore it from a backup"
+        )
+
+
+def check_complete(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a DuckDB file cut short, which fails later on the first query reaching a lost block.
+
+    DuckDB writes whole blocks after the headers, and every block in use lies in the file
+    (free blocks at the end are truncated away), so the file holds a whole number of blocks,
+    at least as many as are in use.
+
+    Raises:
+        WorkspaceError: naming the file, the sizes and the fix.
+    """
+    row = first_row(
+        con,
+        "SELECT used_blocks, block_size FROM pragma_database_size() "
+        "WHERE database_name = current_database()",
+    )
+    if row is None or not row[1]:
+        return
+    used, block_size = int(row[0]), int(row[1])
+    size = path.stat().st_size
+    if size < _HEADERS_BYTES + used * block_size or (size - _HEADERS_BYTES) % block_size:
+        raise WorkspaceError(
+            f"workspace {path} is truncated: {used} blocks of {block_size:,} bytes are in use "
+            f"but the file has {size:,} bytes; restore it from a backup (a copy taken while "
+            "threadlift was writing, or cut short, cannot be read)"
         )
 
 
@@ -341,10 +356,20 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
+            if not _is_lock_conflict(exc):
+                raise WorkspaceError(
+                    f"cannot open workspace {path}: {str(exc).splitlines()[0]}; if the file was "
+                    "copied while threadlift was writing, or cut short, restore it from a backup"
+                ) from exc
             raise WorkspaceError(
                 f"cannot open workspace {path}: {exc}. Another process may hold it for writing; "
                 f"wait for it to finish, open read-only, or raise {ENV_LOCK_WAIT} (seconds to wait, "
                 f"now {lock_wait_seconds():g})"
             ) from exc
+    try:
+        check_complete(path, con)
+    except BaseException:
+        con.close()
+        raise
     con.execute("SET TimeZone = 'UTC'")
     return con
