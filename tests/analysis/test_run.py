@@ -92,3 +92,29 @@ def test_cli_report_core(tmp_path: Path) -> None:
     assert report["skipped_sections"] == list(CORE_SKIPS)
     assert report["metrics"]
     assert report["cost"] == []
+
+
+def test_notebook_display_shows_the_reports_verdict_warnings_and_tables(tmp_path: Path) -> None:
+    """``Analysis`` in a notebook cell: the same verdict, warnings and rows as the report."""
+    import html
+    import re
+
+    demo = run_demo(tmp_path / "demo", n_contacts=3_000, seed=11)
+    experiment = tl.load_experiment(demo.experiment_file)
+    with tl.open_workspace(demo.workspace) as ws:
+        result = analyze(ws, experiment, as_of=demo.report_as_of)
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", result._repr_html_()))
+    shown = " ".join(shown.split())
+    report = result.to_dict()
+    assert report["warnings"], "the demo is expected to carry warnings"
+    for warning in report["warnings"]:
+        assert " ".join(warning.split()) in shown, warning
+    for alert in report["alerts"]:
+        assert " ".join(alert["message"].split()) in shown
+    for row in report["metrics"]:
+        assert row["metric"] in shown
+    for row in report["guardrails"]:
+        assert row["guardrail"] in shown
+    for row in report["arms"]:
+        assert f"{row['units']:,}" in shown
+    assert "<script" not in result._repr_html_()

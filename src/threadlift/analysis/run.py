@@ -253,27 +253,10 @@ class Analysis:
         return first_against_control(self.metrics, self.experiment.control_arm, metric_type)
 
     def _repr_html_(self) -> str:
-        import html
+        """The notebook display: the report's own verdict and tables (one table model)."""
+        from threadlift.report.html import notebook_html
 
-        parts = [f"<p><b>{html.escape(self.summary())}</b></p>"]
-        parts.extend(
-            f"<p style='color:#b00020'>&#9888; {html.escape(a.message)}</p>" for a in self.alerts
-        )
-        columns = [
-            "metric", "arm", "control_arm", "control", "treatment", "effect_size",
-            "effect_size_ci_lower", "effect_size_ci_upper", "rel_effect_size", "pvalue",
-            "pvalue_adjusted", "method",
-        ]
-        frame = self.metrics_frame()
-        if not frame.empty:
-            parts.append(frame[columns].to_html(index=False, float_format=lambda v: f"{v:.4g}"))
-        if self.guardrails:
-            guard = self.guardrails_frame()[
-                ["guardrail", "arm", "control", "treatment", "effect_size", "threshold",
-                 "pvalue", "breached"]
-            ]
-            parts.append(guard.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
-        return "\n".join(parts)
+        return notebook_html(self.to_dict())
 
     def __repr__(self) -> str:
         return f"<Analysis {self.summary()}>"
