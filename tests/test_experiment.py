@@ -252,3 +252,8 @@ def test_deeply_nested_toml_is_a_config_error(nested: str) -> None:
 def test_day_counts_are_bounded(extra: str, tail: str, expected: str) -> None:
     assigned = "assigned_at = 9990-01-01T00:00:00Z" if "36500" in extra else "assigned_at = 2026-11-02T09:00:00Z"
     assert expected in error_of(experiment_text(assigned=assigned, extra=extra, tail=tail))
+
+
+def test_weights_must_add_up_to_a_finite_number() -> None:
+    message = error_of(experiment_text(holdout_weight="1e308", treatment_weight="1e308"))
+    assert "arms: the weights add up to more than a float can hold" in message

@@ -255,6 +255,7 @@ def test_a_latin1_byte_in_a_csv_row_quarantines_that_row(workspace: Workspace, t
          "differ only by case"),
         ("binary.jsonl", bytes(range(256)) * 40, "cannot be read as lines of JSON"),
         ("garbage.jsonl", b"\x00\x01binary\nnot json\n", "no line is a JSON object"),
+        ("blank-first-line.csv", b"\n\naction_id\n", "the first line is empty"),
         ("empty.parquet", b"", "not a Parquet file"),
         ("garbage.parquet", b"PAR1" + bytes(range(256)) * 4, "not a Parquet file"),
     ],
@@ -270,3 +271,24 @@ def test_unreadable_files_are_input_errors_naming_the_file_and_the_fix(
     assert expected in message
     assert str(path) in message
     assert "\n" not in message
+
+
+def test_a_corrupt_parquet_file_is_an_input_error(workspace: Workspace, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "actions.parquet"
+    pq.write_table(pa.table({"action_id": [f"a{i}" for i in range(50)], "contact_id": ["c1"] * 50,
+                             "action": ["order"] * 50, "ts": ["2026-11-02"] * 50}), path)
+    data = bytearray(path.read_bytes())
+    data[4:44] = b"\xff" * 40  # the first page header: the footer (schema) still reads
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="not a Parquet file DuckDB can read"):
+        load_files(workspace, "actions", [path])
+
+
+def test_a_parquet_column_named_file_row_number_is_an_input_error(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "actions.parquet"
+    pd.DataFrame({"action_id": ["a1"], "file_row_number": [1]}).to_parquet(path)
+    with pytest.raises(InputError, match="'file_row_number' is a name DuckDB reserves"):
+        load_files(workspace, "actions", [path])

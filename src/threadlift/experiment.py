@@ -17,6 +17,7 @@ Besides its core fields (id, channel, sender, arms, metrics, guardrails) an expe
 
 from __future__ import annotations
 
+import math
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -189,6 +190,11 @@ class Experiment(_Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"arms: names must be unique; repeated: {', '.join(duplicates)}")
+        if not math.isfinite(sum(arm.weight for arm in self.arms)):
+            raise ValueError(
+                "arms: the weights add up to more than a float can hold; weights are relative, "
+                "use e.g. percentages"
+            )
         holdouts = [arm.name for arm in self.arms if arm.holdout]
         if len(holdouts) > 1:
             raise ValueError(

@@ -350,9 +350,15 @@ def _csv_header(path: Path) -> list[str]:
             "or UTF-16); save the file as UTF-8 CSV"
         )
     try:
-        return next(csv.reader(io.StringIO(text, newline="")))
+        header = next(csv.reader(io.StringIO(text, newline="")))
     except StopIteration:
         raise InputError(f"{path}: empty file; a CSV needs a header row") from None
+    if not header:
+        raise InputError(
+            f"{path}: the first line is empty; a CSV starts with its header row (remove the "
+            "blank lines before it)"
+        )
+    return header
 
 
 def _check_names(path: Path, names: Sequence[str], what: str) -> None:
@@ -509,29 +515,45 @@ def _stage_jsonl(
 def _stage_parquet(
     con: duckdb.DuckDBPyConnection, path: Path
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
-    try:
-        described = con.execute(
-            "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
-        ).fetchall()
-    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
-        raise InputError(
-            f"{path}: not a Parquet file DuckDB can read ({str(exc).splitlines()[0]}); write it "
-            "again (pandas to_parquet, pyarrow), or give the rows as CSV or JSON lines"
-        ) from exc
+    described = _read_parquet(
+        con, path, "DESCRIBE SELECT * FROM read_parquet($path)"
+    )
     names = [str(row[0]) for row in described]
     _check_names(path, names, "column names")
-    casts = ", ".join(
-        f"CAST({_ident(n)} AS VARCHAR) AS {_ident(n)}" for n in names if n != "file_row_number"
-    )
-    con.execute(
+    if "file_row_number" in names:
+        raise InputError(
+            f"{path}: 'file_row_number' is a name DuckDB reserves for the row number it adds; "
+            "rename that column"
+        )
+    casts = ", ".join(f"CAST({_ident(n)} AS VARCHAR) AS {_ident(n)}" for n in names)
+    _read_parquet(
+        con,
+        path,
         f"""
         CREATE TEMP TABLE _staged AS
         SELECT {casts}, file_row_number + 1 AS _line
         FROM read_parquet($path, file_row_number = true)
         """,
-        {"path": str(path)},
     )
     return names, []
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Run ``sql`` over ``read_parquet($path)``; a file DuckDB cannot read is an InputError.
+
+    A corrupt file fails with InvalidInputException or IOException, or, from the Thrift
+    decoder of its metadata and page headers, with DuckDB's base ``Error`` class; other
+    DuckDB errors are not the file's fault and pass through.
+    """
+    try:
+        return con.execute(sql, {"path": str(path)}).fetchall()
+    except duckdb.Error as exc:
+        if type(exc) not in (duckdb.Error, duckdb.InvalidInputException, duckdb.IOException):
+            raise
+        raise InputError(
+            f"{path}: not a Parquet file DuckDB can read ({str(exc).splitlines()[0]}); write it "
+            "again (pandas to_parquet, pyarrow), or give the rows as CSV or JSON lines"
+        ) from exc
 
 
 def _write_rejects(
