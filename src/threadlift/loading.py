@@ -404,7 +404,7 @@ def _read_text(
         # what the reader cannot split into lines at all (binary data, stray carriage returns)
         raise InputError(
             f"{path}: cannot be read as lines of {what} ({str(exc).splitlines()[0]}); "
-            "save it as UTF-8 text"
+            "save it as UTF-8 text with one kind of line ending (\\n or \\r\\n)"
         ) from exc
 
 
