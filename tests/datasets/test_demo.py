@@ -111,3 +111,51 @@ def test_make_demo_command_runs_the_cli(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "report.html" in done.stdout
+
+
+def test_demo_refuses_a_workspace_it_did_not_create_and_keeps_its_rows(tmp_path: Path) -> None:
+    """`demo -w EXISTING` must not delete a workspace holding someone's data (exit 2)."""
+    from click.testing import CliRunner
+
+    from threadlift.cli import main
+
+    shop = tmp_path / "shop.duckdb"
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "contact_id,market,created_at\n"
+        + "".join(f"c{i},BR,2026-01-01T00:00:00Z\n" for i in range(50)),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "-w", str(shop)]).exit_code == 0
+    assert runner.invoke(main, ["load", "contacts", str(contacts), "-w", str(shop)]).exit_code == 0
+    refused = runner.invoke(
+        main, ["demo", "--out", str(tmp_path / "d"), "-w", str(shop), "--contacts", "300"]
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "did not create" in refused.output
+    import duckdb
+
+    with duckdb.connect(str(shop), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM contacts").fetchall()[0][0] == 50
+
+
+def test_demo_refuses_a_file_that_is_not_a_workspace(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadlift.cli import main
+
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("my notes\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["demo", "--out", str(tmp_path / "d"), "-w", str(notes), "--contacts", "300"]
+    )
+    assert result.exit_code == 2, result.output
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_demo_rebuilds_its_own_workspace(tmp_path: Path) -> None:
+    first = run_demo(tmp_path / "d", n_contacts=400, seed=1)
+    second = run_demo(tmp_path / "d", n_contacts=400, seed=1)
+    assert first.workspace == second.workspace
+    assert first.report.json_path.read_bytes() == second.report.json_path.read_bytes()

@@ -3,6 +3,11 @@
 generate → write Parquet files → ``load`` each canonical table → ``ingest`` the template
 webhooks (template status and quality have no canonical table) → ``assign`` → ``report``.
 The demo goes through the same loader, ingest, assignment and analysis as real data.
+
+The demo rebuilds its workspace from scratch on every run, so it marks the workspaces it
+creates (``threadlift_meta``: ``created_by = threadlift demo``) and refuses to replace any
+other file: a workspace holding real data (its raw store is the system of record) is never
+deleted by a demo run.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from threadlift.errors import InputError, WorkspaceError
 from threadlift.report.write import WrittenReport
+
+DEMO_MARK = ("created_by", "threadlift demo")
+"""The ``threadlift_meta`` row that marks a workspace the demo created (and may rebuild)."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,10 @@ def run_demo(
     from threadlift.workspace import Workspace
 
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ws_path = Path(workspace) if workspace is not None else out_dir / "demo.duckdb"
+    if ws_path.exists():
+        _refuse_unless_demo(ws_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
         stale.unlink(missing_ok=True)
 
@@ -115,6 +126,7 @@ def run_demo(
         experiment_file.write_text(data.experiment_toml, encoding="utf-8")
         advance("written")
         with Workspace.create(ws_path) as ws:
+            ws.con.execute("INSERT OR REPLACE INTO threadlift_meta VALUES (?, ?)", list(DEMO_MARK))
             for table, path in files.items():
                 if table in LOADABLE_TABLES:
                     load_files(ws, table, [path])
@@ -147,3 +159,26 @@ def run_demo(
         estimate=estimate,
         alerts=[a.message for a in analysis.alerts],
     )
+
+
+def _refuse_unless_demo(path: Path) -> None:
+    """Raise unless ``path`` is a workspace an earlier demo run created (safe to rebuild)."""
+    from threadlift.workspace import Workspace
+
+    how = (
+        "the demo rebuilds its workspace from scratch; give it a new path "
+        "(--workspace) or move that file away yourself"
+    )
+    try:
+        with Workspace.open(path, read_only=True) as ws:
+            marked = ws.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'threadlift_meta'"
+            ).fetchall()[0][0] and ws.con.execute(
+                "SELECT count(*) FROM threadlift_meta WHERE key = ? AND value = ?", list(DEMO_MARK)
+            ).fetchall()[0][0]
+    except WorkspaceError as exc:
+        raise InputError(f"{path} exists and is not a demo workspace ({exc}); {how}") from exc
+    if not marked:
+        raise InputError(
+            f"{path} is a workspace that `threadlift demo` did not create and may hold data; {how}"
+        )
