@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from threadlift.errors import ThreadliftError
+from threadlift.errors import ConfigError, ThreadliftError
 from threadlift.report.write import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
 
 if TYPE_CHECKING:
@@ -63,10 +63,10 @@ def report_all(
     date = as_of.date().isoformat()
     with Workspace.open(workspace, read_only=True) as ws:
         for file in files:
-            target = out / file.stem / date
+            target = out / (file.stem if file.stem not in (".", "..") else file.name) / date
             try:
                 experiment = load_experiment(file)
-                target = out / experiment.id / date
+                target = _report_folder(out, experiment.id, date, file)
                 if experiment.assigned_at > as_of:
                     print(f"{experiment.id}: not started (assigned_at {experiment.assigned_at}), skipped",
                           file=sys.stderr)
@@ -86,6 +86,19 @@ def report_all(
                 _write_error(target, "".join(traceback.format_exception(exc)))
                 print(f"{file.name}: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
     return worst(codes)
+
+
+def _report_folder(out: Path, experiment_id: str, date: str, file: Path) -> Path:
+    """``out/<id>/<date>``, refusing an id that would put it anywhere outside ``out``."""
+    target = out / experiment_id / date
+    root = out.resolve()
+    resolved = target.resolve()
+    if resolved.parent.parent != root:
+        raise ConfigError(
+            f"{file}: experiment id {experiment_id!r} would write its report to {resolved}, "
+            f"outside {root}; use a plain name (letters, digits, '.', '_', '-')"
+        )
+    return target
 
 
 def _write_error(target: Path, text: str) -> None:
