@@ -188,6 +188,7 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {
         "/healthz",
+        "/v1/status",
         "/v1/experiments",
         "/v1/experiments/{experiment_id}",
         "/v1/experiments/{experiment_id}/assignments/{contact_id}",
@@ -265,7 +266,9 @@ def test_api_and_threadlift_assign_agree_on_100k_random_ids(tmp_path: Path) -> N
         # After the run the server refreshes and reports the same contacts as assigned.
         closed_at = datetime.now(UTC).replace(tzinfo=None)
         deadline = time.monotonic() + 30
-        while datetime.fromisoformat(api.get("/healthz").json()["snapshot_at"].removesuffix("Z")) < closed_at:
+        while datetime.fromisoformat(
+            api.get("/v1/status", headers=world.headers()).json()["snapshot_at"].removesuffix("Z")
+        ) < closed_at:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         after = {experiment_id: through_api(experiment_id) for experiment_id in experiments}
@@ -373,8 +376,12 @@ def test_new_experiment_file_is_served_after_refresh(tmp_path: Path) -> None:
         while api.get("/v1/experiments/copy", headers=world.headers()).status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        health = api.get("/healthz").json()
-        assert any("broken.toml" in problem for problem in health["problems"])
+        status = api.get("/v1/status", headers=world.headers()).json()
+        assert any("broken.toml" in problem for problem in status["problems"])
+        health = api.get("/healthz")
+        assert health.json() == {"ok": True, "status": "ok"}
+        assert "broken" not in health.text
+        assert api.get("/v1/status").status_code == 401
 
 
 def test_builder_lock_makes_one_builder(world: ApiWorld, tmp_path: Path) -> None:

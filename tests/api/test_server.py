@@ -56,7 +56,7 @@ def test_two_workers_answer_like_the_in_process_app(world: ApiWorld) -> None:
 
         with ThreadPoolExecutor(8) as pool:
             answers = dict(zip(contacts * 3, pool.map(ask, contacts * 3), strict=True))
-        builders = {client.get("/healthz").json()["builder"] for _ in range(40)}
+        builders = {client.get("/v1/status").json()["builder"] for _ in range(40)}
     for contact_id, answer in answers.items():
         assert {k: v for k, v in answer.items() if k != "snapshot_at"} == {
             k: v for k, v in expected[contact_id].items() if k != "snapshot_at"

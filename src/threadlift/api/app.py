@@ -6,7 +6,8 @@ Endpoints (all under ``Authorization: Bearer <key>`` except ``/healthz`` and the
 - ``GET /v1/experiments/{experiment_id}/assignments/{contact_id}`` (``read``);
 - ``POST /v1/experiments/{experiment_id}/assignments:batch`` (``read``; up to 10,000 ids);
 - ``POST /v1/exposures`` (``write``; idempotent by ``exposure_id``, durable once acknowledged);
-- ``GET /healthz``; OpenAPI at ``/openapi.json``, ``/docs`` and ``/redoc``.
+- ``GET /v1/status`` (``read``): the snapshot's time, experiments, problems, last error;
+- ``GET /healthz`` (ok / not ready, nothing more); OpenAPI at ``/openapi.json``, ``/docs`` and ``/redoc``.
 
 Answers come from the worker's in-memory snapshot (:mod:`threadlift.api.snapshot`), whose
 eligibility :func:`threadlift.assign.eligibility_snapshot` computed: the API and
@@ -178,7 +179,7 @@ def _snapshot(request: Request) -> Snapshot:
     service: SnapshotService = request.app.state.snapshots
     snapshot = service.current
     if snapshot is None:
-        raise ApiError(503, "no snapshot of the workspace is loaded yet; see /healthz")
+        raise ApiError(503, "no snapshot of the workspace is loaded yet; see GET /v1/status")
     return snapshot
 
 
@@ -326,9 +327,26 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
 
     @app.get("/healthz", response_model=models.Health, responses={503: {"model": models.Health}}, tags=["health"])
     async def healthz() -> JSONResponse:
-        """Whether this worker has a snapshot to serve (200) or not yet (503)."""
+        """Whether this worker has a snapshot to serve (200) or not yet (503), and nothing more.
+
+        Unauthenticated, so it names no experiment, file or error: ``GET /v1/status`` (a
+        ``read`` key) gives the details.
+        """
+        ready = service.current is not None
+        body = models.Health(ok=ready, status="ok" if ready else "not ready")
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
+
+    @app.get(
+        "/v1/status",
+        openapi_extra=_SECURED,
+        response_model=models.Status,
+        responses=_errors(401, 403),
+        tags=["health"],
+    )
+    async def status(key: ReadKey) -> models.Status:
+        """The snapshot's time, experiments, builder role, problems and last build error."""
         snapshot = service.current
-        body = models.Health(
+        return models.Status(
             ok=snapshot is not None,
             snapshot_at=None if snapshot is None else snapshot.built_at.replace(tzinfo=UTC),
             experiments=0 if snapshot is None else len(snapshot.experiments),
@@ -336,7 +354,6 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
             problems=[] if snapshot is None else list(snapshot.problems),
             last_error=service.last_error,
         )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ok else 503)
 
     @app.get(
         "/v1/experiments",

@@ -186,7 +186,14 @@ class ExposureAck(_Out):
 
 
 class Health(_Out):
-    """Whether the worker has a snapshot to serve."""
+    """Whether the worker has a snapshot to serve: all an unauthenticated caller learns."""
+
+    ok: bool
+    status: Literal["ok", "not ready"]
+
+
+class Status(_Out):
+    """The worker's snapshot in detail (authenticated: problems name files and experiments)."""
 
     ok: bool
     snapshot_at: datetime | None
