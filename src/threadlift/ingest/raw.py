@@ -147,6 +147,11 @@ def _is_utf8(path: Path) -> bool:
 def _read_lines_quarantining_bad_encoding(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Read ``path`` into ``_lines`` in Python: a line that is not UTF-8 goes to
     ``_stage_rejects`` and stays in ``_lines`` as NULL, so every other line keeps its number."""
+    if path.stat().st_size > _PYTHON_FALLBACK_MAX_BYTES:
+        raise InputError(
+            f"{path}: not UTF-8 text, and larger than {_PYTHON_FALLBACK_MAX_BYTES // 2**20} MiB, "
+            "too large to sort out line by line; save it as UTF-8"
+        )
     con.execute("CREATE OR REPLACE TEMP TABLE _lines (line VARCHAR)")
     lines: list[tuple[str | None]] = []
     rejects: list[tuple[str, str, str, str]] = []
