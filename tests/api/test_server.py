@@ -103,3 +103,77 @@ def test_acknowledged_exposures_survive_sigkill(world: ApiWorld, tmp_path: Path)
         assert result.inserted == 500
         found = {row[0] for row in ws.con.execute("SELECT exposure_id FROM exposures").fetchall()}
     assert set(acknowledged) <= found
+
+
+def _serve(world: ApiWorld, port: int) -> subprocess.Popen[bytes]:
+    """``threadlift serve --workers 2`` as an operator starts it (its own process group)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "threadlift.cli", "serve", "--experiments", str(world.experiments_dir),
+         "--keys-file", str(world.keys_file), "-w", str(world.workspace), "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "2"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_workers_die_with_a_sigkilled_serve_and_the_port_is_free_again(world: ApiWorld) -> None:
+    import time
+
+    port = free_port()
+    first = _serve(world, port)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", first)
+        workers = [pid for pid in _children(first.pid) if _alive(pid)]
+        assert workers, "serve --workers 2 started no worker processes"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived their SIGKILLed parent"
+            time.sleep(0.1)
+    finally:
+        stop(first, signal.SIGKILL)
+    second = _serve(world, port)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", second, timeout=30)
+    finally:
+        stop(second)
+
+
+def test_a_port_in_use_is_a_bad_setting_not_an_alert(world: ApiWorld) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        process = _serve(world, port)
+        try:
+            _, err = process.communicate(timeout=60)
+        finally:
+            stop(process)
+    assert process.returncode == 2, err.decode()
+    assert f"cannot listen on 127.0.0.1:{port}" in err.decode()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from threadlift.errors import ConfigError
+from threadlift.errors import ConfigError, ThreadliftError
 
 from . import models
 from .exposures import Exposure, ExposureConflictError, ExposureLog, naive_utc
@@ -46,6 +47,12 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ApiStartError(ThreadliftError):
+    """uvicorn could not start the API for a reason the settings check did not catch."""
+
+    exit_code = 1
 
 
 class ApiError(Exception):
@@ -475,9 +482,53 @@ def settings_from_env() -> ApiSettings:
     return ApiSettings()  # required fields come from the environment
 
 
+PARENT_ENV = "THREADLIFT_API_PARENT"
+"""The pid of ``threadlift serve``, for its worker processes to die with it."""
+
+
+def die_with_parent() -> None:
+    """Make this worker process exit when ``threadlift serve`` dies, even by ``kill -9``.
+
+    uvicorn's workers are children of the ``serve`` process; an OOM kill of the parent
+    would otherwise leave them serving (and holding the port) with nobody to stop them.
+    On Linux the kernel sends SIGTERM (uvicorn's graceful stop) when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); a parent that died before that was set is caught by
+    comparing the parent pid with the one ``serve`` recorded.
+    """
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) != 0:
+        logger.warning("could not ask to die with the parent (errno %s)", ctypes.get_errno())
+    if os.getppid() != int(parent):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def app_from_env() -> FastAPI:
     """The application factory uvicorn's worker processes call (``--factory``)."""
+    die_with_parent()
     return create_app(settings_from_env())
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before any worker starts."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; another server (an earlier "
+                "threadlift serve?) holds it: stop it, or choose another --port"
+            ) from exc
 
 
 def serve(
@@ -502,13 +553,24 @@ def serve(
     if not settings.experiments_dir.is_dir():
         raise ConfigError(f"experiments directory {settings.experiments_dir} does not exist")
     load_keys(settings.keys_file, settings.keys)
+    _check_port(host, port)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run(
-        "threadlift.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=access_log,
-    )
+    os.environ[PARENT_ENV] = str(os.getpid())
+    try:
+        uvicorn.run(
+            "threadlift.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=access_log,
+        )
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            # uvicorn exits 3 when it cannot start; 3 is threadlift's alert code.
+            raise ApiStartError(
+                f"the API did not start on {host}:{port} (uvicorn exit {exc.code}); "
+                "the log above says why"
+            ) from exc
+        raise
