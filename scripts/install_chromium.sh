@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's headless-capable Chromium for the browser tests (tests/tests/report/test_browser.py).
+# Installs Debian's headless-capable Chromium for the browser tests (tests/report/test_browser.py).
 # Idempotent: does nothing when /usr/bin/chromium is already there.
 # Needs root (or sudo) and access to the Debian package archive.
 set -euo pipefail
