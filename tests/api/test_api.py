@@ -145,9 +145,19 @@ def test_experiments_are_listed_with_their_arms(client: TestClient, world: ApiWo
         ("post", f"/v1/experiments/{MAIN}/assignments:batch", {"contact_ids": []}, "read", 422),
         ("post", f"/v1/experiments/{MAIN}/assignments:batch", {"ids": ["a"]}, "read", 422),
         ("post", f"/v1/experiments/{MAIN}/assignments:batch", {"contact_ids": ["x" * 257]}, "read", 422),
-        ("post", f"/v1/experiments/{MAIN}/assignments:batch", {"contact_ids": ["a"] * 10_001}, "read", 422),
+        ("post", f"/v1/experiments/{MAIN}/assignments:batch", {"contact_ids": ["a"] * 10_001}, "read", 413),
         ("get", f"/v1/experiments/{MAIN}/assignments/{'x' * 257}", None, "read", 422),
         ("post", "/v1/exposures", {"exposures": [{"exposure_id": "e"}]}, "write", 422),
+        (
+            "post",
+            "/v1/exposures",
+            {"exposures": [
+                {"exposure_id": f"e{i}", "experiment_id": MAIN, "contact_id": "c", "ts": "2026-10-01T00:00:00Z"}
+                for i in range(1_001)
+            ]},
+            "write",
+            413,
+        ),
     ],
 )
 def test_errors_have_one_canonical_body(
@@ -444,3 +454,19 @@ def test_keys_never_reach_the_logs(client: TestClient, world: ApiWorld, caplog: 
     text = caplog.text + json.dumps([r.__dict__ for r in caplog.records], default=str)
     for secret in (world.both_key, world.write_key, "tl_guessed-key"):
         assert secret not in text
+
+
+def test_the_exposure_log_is_private_to_the_servers_user(tmp_path: Path) -> None:
+    """Exposures name contacts: the log and its WAL are 0600 even under a permissive umask."""
+    import os
+    import stat
+
+    from threadlift.api.exposures import ExposureLog
+
+    old = os.umask(0o002)
+    try:
+        log = ExposureLog(tmp_path / "logs")
+    finally:
+        os.umask(old)
+    for path in (log.path, *log.path.parent.glob(log.path.name + "-*")):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))

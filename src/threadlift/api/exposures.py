@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,11 @@ class ExposureLog:
 
     def __init__(self, directory: Path) -> None:
         self.path = log_path(directory)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.path.exists():
+            # Readable by the server's user only, whatever the umask (SQLite gives its
+            # -wal and -shm files the database file's permissions).
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         with self._connect() as con:
             con.execute("PRAGMA journal_mode = WAL")
             con.execute(_SCHEMA)

@@ -136,9 +136,9 @@ class Assignment(_Out):
 
 
 class BatchRequest(_In):
-    """Contact ids to look up, at most ``max_batch`` (10,000)."""
+    """Contact ids to look up, at most ``max_batch`` (10,000); more is 413, as documented."""
 
-    contact_ids: Annotated[list[ContactId], Field(min_length=1, max_length=10_000)]
+    contact_ids: Annotated[list[ContactId], Field(min_length=1)]
 
 
 class BatchAssignments(_Out):
@@ -165,9 +165,9 @@ class ExposureIn(_In):
 
 
 class ExposureBatch(_In):
-    """Exposures to record (at most ``max_exposures``, 1,000 by default)."""
+    """Exposures to record (at most ``max_exposures``, 1,000 by default; more is 413)."""
 
-    exposures: Annotated[list[ExposureIn], Field(min_length=1, max_length=1_000)]
+    exposures: Annotated[list[ExposureIn], Field(min_length=1)]
 
 
 class ExposureResult(_Out):
