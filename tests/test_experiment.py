@@ -257,3 +257,19 @@ def test_day_counts_are_bounded(extra: str, tail: str, expected: str) -> None:
 def test_weights_are_at_most_a_trillion() -> None:
     message = error_of(experiment_text(holdout_weight="1e308", treatment_weight="1e308"))
     assert "arms[0].weight: Input should be less than or equal to 1000000000000" in message
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["../escaped", "/etc/cron.d/x", "a/b", "..", ".hidden", "two words", "nul\\u0000", "x" * 201, ""]
+)
+def test_an_experiment_id_must_be_a_plain_name(bad_id: str) -> None:
+    text = experiment_text().replace('id = "x"', f'id = "{bad_id}"')
+    message = error_of(text)
+    assert "id:" in message
+    assert "experiment id" in message or "at least 1 character" in message
+
+
+@pytest.mark.parametrize("good_id", ["wa-reactivation-2026-09", "A.b_c-1", "7", "x" * 200])
+def test_plain_experiment_ids_are_kept(good_id: str) -> None:
+    text = experiment_text().replace('id = "x"', f'id = "{good_id}"')
+    assert parse_experiment(text).id == good_id

@@ -17,6 +17,7 @@ Besides its core fields (id, channel, sender, arms, metrics, guardrails) an expe
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -140,6 +141,9 @@ GLOBAL_HOLDOUT_ARMS = ("global_holdout", "everyone_else")
 """Arms of an ``assignment = "global_holdout"`` experiment: the held-out contacts first."""
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
 class Experiment(_Model):
     """A validated experiment file."""
 
@@ -166,6 +170,17 @@ class Experiment(_Model):
     metrics: list[Metric] = []
     guardrails: list[Guardrail] = []
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not _PLAIN_ID.fullmatch(value):
+            raise ValueError(
+                "an experiment id must be a plain name of at most 200 letters, digits, '.', "
+                "'_' or '-', starting with a letter or digit (it names report folders and API "
+                "paths)"
+            )
+        return value
 
     @field_validator("assigned_at")
     @classmethod
