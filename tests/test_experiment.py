@@ -191,11 +191,37 @@ def test_audience_sql_must_be_one_select(sql: str, expected: str) -> None:
         "SELECT c.contact_id FROM contacts AS c JOIN identities USING (contact_id);",
         "select contact_id from contacts union select contact_id from identities",
         "with br as (select * from contacts where market = 'BR') select * from br",
-        "select id as contact_id from read_csv('list.csv')",
+        "select contact_id from contacts where contact_id in (select contact_id from vip_list)",
     ],
 )
 def test_audience_sql_accepted(sql: str) -> None:
     check_audience_sql(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SELECT column0 AS contact_id FROM read_csv('/etc/passwd', header=false, delim=':')",
+            "table function read_csv()",
+        ),
+        ("select id as contact_id from read_csv('list.csv')", "table function read_csv()"),
+        ("select contact_id from '/etc/passwd'", "'/etc/passwd', which is not a plain workspace table"),
+        ("select contact_id from \\\"data.parquet\\\"", "'data.parquet', which is not a plain"),
+        ("select contact_id from other_db.main.contacts", "'other_db.main.contacts'"),
+        ("select contact_id from contacts where getenv('HOME') is not null", "getenv()"),
+        (
+            "select contact_id from contacts where contact_id in (select * from glob('/root/*'))",
+            "table function glob()",
+        ),
+        ("select content as contact_id from read_text('/etc/hostname')", "read_text()"),
+        ("select * from query('select 1 as contact_id')", "table function query()"),
+    ],
+)
+def test_audience_sql_reads_workspace_tables_only(sql: str, expected: str) -> None:
+    message = error_of(experiment_text(extra=f'audience_sql = "{sql}"'))
+    assert "audience_sql:" in message
+    assert expected in message
 
 
 def test_layer_fields() -> None:

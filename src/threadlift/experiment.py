@@ -27,6 +27,7 @@ import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlglot import exp
 
+from threadlift.assign.audience import audience_tables
 from threadlift.core.bucketing import BUCKETS, ArmRange, arm_ranges
 from threadlift.errors import ConfigError
 
@@ -309,7 +310,8 @@ _NOT_A_QUERY = (
 
 
 def check_audience_sql(text: str) -> None:
-    """Check that ``text`` is exactly one SELECT (DuckDB dialect) returning ``contact_id``.
+    """Check that ``text`` is exactly one SELECT (DuckDB dialect) returning ``contact_id``
+    that reads workspace tables only (:mod:`threadlift.assign.audience`, the sandbox).
 
     A query with ``*`` as its output is accepted here; the adapter checks its columns
     when it runs.
@@ -340,6 +342,7 @@ def check_audience_sql(text: str) -> None:
             f"{allowed}; it returns {', '.join(names) or 'no column'} "
             "(alias the id column: `SELECT id AS contact_id ...`)"
         )
+    audience_tables(text)
 
 
 def _check_toml_times(raw: dict[str, Any]) -> list[str]:
