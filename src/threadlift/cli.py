@@ -233,12 +233,9 @@ def ingest(
 def sql(queries: tuple[str, ...], dialect: str, list_only: bool) -> None:
     """Print threadlift's SQL rendered for a warehouse dialect (parameters as placeholders)."""
     from threadlift.engines.dialects import render
-    from threadlift.engines.sqlfiles import sql_dir
+    from threadlift.engines.sqlfiles import query_names
 
-    names = sorted(
-        str(p.relative_to(sql_dir()).with_suffix(""))
-        for p in (sql_dir() / "analysis").glob("*/*.sql")
-    )
+    names = query_names("analysis/*/*.sql")
     if list_only:
         click.echo("\n".join(names))
         return

@@ -14,26 +14,24 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from click.testing import CliRunner
 from sqlglot import exp
 
 from portable import PortableDuckDB
 from threadlift.analysis import analyze
 from threadlift.assign.assignment import assign_experiment
+from threadlift.cli import main
 from threadlift.datasets.synthetic import generate_whatsapp_experiment, write_tables
-from threadlift.engines import dialects
-from threadlift.engines.sqlfiles import sql_dir
-from threadlift.errors import ConfigError
+from threadlift.engines import dialects, sqlfiles
+from threadlift.engines.sqlfiles import query_names, sql_text
+from threadlift.errors import ConfigError, WorkspaceError
 from threadlift.experiment import Experiment, parse_experiment
 from threadlift.loading import LOADABLE_TABLES, load_files
 from threadlift.workspace import Workspace
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "assignment_cases.json").read_text())
 CASES = GOLDEN["cases"]
-QUERIES = [
-    str(path.relative_to(sql_dir()).with_suffix(""))
-    for pattern in ("analysis/*/*.sql", "assign/*.sql")
-    for path in sorted(sql_dir().glob(pattern))
-]
+QUERIES = query_names("analysis/*/*.sql") + query_names("assign/*.sql")
 SAMPLE_PARAMS: dict[str, Any] = {
     "experiment_id": "it's \"quoted\"; DROP TABLE assignments; --",
     "as_of": datetime(2026, 10, 10, 12, 30),
@@ -157,6 +155,81 @@ def test_parallel_list_parameters_become_a_values_table() -> None:
     assert "EXCEPT" not in rendered
 
 
+
+MOMENT_QUERIES = (
+    "analysis/lift/action_moments",
+    "analysis/lift/action_moments_one_lookback",
+    "analysis/windows/state_moments",
+)
+
+
+def test_the_moment_sums_are_written_once_and_included_by_each_moments_query() -> None:
+    fragment = sqlfiles.strip_header(sql_text("analysis/lift/_moment_sums")).strip()
+    assert fragment.count("fsum(") == 27
+    for query in MOMENT_QUERIES:
+        raw = (sqlfiles.sql_dir() / f"{query}.sql").read_text(encoding="utf-8")
+        assert "fsum(ind * ind)" not in raw
+        assert raw.count("-- include: analysis/lift/_moment_sums") == 1
+        expanded = sql_text(query)
+        assert "-- include:" not in expanded
+        # the fragment, indented like the include line, once
+        assert expanded.count("    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares") == 1
+        assert [line.strip() for line in expanded.splitlines() if "fsum(" in line][-27:] == fragment.splitlines()
+        for dialect in dialects.DIALECTS:
+            rendered = dialects.render(query, dialect)
+            assert "pre_val_pre_cnt_sum_product" in rendered
+            assert "pre_cnt_sum_squares" in rendered
+
+
+def test_fragments_are_not_queries() -> None:
+    listed = CliRunner().invoke(main, ["sql", "--list"])
+    assert listed.exit_code == 0
+    assert "analysis/lift/action_moments" in listed.output.splitlines()
+    assert "_moment_sums" not in listed.output
+    assert not [q for q in QUERIES if "/_" in q]
+    assert sqlfiles.is_fragment("analysis/lift/_moment_sums")
+    assert not sqlfiles.is_fragment("analysis/lift/action_moments")
+
+
+@pytest.fixture
+def sql_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A throwaway sql/ directory for the loader (its caches emptied before and after)."""
+    monkeypatch.setattr(sqlfiles, "sql_dir", lambda: tmp_path)
+    sqlfiles.sql_text.cache_clear()
+    (tmp_path / "q").mkdir()
+    yield tmp_path / "q"
+    sqlfiles.sql_text.cache_clear()
+
+
+def test_an_include_is_expanded_indented_and_a_missing_one_names_the_file(sql_tree: Path) -> None:
+    (sql_tree / "_part.sql").write_text("-- purpose: a part\n-- grain: x\n-- params: none\na,\nb\n")
+    (sql_tree / "_nested.sql").write_text("-- purpose: nested\n-- include: q/_part\n")
+    (sql_tree / "whole.sql").write_text("-- purpose: whole\nSELECT\n    -- include: q/_nested\nFROM t\n")
+    assert sqlfiles.sql_text("q/whole") == "-- purpose: whole\nSELECT\n    a,\n    b\nFROM t\n"
+    (sql_tree / "broken.sql").write_text("-- purpose: broken\nSELECT\n    -- include: q/_gone\nFROM t\n")
+    with pytest.raises(WorkspaceError, match=r"sql/q/broken\.sql includes 'q/_gone', but there is no such SQL file"):
+        sqlfiles.sql_text("q/broken")
+    (sql_tree / "_loop.sql").write_text("-- include: q/_loop\n")
+    (sql_tree / "loops.sql").write_text("-- include: q/_loop\n")
+    with pytest.raises(WorkspaceError, match="cycle: q/loops -> q/_loop -> q/_loop"):
+        sqlfiles.sql_text("q/loops")
+    (sql_tree / "takes_a_query.sql").write_text("-- include: q/whole\n")
+    with pytest.raises(WorkspaceError, match="is a query, not a fragment"):
+        sqlfiles.sql_text("q/takes_a_query")
+
+
+def test_named_statements_are_loaded_one_at_a_time(sql_tree: Path) -> None:
+    (sql_tree / "pair.sql").write_text(
+        "-- purpose: two\n\n-- statement: first\n-- one\nSELECT 1;\n\n-- statement: second\nSELECT 2;\n"
+    )
+    assert sqlfiles.sql_text("q/pair#first") == "-- one\nSELECT 1"
+    assert sqlfiles.sql_text("q/pair#second") == "SELECT 2"
+    assert sqlfiles.statement_names("q/pair") == ["first", "second"]
+    assert sqlfiles.query_names("q/*.sql") == ["q/pair#first", "q/pair#second"]
+    with pytest.raises(WorkspaceError, match="holds named statements"):
+        sqlfiles.sql_text("q/pair")
+    with pytest.raises(WorkspaceError, match="no statement 'third'"):
+        sqlfiles.sql_text("q/pair#third")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 -- grain:   one row per (arm, action, cuped_days). Units without any action contribute zeros to
 --          every sum, so sums run over units that acted; `units` comes from _units.
 -- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; 0 = no pre-period).
+-- includes: analysis/lift/_moment_sums.sql (the 27 per-arm sums, written once).
 -- needs:   temp table _units(contact_id, arm, assigned_at, window_end) from analysis/units/units.sql.
 -- variables per unit, counted from the unit's own assigned_at:
 --   ind = 1 when >= 1 action in [assigned_at, window_end), val = sum of value, cnt = actions;
@@ -45,33 +46,7 @@ sums AS (
     arm,
     action,
     cuped_days,
-    fsum(ind) AS ind_sum,
-    fsum(val) AS val_sum,
-    fsum(cnt) AS cnt_sum,
-    fsum(pre_ind) AS pre_ind_sum,
-    fsum(pre_val) AS pre_val_sum,
-    fsum(pre_cnt) AS pre_cnt_sum,
-    fsum(ind * ind) AS ind_sum_squares,
-    fsum(ind * val) AS ind_val_sum_product,
-    fsum(ind * cnt) AS ind_cnt_sum_product,
-    fsum(ind * pre_ind) AS ind_pre_ind_sum_product,
-    fsum(ind * pre_val) AS ind_pre_val_sum_product,
-    fsum(ind * pre_cnt) AS ind_pre_cnt_sum_product,
-    fsum(val * val) AS val_sum_squares,
-    fsum(val * cnt) AS val_cnt_sum_product,
-    fsum(val * pre_ind) AS val_pre_ind_sum_product,
-    fsum(val * pre_val) AS val_pre_val_sum_product,
-    fsum(val * pre_cnt) AS val_pre_cnt_sum_product,
-    fsum(cnt * cnt) AS cnt_sum_squares,
-    fsum(cnt * pre_ind) AS cnt_pre_ind_sum_product,
-    fsum(cnt * pre_val) AS cnt_pre_val_sum_product,
-    fsum(cnt * pre_cnt) AS cnt_pre_cnt_sum_product,
-    fsum(pre_ind * pre_ind) AS pre_ind_sum_squares,
-    fsum(pre_ind * pre_val) AS pre_ind_pre_val_sum_product,
-    fsum(pre_ind * pre_cnt) AS pre_ind_pre_cnt_sum_product,
-    fsum(pre_val * pre_val) AS pre_val_sum_squares,
-    fsum(pre_val * pre_cnt) AS pre_val_pre_cnt_sum_product,
-    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares
+    -- include: analysis/lift/_moment_sums
     FROM per_unit
     GROUP BY arm, action, cuped_days
 ),

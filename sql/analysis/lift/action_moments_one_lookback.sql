@@ -3,6 +3,7 @@
 -- grain:   one row per (arm, action, cuped_days), exactly as analysis/lift/action_moments.
 -- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; each cuped_days is 0 or
 --          $lookback); $lookback INTEGER (the one pre-period length, 0 when there is none).
+-- includes: analysis/lift/_moment_sums.sql (the 27 per-arm sums, written once).
 -- needs:   temp table _units(contact_id, arm, assigned_at, window_end) from analysis/units/units.sql.
 -- With one pre-period length a unit's variables for every spec of an action come from one
 -- group: the in-window variables are shared, and the pre-period ones are those of $lookback
@@ -54,33 +55,7 @@ sums AS (
     arm,
     action,
     cuped_days,
-    fsum(ind) AS ind_sum,
-    fsum(val) AS val_sum,
-    fsum(cnt) AS cnt_sum,
-    fsum(pre_ind) AS pre_ind_sum,
-    fsum(pre_val) AS pre_val_sum,
-    fsum(pre_cnt) AS pre_cnt_sum,
-    fsum(ind * ind) AS ind_sum_squares,
-    fsum(ind * val) AS ind_val_sum_product,
-    fsum(ind * cnt) AS ind_cnt_sum_product,
-    fsum(ind * pre_ind) AS ind_pre_ind_sum_product,
-    fsum(ind * pre_val) AS ind_pre_val_sum_product,
-    fsum(ind * pre_cnt) AS ind_pre_cnt_sum_product,
-    fsum(val * val) AS val_sum_squares,
-    fsum(val * cnt) AS val_cnt_sum_product,
-    fsum(val * pre_ind) AS val_pre_ind_sum_product,
-    fsum(val * pre_val) AS val_pre_val_sum_product,
-    fsum(val * pre_cnt) AS val_pre_cnt_sum_product,
-    fsum(cnt * cnt) AS cnt_sum_squares,
-    fsum(cnt * pre_ind) AS cnt_pre_ind_sum_product,
-    fsum(cnt * pre_val) AS cnt_pre_val_sum_product,
-    fsum(cnt * pre_cnt) AS cnt_pre_cnt_sum_product,
-    fsum(pre_ind * pre_ind) AS pre_ind_sum_squares,
-    fsum(pre_ind * pre_val) AS pre_ind_pre_val_sum_product,
-    fsum(pre_ind * pre_cnt) AS pre_ind_pre_cnt_sum_product,
-    fsum(pre_val * pre_val) AS pre_val_sum_squares,
-    fsum(pre_val * pre_cnt) AS pre_val_pre_cnt_sum_product,
-    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares
+    -- include: analysis/lift/_moment_sums
     FROM per_unit
     GROUP BY arm, action, cuped_days
 ),

@@ -3,6 +3,7 @@
 --          the same variables and sums as action_moments.sql, one more grouping key.
 -- grain:   one row per (window_state, arm, action, cuped_days).
 -- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; 0 = no pre-period).
+-- includes: analysis/lift/_moment_sums.sql (the 27 per-arm sums, written once).
 -- needs:   temp table _window_state from analysis/windows/state_units.sql.
 -- variables per unit as in action_moments.sql.
 WITH specs AS (
@@ -42,33 +43,7 @@ sums AS (
     window_state,
     action,
     cuped_days,
-    fsum(ind) AS ind_sum,
-    fsum(val) AS val_sum,
-    fsum(cnt) AS cnt_sum,
-    fsum(pre_ind) AS pre_ind_sum,
-    fsum(pre_val) AS pre_val_sum,
-    fsum(pre_cnt) AS pre_cnt_sum,
-    fsum(ind * ind) AS ind_sum_squares,
-    fsum(ind * val) AS ind_val_sum_product,
-    fsum(ind * cnt) AS ind_cnt_sum_product,
-    fsum(ind * pre_ind) AS ind_pre_ind_sum_product,
-    fsum(ind * pre_val) AS ind_pre_val_sum_product,
-    fsum(ind * pre_cnt) AS ind_pre_cnt_sum_product,
-    fsum(val * val) AS val_sum_squares,
-    fsum(val * cnt) AS val_cnt_sum_product,
-    fsum(val * pre_ind) AS val_pre_ind_sum_product,
-    fsum(val * pre_val) AS val_pre_val_sum_product,
-    fsum(val * pre_cnt) AS val_pre_cnt_sum_product,
-    fsum(cnt * cnt) AS cnt_sum_squares,
-    fsum(cnt * pre_ind) AS cnt_pre_ind_sum_product,
-    fsum(cnt * pre_val) AS cnt_pre_val_sum_product,
-    fsum(cnt * pre_cnt) AS cnt_pre_cnt_sum_product,
-    fsum(pre_ind * pre_ind) AS pre_ind_sum_squares,
-    fsum(pre_ind * pre_val) AS pre_ind_pre_val_sum_product,
-    fsum(pre_ind * pre_cnt) AS pre_ind_pre_cnt_sum_product,
-    fsum(pre_val * pre_val) AS pre_val_sum_squares,
-    fsum(pre_val * pre_cnt) AS pre_val_pre_cnt_sum_product,
-    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares
+    -- include: analysis/lift/_moment_sums
     FROM per_unit
     GROUP BY arm, window_state, action, cuped_days
 ),

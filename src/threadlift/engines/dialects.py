@@ -43,7 +43,7 @@ from typing import Any, Final, Literal
 import sqlglot
 from sqlglot import exp
 
-from threadlift.engines.sqlfiles import sql_text
+from threadlift.engines.sqlfiles import sql_text, strip_header
 from threadlift.errors import ConfigError
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino"]
@@ -428,23 +428,16 @@ def render(
         pretty: Indent the output.
 
     Returns:
-        One SQL statement in ``dialect``, without the header comment.
+        One SQL statement in ``dialect``, without the header comment, its ``-- include:``
+        fragments expanded (:func:`threadlift.engines.sqlfiles.sql_text`).
     """
-    return transpile(_strip_header(sql_text(query)), dialect, params, pretty=pretty)
-
-
-def _strip_header(text: str) -> str:
-    lines = text.splitlines()
-    start = 0
-    while start < len(lines) and lines[start].lstrip().startswith("--"):
-        start += 1
-    return "\n".join(lines[start:])
+    return transpile(strip_header(sql_text(query)), dialect, params, pretty=pretty)
 
 
 def query_parameters(query: str) -> list[str]:
     """Names of the ``$parameters`` that ``sql/<query>.sql`` uses, in order of first use."""
     seen: dict[str, None] = {}
-    for node in parse(_strip_header(sql_text(query))).find_all(exp.Placeholder):
+    for node in parse(strip_header(sql_text(query))).find_all(exp.Placeholder):
         if node.name:
             seen.setdefault(node.name, None)
     return list(seen)
