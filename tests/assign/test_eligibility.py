@@ -20,12 +20,14 @@ import pytest
 from tables import state_verdicts
 from threadlift.assign import eligibility as eligibility_state
 from threadlift.assign.assignment import (
+    EXCLUSION_REASONS,
     _define_state_evaluation,
     _evaluate,
     assign_experiment,
     get_global_holdout,
     set_global_holdout,
 )
+from threadlift.engines.sqlfiles import sql_dir, sql_text, strip_header
 from threadlift.experiment import Experiment
 from threadlift.ingest import ingest_files, rebuild
 from threadlift.loading import load_files
@@ -78,7 +80,7 @@ def _consent(contact: str, ts: datetime, status: str = "granted", *, channel: st
             "status": status, "ts": ts, "source": "form"}
 
 
-# Every eligibility edge of tests/test_assign.py, one contact each (some combine several).
+# Every eligibility edge of tests/assign/test_assignment.py, one contact each (some combine several).
 CONSENTS = [
     _consent("before", AT - SECOND), _consent("at", AT), _consent("after", AT + SECOND),
     _consent("regranted", AT - 10 * DAY), _consent("regranted", AT - 5 * DAY, "revoked"),
@@ -389,3 +391,35 @@ def test_global_holdout_and_assigned_contacts_agree(
     assert workspace.con.execute("SELECT count(*) FROM assignments").fetchone() != (0,)
     assert _assert_same_evaluations(workspace) > 1000
     assert _assert_assign_writes_the_log_path_arms(workspace) > 100
+
+
+RULE_FRAGMENTS = (
+    "assign/_eligibility_event_match",
+    "assign/_eligibility_event_facts",
+    "assign/_eligibility_contact_facts",
+    "assign/_eligibility_reason",
+)
+
+
+def _code(text: str) -> str:
+    """SQL text without its comments."""
+    return "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+
+
+def test_each_rule_is_written_once_and_both_paths_include_it() -> None:
+    files = {path: _code(path.read_text(encoding="utf-8")) for path in (sql_dir() / "assign").rglob("*.sql")}
+    for reason in EXCLUSION_REASONS:
+        holders = {path.name for path, code in files.items() if f"'{reason}'" in code}
+        # the global holdout's arm label (sql/assign/global_holdout.sql#units) is not a rule
+        assert holders - {"global_holdout.sql"} == {"_eligibility_reason.sql"}, reason
+    log_path = sql_text("assign/evaluate")
+    state_path = sql_text("assign/eligibility/verdicts")
+    for fragment in RULE_FRAGMENTS:
+        body = strip_header(sql_text(fragment)).strip()
+        lines = [line.strip() for line in body.splitlines()]
+        for expanded in (log_path, state_path):
+            stripped = [line.strip() for line in expanded.splitlines()]
+            assert any(stripped[i:i + len(lines)] == lines for i in range(len(stripped))), fragment
+    # which events count: the log path and the state's build read the same fragment
+    for name in ("assign/evaluate", "assign/eligibility/insert_rows", "assign/eligibility/checksums#current"):
+        assert strip_header(sql_text("assign/_eligibility_events")).strip().splitlines()[0].strip() in sql_text(name)

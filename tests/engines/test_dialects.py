@@ -140,7 +140,7 @@ def test_every_bucketing_expression_parses_in_its_dialect(dialect: str) -> None:
 
 def test_the_bucket_macro_becomes_the_dialect_expression() -> None:
     rendered = dialects.render(
-        "assign/global_holdout_units", "spark", {"salt": "g", "basis_points": 100}
+        "assign/global_holdout#units", "spark", {"salt": "g", "basis_points": 100}
     )
     assert "threadlift_bucket" not in rendered.lower()
     assert "CONV(SUBSTRING(MD5(CONCAT(" in rendered

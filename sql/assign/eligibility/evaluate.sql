@@ -1,7 +1,7 @@
 -- purpose: the eligibility verdicts of sql/assign/evaluate.sql computed from
 --          eligibility_state instead of the event logs: for each candidate contact, whether
 --          it is already assigned and the first eligibility rule it fails (NULL when
---          eligible or assigned). tests/test_eligibility_state.py checks the two agree.
+--          eligible or assigned). tests/assign/test_eligibility.py checks the two agree.
 -- grain:   one row per candidate contact_id. Defined as the TEMP table macro
 --          _tl_evaluate(p_experiment_id, p_at, …) (a view cannot take parameters).
 -- reads:   temp macro _tl_verdicts (sql/assign/eligibility/verdicts.sql) and what it reads;

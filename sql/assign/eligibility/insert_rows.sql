@@ -1,12 +1,12 @@
--- purpose: (re)build eligibility_state rows from the canonical tables: every consent
---          grant (the first in columns, the others in a list) and revoke, 131050 failure
---          (on the contact's messages) and block / report / opt_out time of a contact, and
---          whether it is listed in contacts.
+-- purpose: (re)build eligibility_state rows from the canonical tables: every eligibility
+--          event of a contact (sql/assign/_eligibility_events.sql: consent grants, the first
+--          in columns and the others in a list, and revokes, 131050 failures on its
+--          messages, block / report / opt_out times), and whether it is listed in contacts.
 -- grain:   one row per distinct contact_id of contacts, consents, feedback and 131050
 --          failures; all of them when $all, else those in _tl_state_dirty. Rows are
 --          inserted plain first, eventful last, so each kind fills its own row groups
 --          (sql/assign/eligibility/verdicts.sql scans them apart).
--- reads:   contacts, consents, feedback, messages, message_events, temp table
+-- reads:   contacts, the event tables of sql/assign/_eligibility_events.sql, temp table
 --          _tl_state_dirty(contact_id) (may be empty when $all).
 -- params:  $all BOOLEAN.
 INSERT INTO eligibility_state (
@@ -19,39 +19,29 @@ listed AS (
     SELECT DISTINCT contact_id FROM contacts
     WHERE CAST($all AS BOOLEAN) OR contact_id IN (SELECT contact_id FROM dirty)
 ),
-consent_events AS (
+events AS (
+    SELECT *
+    FROM (
+        -- include: assign/_eligibility_events
+    ) AS e
+    WHERE CAST($all AS BOOLEAN) OR contact_id IN (SELECT contact_id FROM dirty)
+),
+grouped AS (
     SELECT
         contact_id,
         list({'channel': channel, 'sender_id': sender_id, 'scope': scope, 'ts': ts})
-            FILTER (WHERE status = 'granted') AS grants,
+            FILTER (WHERE kind = 'granted') AS grants,
         list({'channel': channel, 'sender_id': sender_id, 'scope': scope, 'ts': ts})
-            FILTER (WHERE status = 'revoked') AS revokes
-    FROM consents
-    WHERE CAST($all AS BOOLEAN) OR contact_id IN (SELECT contact_id FROM dirty)
-    GROUP BY contact_id
-),
-stop_events AS (
-    SELECT
-        m.contact_id,
-        list({'channel': m.channel, 'sender_id': m.sender_id, 'ts': e.ts}) AS stops
-    FROM message_events AS e
-    JOIN messages AS m ON m.message_id = e.message_id
-    WHERE e.error_code = '131050'
-      AND (CAST($all AS BOOLEAN) OR m.contact_id IN (SELECT contact_id FROM dirty))
-    GROUP BY m.contact_id
-),
-feedback_events AS (
-    SELECT contact_id, list(ts) AS feedback
-    FROM feedback
-    WHERE kind IN ('block', 'report', 'opt_out')
-      AND (CAST($all AS BOOLEAN) OR contact_id IN (SELECT contact_id FROM dirty))
+            FILTER (WHERE kind = 'revoked') AS revokes,
+        list({'channel': channel, 'sender_id': sender_id, 'ts': ts})
+            FILTER (WHERE kind = 'stop') AS stops,
+        list(ts) FILTER (WHERE kind = 'feedback') AS feedback
+    FROM events
     GROUP BY contact_id
 ),
 ids AS (
     SELECT contact_id FROM listed
-    UNION SELECT contact_id FROM consent_events
-    UNION SELECT contact_id FROM stop_events
-    UNION SELECT contact_id FROM feedback_events
+    UNION SELECT contact_id FROM grouped
 ),
 state_rows AS (
     SELECT
@@ -63,13 +53,11 @@ state_rows AS (
         k.grants[1].ts AS grant_ts,
         CASE WHEN len(k.grants) > 1 THEN k.grants[2:] END AS more_grants,
         CASE WHEN len(k.revokes) > 0 THEN k.revokes END AS revokes,
-        s.stops,
-        f.feedback
+        CASE WHEN len(k.stops) > 0 THEN k.stops END AS stops,
+        CASE WHEN len(k.feedback) > 0 THEN k.feedback END AS feedback
     FROM ids
     LEFT JOIN listed AS l ON l.contact_id = ids.contact_id
-    LEFT JOIN consent_events AS k ON k.contact_id = ids.contact_id
-    LEFT JOIN stop_events AS s ON s.contact_id = ids.contact_id
-    LEFT JOIN feedback_events AS f ON f.contact_id = ids.contact_id
+    LEFT JOIN grouped AS k ON k.contact_id = ids.contact_id
     WHERE ids.contact_id IS NOT NULL
 )
 SELECT

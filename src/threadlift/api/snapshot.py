@@ -485,8 +485,8 @@ def load_snapshot(path: Path) -> Snapshot:
                 continue
             experiment = parse_experiment(str(text), source=str(source))
             params = {"experiment_id": experiment.id}
-            answers = dict(con.execute(sql_text("api/snapshot_answers"), params).fetchall())
-            counts = dict(con.execute(sql_text("api/snapshot_arm_counts"), params).fetchall())
+            answers = dict(con.execute(sql_text("api/snapshot#answers"), params).fetchall())
+            counts = dict(con.execute(sql_text("api/snapshot#arm_counts"), params).fetchall())
             served[experiment.id] = ServedExperiment(
                 experiment, str(source), state, problem, answers, counts, built_at, evaluated_at
             )

@@ -7,7 +7,10 @@ serves) and the Spark engine runs it too. :func:`assign_experiment` inserts the 
 unassigned rows of the same contract computed from the per-contact
 ``eligibility_state`` (``sql/assign/eligibility/verdicts.sql``, see
 :mod:`threadlift.assign.eligibility`), which gives the same rows without grouping the
-event logs on every run; ``tests/test_eligibility_state.py`` holds the two to each other.
+event logs on every run. Both paths include the same rule fragments
+(``sql/assign/_eligibility_*.sql``: which events count, what an event tells, the rules
+in order), so each rule is written once; ``tests/assign/test_eligibility.py`` holds the
+two to each other.
 
 Times: the first run evaluates eligibility at the experiment's ``assigned_at`` and
 records that time. A later run (rolling enrolment) leaves every assigned contact where
@@ -183,10 +186,10 @@ def set_global_holdout(ws: Workspace, *, salt: str, percent: Weight) -> GlobalHo
         raise ConfigError(f"global holdout percent must be between 0 and 100 (got {percent})")
     ws.con.execute("BEGIN TRANSACTION")
     try:
-        ws.con.execute(sql_text("assign/global_holdout_clear"))
+        ws.con.execute(sql_text("assign/global_holdout#clear"))
         if points:
             ws.con.execute(
-                sql_text("assign/global_holdout_set"),
+                sql_text("assign/global_holdout#set"),
                 {"salt": salt, "basis_points": points, "set_at": _now()},
             )
         ws.con.execute("COMMIT")
@@ -209,7 +212,7 @@ def experiments_assigned_under_other_global_holdout(
     wanted = None if setting is None else {"salt": setting.salt, "basis_points": setting.basis_points}
     return [
         str(experiment_id)
-        for experiment_id, design in ws.con.execute(sql_text("assign/registry_designs")).fetchall()
+        for experiment_id, design in ws.con.execute(sql_text("assign/registry#designs")).fetchall()
         if json.loads(design).get("global_holdout") != wanted
     ]
 
@@ -225,7 +228,7 @@ def global_holdout_units(ws: Workspace) -> dict[str, int] | None:
     if setting is None:
         return None
     ws.con.execute(
-        sql_text("assign/global_holdout_units"),
+        sql_text("assign/global_holdout#units"),
         {"salt": setting.salt, "basis_points": setting.basis_points},
     )
     counts = {"global_holdout": 0, "everyone_else": 0}
@@ -380,12 +383,12 @@ def _evaluate(
     con = ws.con
     _create_audience(con, experiment)
     if contact_ids is not None:
-        con.execute(sql_text("assign/requested"), {"contact_ids": contact_ids})
-        con.execute(sql_text("assign/candidates_given"))
+        con.execute(sql_text("assign/candidates#requested"), {"contact_ids": contact_ids})
+        con.execute(sql_text("assign/candidates#given"))
     elif experiment.audience_sql is None:
-        con.execute(sql_text("assign/candidates_contacts"))
+        con.execute(sql_text("assign/candidates#contacts"))
     else:
-        con.execute(sql_text("assign/candidates_all"))
+        con.execute(sql_text("assign/candidates#all"))
     con.execute(sql_text("assign/evaluate"), evaluation_params(experiment, at, global_holdout))
 
 
@@ -399,19 +402,18 @@ def _define_state_evaluation(ws: Workspace, experiment: Experiment) -> None:
     """
     con = ws.con
     if experiment.audience_sql is None:
-        con.execute(sql_text("assign/eligibility/candidates_contacts"))
+        con.execute(sql_text("assign/eligibility/candidates#contacts"))
     else:
         _create_audience(con, experiment)
-        con.execute(sql_text("assign/eligibility/candidates_audience"))
-    for macro in ("covers", "consent_matches", "last_consent", "last_stop", "any_within"):
-        con.execute(sql_text(f"assign/eligibility/macro_{macro}"))
+        con.execute(sql_text("assign/eligibility/candidates#audience"))
+    con.execute(sql_text("assign/eligibility/candidates#eventful_events"))
     con.execute(sql_text("assign/eligibility/verdicts"))
     con.execute(sql_text("assign/eligibility/evaluate"))
 
 
 def _current_registration(ws: Workspace, experiment_id: str) -> tuple[int, str, dict[str, Any]] | None:
     rows = ws.con.execute(
-        sql_text("assign/registry_current"), {"experiment_id": experiment_id}
+        sql_text("assign/registry#current"), {"experiment_id": experiment_id}
     ).fetchall()
     if not rows:
         return None
@@ -500,10 +502,10 @@ def assign_experiment(
             _check_layer(ws, experiment)
             if current is not None:
                 params = {"experiment_id": experiment.id, "version": current[0], "archived_at": run_time}
-                con.execute(sql_text("assign/archive_version"), params)
-                con.execute(sql_text("assign/drop_assignments"), {"experiment_id": experiment.id})
+                con.execute(sql_text("assign/archive_version#archive"), params)
+                con.execute(sql_text("assign/archive_version#drop"), {"experiment_id": experiment.id})
                 con.execute(
-                    sql_text("assign/registry_retire"),
+                    sql_text("assign/registry#retire"),
                     {"experiment_id": experiment.id, "retired_at": run_time},
                 )
             _register(ws, experiment, design, version, run_time)
@@ -513,14 +515,14 @@ def assign_experiment(
         state_rebuilt = eligibility_state.ensure_current(con)
         _define_state_evaluation(ws, experiment)
         any_assigned = first_row(
-            con, sql_text("assign/eligibility/any_assigned"), {"experiment_id": experiment.id}
+            con, sql_text("assign/eligibility/unassigned#any_assigned"), {"experiment_id": experiment.id}
         )
         # Without any assignment there is nothing to look up: the first run reads the
         # verdicts alone, which spares a join over every candidate.
         if any_assigned and any_assigned[0]:
-            con.execute(sql_text("assign/eligibility/unassigned_rerun"))
+            con.execute(sql_text("assign/eligibility/unassigned#rerun"))
         else:
-            con.execute(sql_text("assign/eligibility/unassigned_first"))
+            con.execute(sql_text("assign/eligibility/unassigned#first"))
         params = evaluation_params(experiment, at, global_holdout)
         arms = {"salt", "arm_names", "arm_starts", "arm_stops"}
         # Two passes over the candidates: the counts per reason (no rows written), then
@@ -590,7 +592,7 @@ def _register(
 ) -> None:
     layer = experiment.layer
     ws.con.execute(
-        sql_text("assign/registry_insert"),
+        sql_text("assign/registry#insert"),
         {
             "experiment_id": experiment.id,
             "version": version,

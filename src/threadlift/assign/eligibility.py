@@ -7,9 +7,11 @@ run; ``eligibility_state`` (``sql/workspace/005_eligibility_state.sql``, ``006``
 events already grouped, one row per contact: the first consent grant in columns, the other
 events in lists, and whether there are any (``eventful``; rebuilt rows come plain first,
 eventful last, so either kind is scanned without the other). It holds the events themselves, not a
-summary, so eligibility at *any* time, for any channel, sender and category, is computed
-from the row exactly as ``sql/assign/evaluate.sql`` computes it from the logs
-(``sql/assign/eligibility/verdicts.sql``; ``tests/test_eligibility_state.py`` compares them).
+summary (which events count is ``sql/assign/_eligibility_events.sql``, the same rows the
+log path reads), so eligibility at *any* time, for any channel, sender and category, is
+computed from the row by the rule fragments ``sql/assign/evaluate.sql`` applies to the logs
+(``sql/assign/_eligibility_*.sql``, included by ``sql/assign/eligibility/verdicts.sql``):
+the rules are written once; ``tests/assign/test_eligibility.py`` compares the two paths.
 
 Keeping it current:
 
@@ -17,7 +19,7 @@ Keeping it current:
   (:class:`LoadSync`), inside the load's transaction (and the whole state first, when
   the tables were changed some other way since it was last current);
 * every source of the state has a recorded row count and checksum (a sum of ``hash()`` of
-  its eligibility columns, ``sql/assign/eligibility/source_checksums.sql``). ``assign`` compares
+  its eligibility columns, ``sql/assign/eligibility/checksums.sql``). ``assign`` compares
   them with the tables first (:func:`ensure_current`) and rebuilds the whole state when
   they differ, so rows written any other way (platform ingest and its rebuild, SQL run by
   hand, tests) are never missed: the state is exact up to a 64-bit hash collision.
@@ -39,14 +41,14 @@ _CONTACT_KEYED = frozenset({"contacts", "consents", "feedback", "messages"})
 
 def stale_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Sources whose checksum differs from the one the state was built with ([] when current)."""
-    con.execute(sql_text("assign/eligibility/source_checksums"))
-    return [str(row[0]) for row in con.execute(sql_text("assign/eligibility/stale_sources")).fetchall()]
+    con.execute(sql_text("assign/eligibility/checksums#current"))
+    return [str(row[0]) for row in con.execute(sql_text("assign/eligibility/checksums#stale")).fetchall()]
 
 
 def _record_checksums(con: duckdb.DuckDBPyConnection) -> None:
     """Record the checksums in ``_tl_state_checksums`` as the ones the state matches."""
-    con.execute(sql_text("assign/eligibility/forget_checksums"))
-    con.execute(sql_text("assign/eligibility/record_checksums"))
+    con.execute(sql_text("assign/eligibility/checksums#forget"))
+    con.execute(sql_text("assign/eligibility/checksums#record"))
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -54,10 +56,10 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
 
     Runs in the caller's transaction when there is one.
     """
-    con.execute(sql_text("assign/eligibility/dirty_new"))
-    con.execute(sql_text("assign/eligibility/delete_all"))
+    con.execute(sql_text("assign/eligibility/refresh#dirty_new"))
+    con.execute(sql_text("assign/eligibility/refresh#delete_all"))
     con.execute(sql_text("assign/eligibility/insert_rows"), {"all": True})
-    con.execute(sql_text("assign/eligibility/source_checksums"))
+    con.execute(sql_text("assign/eligibility/checksums#current"))
     _record_checksums(con)
 
 
@@ -95,14 +97,14 @@ class LoadSync:
         """Rebuild the state rows of the contacts the staged rows touch; record checksums."""
         if not self.tracked:
             return
-        con.execute(sql_text("assign/eligibility/dirty_new"))
+        con.execute(sql_text("assign/eligibility/refresh#dirty_new"))
         if self.table in _CONTACT_KEYED:
-            con.execute(sql_text("assign/eligibility/dirty_loaded_rows"))
+            con.execute(sql_text("assign/eligibility/refresh#dirty_loaded_rows"))
         else:
-            con.execute(sql_text("assign/eligibility/dirty_loaded_events"))
-        con.execute(sql_text("assign/eligibility/delete_dirty"))
+            con.execute(sql_text("assign/eligibility/refresh#dirty_loaded_events"))
+        con.execute(sql_text("assign/eligibility/refresh#delete_dirty"))
         con.execute(sql_text("assign/eligibility/insert_rows"), {"all": False})
-        con.execute(sql_text("assign/eligibility/source_checksums"))
+        con.execute(sql_text("assign/eligibility/checksums#current"))
         _record_checksums(con)
 
 

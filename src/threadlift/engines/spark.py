@@ -274,7 +274,7 @@ def assign_spark(
         )
     when = at or experiment.assigned_at
     _audience(engine, experiment)
-    engine.run("assign/candidates_all")
+    engine.run("assign/candidates#all")
     engine.run("assign/evaluate", evaluation_params(experiment, when, global_holdout))
     from pyspark.sql import functions
 

@@ -1,4 +1,0 @@
--- purpose: empty eligibility_state before a full rebuild.
--- grain:   deletes every row.
--- params:  none.
-DELETE FROM eligibility_state
