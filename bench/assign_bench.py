@@ -19,7 +19,9 @@ reported as ``state_build_seconds``, apart from the comparison; each ``assign`` 
 verifies the state against its sources (checksums) and would rebuild it if stale.
 
 Each is run ``--repeat`` times (threadlift on a fresh copy of the experiment id each
-time, so every run assigns all N contacts); the best time of each is compared.
+time, so every run assigns all N contacts); the best time of each is compared, and so is
+the CPU time of the process (``cpu_ratio_*``), which other work on a shared machine
+disturbs less than wall time.
 
 ``--log-path`` (default on) also times, interleaved, the evaluation ``assign`` used before
 the state existed (``sql/assign/evaluate.sql`` over the event logs, into a temp table,
@@ -222,16 +224,21 @@ def main() -> None:
         threadlift_times: list[float] = []
         log_path_times: list[float] = []
         result = None
+        floor_cpu: list[float] = []
+        threadlift_cpu: list[float] = []
         for run in range(args.repeat):
             for kind, times in (("TABLE", floor_times), ("TEMP TABLE", memory_floor_times)):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 ws.con.execute(FLOOR_QUERY.format(kind=kind), {"salt": "br-winback-2026-11"})
                 times.append(time.perf_counter() - started)
+                if kind == "TABLE":
+                    floor_cpu.append(time.process_time() - cpu)
                 ws.con.execute("DROP TABLE bench_floor")
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             result = assign_experiment(ws, experiment(f"bench-{run}"))
             threadlift_times.append(time.perf_counter() - started)
+            threadlift_cpu.append(time.process_time() - cpu)
 
             if args.log_path:
                 started = time.perf_counter()
@@ -253,6 +260,12 @@ def main() -> None:
             "ratio_best_vs_memory_floor": round(min(threadlift_times) / min(memory_floor_times), 3),
             # each run's assign against the floor timed just before it (robust to load swings)
             "paired_ratios": [round(t / f, 3) for t, f in zip(threadlift_times, floor_times, strict=True)],
+            # CPU seconds of this process (every DuckDB thread): steadier than wall time when
+            # other work shares the machine
+            "floor_cpu_seconds": [round(t, 3) for t in floor_cpu],
+            "threadlift_cpu_seconds": [round(t, 3) for t in threadlift_cpu],
+            "cpu_ratio_best": round(min(threadlift_cpu) / min(floor_cpu), 3),
+            "cpu_ratio_median": round(_median(threadlift_cpu) / _median(floor_cpu), 3),
             "assigned": result.assigned,
             "by_arm": result.by_arm,
             "excluded": result.excluded,
