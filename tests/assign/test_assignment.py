@@ -250,12 +250,32 @@ def test_audience_sql_restricts_and_counts_the_rest(workspace: Workspace) -> Non
     assert result.excluded == {"not_in_audience": 1}
 
 
+def test_an_unknown_audience_table_is_never_read_as_a_file_or_a_python_object(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name the workspace lacks is refused before DuckDB's replacement scans could run."""
+    import pandas as pd
+
+    add_contacts(workspace, "a", "b")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outsiders.csv").write_text("contact_id\nz\n", encoding="utf-8")
+    outsiders = pd.DataFrame({"contact_id": ["y"]})  # a frame DuckDB could scan by name
+    assert not outsiders.empty
+    experiment = make_experiment(audience_sql="select contact_id from outsiders")
+    with pytest.raises(ConfigError, match="reads outsiders, which the workspace does not have"):
+        assign_experiment(workspace, experiment)
+    assert workspace.con.execute("SELECT count(*) FROM assignments").fetchone() == (0,)
+
+
 def test_audience_sql_that_fails_is_a_config_error_and_writes_nothing(workspace: Workspace) -> None:
     add_contacts(workspace, "a")
     experiment = make_experiment(audience_sql="select contact_id from no_such_table")
-    with pytest.raises(ConfigError, match="audience_sql fails"):
+    with pytest.raises(ConfigError, match="audience_sql reads no_such_table, which the workspace"):
         assign_experiment(workspace, experiment)
     assert workspace.con.execute("SELECT count(*) FROM assignment_registry").fetchone() == (0,)
+    missing_column = make_experiment(audience_sql="select contact_id from contacts where nope = 1")
+    with pytest.raises(ConfigError, match="audience_sql fails"):
+        assign_experiment(workspace, missing_column)
     star = make_experiment(audience_sql="select * from (select market from contacts)")
     with pytest.raises(ConfigError, match="contact_id"):
         assign_experiment(workspace, star)

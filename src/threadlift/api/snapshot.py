@@ -45,10 +45,9 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
 from threadlift.assign.assignment import ContactStatus, candidate_ids, eligibility_snapshot
+from threadlift.assign.audience import audience_tables
 from threadlift.core.bucketing import bucket
 from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import ThreadliftError, WorkspaceError
@@ -260,15 +259,13 @@ def _sql_literal(text: str) -> str:
 
 
 def _audience_tables(experiments: list[Experiment]) -> set[str]:
-    """Table names the experiments' ``audience_sql`` reads (already validated as one SELECT)."""
-    names: set[str] = set()
-    for experiment in experiments:
-        if experiment.audience_sql is None:
-            continue
-        for statement in sqlglot.parse(experiment.audience_sql, read="duckdb"):
-            if statement is not None:
-                names.update(table.name for table in statement.find_all(exp.Table))
-    return names
+    """Table names the experiments' ``audience_sql`` reads (the sandbox's own reading)."""
+    return {
+        table
+        for experiment in experiments
+        if experiment.audience_sql is not None
+        for table in audience_tables(experiment.audience_sql)
+    }
 
 
 def copy_workspace(workspace: Path, extra_tables: set[str]) -> Workspace:

@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 
 from threadlift.assign import eligibility as eligibility_state
+from threadlift.assign.audience import check_tables_exist
 from threadlift.core.bucketing import BUCKETS, Weight, basis_points
 from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import AssignmentError, ConfigError
@@ -295,9 +296,10 @@ def _explain_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
 def _create_audience(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> None:
     """Create temp view ``_tl_audience(contact_id)`` from ``audience_sql`` (default: all contacts).
 
-    ``audience_sql`` is the one piece of user SQL: validated as exactly one SELECT when
-    the experiment was loaded, checked again with DuckDB's own parser here, and used only
-    as a subquery. Duplicates are removed later, by the candidates' GROUP BY.
+    ``audience_sql`` is the one piece of user SQL: validated as exactly one SELECT over
+    workspace tables when the experiment was loaded (:mod:`threadlift.assign.audience`),
+    checked again here (its tables must exist in the workspace, so no replacement scan
+    reads a file), and used only as a subquery. Duplicates are removed later, by the candidates' GROUP BY.
     """
     audience = experiment.audience_sql
     if audience is None:
@@ -315,6 +317,7 @@ def _create_audience(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> 
         raise ConfigError(
             f"experiment {experiment.id}: audience_sql must be exactly one SELECT statement"
         )
+    check_tables_exist(con, body, f"experiment {experiment.id}")
     try:
         con.execute(
             "CREATE OR REPLACE TEMP VIEW _tl_audience AS "

@@ -33,6 +33,7 @@ import sqlglot
 from sqlglot import exp
 
 from threadlift.assign.assignment import GlobalHoldout, evaluation_params
+from threadlift.assign.audience import audience_tables
 from threadlift.engines import dialects
 from threadlift.engines.base import Rows
 from threadlift.engines.lake import LAKE_TABLES, lake_tables
@@ -229,6 +230,12 @@ def _audience(engine: SparkEngine, experiment: Experiment) -> None:
         if not isinstance(user, exp.Query):
             raise ConfigError(
                 f"experiment {experiment.id}: audience_sql must be exactly one SELECT statement"
+            )
+        missing = sorted(audience_tables(experiment.audience_sql) - set(LAKE_TABLES))
+        if missing:
+            raise ConfigError(
+                f"experiment {experiment.id}: audience_sql reads {', '.join(missing)}; on Spark "
+                f"it may read the lake's tables only ({', '.join(LAKE_TABLES)})"
             )
         body = (
             exp.select(exp.alias_(exp.cast(exp.column("contact_id"), "VARCHAR"), "contact_id"))
