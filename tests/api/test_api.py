@@ -470,3 +470,19 @@ def test_the_exposure_log_is_private_to_the_servers_user(tmp_path: Path) -> None
         os.umask(old)
     for path in (log.path, *log.path.parent.glob(log.path.name + "-*")):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))
+
+
+def test_the_snapshot_is_private_to_the_servers_user(world: ApiWorld, tmp_path: Path) -> None:
+    """The snapshot lists contacts and their arms: 0600 in a 0700 folder, under any umask."""
+    import os
+    import stat
+
+    old = os.umask(0o002)
+    try:
+        path = build_snapshot(world.settings(state_dir=tmp_path / "state"))
+        after = os.umask(0o002)
+    finally:
+        os.umask(old)
+    assert after == 0o002, "building a snapshot must restore the process umask"
+    assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, oct(path.stat().st_mode)
+    assert stat.S_IMODE(path.parent.stat().st_mode) & 0o077 == 0, oct(path.parent.stat().st_mode)

@@ -417,9 +417,12 @@ def _write(
     built_at: datetime,
 ) -> Path:
     state_dir = settings.resolved_state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = state_dir / SNAPSHOT_NAME
     temporary = state_dir / f".{SNAPSHOT_NAME}.{os.getpid()}.{time.monotonic_ns()}"
+    # The snapshot lists contacts: its file and DuckDB's WAL beside it are readable by the
+    # server's user only, whatever the umask (a process-wide setting, so only ever narrowed).
+    previous_umask = os.umask(0o077)
     try:
         con = duckdb.connect(str(temporary))
         try:
@@ -444,10 +447,12 @@ def _write(
             con.unregister("eligibility_rows")
         finally:
             con.close()
+        os.chmod(temporary, 0o600)
         _fsync(temporary)
         os.replace(temporary, target)
         _fsync(state_dir)
     finally:
+        os.umask(previous_umask)
         for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
