@@ -8,6 +8,8 @@ Modules:
 * ``identity`` — identifiers (E.164 phones, BSUIDs, PSIDs, IGSIDs, Apple opaque ids,
   e-mail addresses) → contacts;
 * ``writer`` — candidate rows → canonical rows, idempotent, with provenance for rebuilds.
+* ``watermarks`` — Messenger / Instagram delivery and read watermarks → the events they
+  imply, recomputed for every thread a call touches, so they do not depend on the calls.
 
 Example:
     >>> from threadlift.workspace import Workspace
@@ -29,7 +31,16 @@ import duckdb
 
 from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import InputError
-from threadlift.ingest import apple, identity, messenger, raw, sms_email, whatsapp, writer
+from threadlift.ingest import (
+    apple,
+    identity,
+    messenger,
+    raw,
+    sms_email,
+    watermarks,
+    whatsapp,
+    writer,
+)
 from threadlift.workspace import Workspace
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "apple", "sms", "email")
@@ -171,7 +182,9 @@ def _derive(
     con.execute(sql_text("ingest/candidates"))
     _MAPPERS[platform](con, platform)
     identity.resolve(con, unknown_identity)
-    return writer.write(con, platform)
+    rows, quarantined = writer.write(con)
+    rows["message_events"] += watermarks.write(con, platform)
+    return rows, quarantined
 
 
 def _check_options(platform: str, unknown_identity: str) -> None:

@@ -5,7 +5,7 @@ Both put events in ``entry[].messaging[]`` with millisecond timestamps. An echo
 are postbacks, reactions and referrals (they open the messaging window). Messenger
 ``delivery`` names delivered ``mids`` and a ``watermark``; ``read`` has only a
 watermark: every outbound message to that user from that page sent at or before it is
-read. Instagram ``messaging_seen`` names the message read (``read.mid``); Instagram has
+read (``watermarks`` writes the events watermarks imply). Instagram ``messaging_seen`` names the message read (``read.mid``); Instagram has
 no delivery receipts. ``messaging_optins`` for Marketing Messages become consents
 (``notification_messages_status`` STOP → revoked, RESUME or a new token → granted).
 """

@@ -73,9 +73,10 @@ def refresh_owned(con: duckdb.DuckDBPyConnection) -> None:
     pricing category, and a contact's ``created_at`` (first time seen), depend on all
     the bodies about them; recomputing them from the canonical tables after each call makes
     the result independent of how deliveries were split across calls. Sends are recomputed
-    when they were known before this call (``_w_prior``) or got watermark events in it: a
-    send first seen now already has the values of its statuses, all of which are in this
-    call. Likewise only contacts that existed before the call can get an earlier
+    when they were known before this call (``_w_prior``): a send first seen now already has
+    the values of its statuses, all of which are in this call. The events a watermark implies
+    (``watermarks``, written after this) never move a ``sent_at``: they concern Messenger and
+    Instagram sends, whose rows come from echoes that carry their ``sent`` event. Likewise only contacts that existed before the call can get an earlier
     ``created_at``: one created now already has the earliest time of its component.
     """
     con.execute(
@@ -88,8 +89,7 @@ def refresh_owned(con: duckdb.DuckDBPyConnection) -> None:
                    arg_min(e.pricing_category, (e.status <> 'sent', e.ts, e.pricing_category))
                        FILTER (WHERE e.pricing_category IS NOT NULL) AS category
             FROM message_events AS e
-            WHERE e.message_id IN (SELECT message_id FROM _w_prior
-                                   UNION SELECT message_id FROM _wm_events)
+            WHERE e.message_id IN (SELECT message_id FROM _w_prior)
             GROUP BY e.message_id
         ) AS f
         WHERE messages.message_id = f.message_id
@@ -168,8 +168,10 @@ def insert_quarantine(con: duckdb.DuckDBPyConnection, select_sql: str, *, derive
     return int(row[0]) if row else 0
 
 
-def write(con: duckdb.DuckDBPyConnection, platform: str) -> tuple[dict[str, int], int]:
+def write(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
     """Write the shaped candidates; return (rows added per table, rows quarantined).
+
+    Watermarks are stored, and the events they imply written, by ``watermarks.write`` next.
 
     A send without a contact is quarantined with its item's JSON, or, when the mapper kept
     none (a WhatsApp body carrying a single status is not copied item by item), with the
@@ -213,20 +215,6 @@ def write(con: duckdb.DuckDBPyConnection, platform: str) -> tuple[dict[str, int]
         "INSERT INTO message_referrals SELECT * FROM _w_referrals AS r WHERE NOT EXISTS "
         "(SELECT 1 FROM message_referrals AS x WHERE x.platform = r.platform "
         "AND x.message_id = r.message_id)"
-    )
-    con.execute(
-        "INSERT INTO read_watermarks SELECT DISTINCT platform, contact_id, sender_id, status, "
-        "watermark, ts FROM _w_watermarks AS w WHERE contact_id IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM read_watermarks AS x WHERE x.platform = w.platform "
-        "AND x.contact_id = w.contact_id AND x.sender_id = w.sender_id AND x.status = w.status "
-        "AND x.watermark = w.watermark AND x.ts = w.ts)"
-    )
-    con.execute(sql_text("ingest/watermark_events"), {"platform": platform})
-    rows["message_events"] += insert_new(
-        con,
-        "message_events",
-        "SELECT message_id, status, ts, NULL AS error_code, NULL AS pricing_category, "
-        "NULL::BOOLEAN AS billable FROM _wm_events",
     )
     refresh_owned(con)
     quarantined = insert_quarantine(
