@@ -89,7 +89,8 @@ def audience_tables(text: str) -> frozenset[str]:
 
 
 def check_tables_exist(con: duckdb.DuckDBPyConnection, text: str, source: str) -> None:
-    """Refuse ``text`` unless every table it reads is a table or view of the workspace.
+    """Refuse ``text`` unless every table it reads is a table or view of the workspace
+    (or a temporary one the caller created on its connection, as a notebook may).
 
     Raises:
         ConfigError: naming the missing tables and ``source`` (the experiment).
@@ -98,7 +99,7 @@ def check_tables_exist(con: duckdb.DuckDBPyConnection, text: str, source: str) -
         str(name).lower()
         for (name,) in con.execute(
             "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema = 'main'"
+            "WHERE table_catalog IN (current_database(), 'temp') AND table_schema = 'main'"
         ).fetchall()
     }
     missing = sorted(audience_tables(text) - present)
