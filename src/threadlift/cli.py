@@ -331,9 +331,15 @@ def assign(
     if lake is not None:
         raise ConfigError("--lake is for --engine spark; the DuckDB engine assigns in --workspace")
     from threadlift.assign.assignment import assign_experiment, export_assignments, export_send_list
+    from threadlift.assign.audience import lock_down
     from threadlift.workspace import Workspace
 
+    out = out.resolve() if out is not None else None
+    send_list = send_list.resolve() if send_list is not None else None
     with Workspace.open(workspace) as ws:
+        # The experiment file's SQL runs in this process: no file, network or extension
+        # access but the workspace and the requested exports.
+        lock_down(ws.con, [path for path in (out, send_list) if path is not None])
         result = assign_experiment(ws, experiment, new_version=new_version)
         if result.state_rebuilt:
             click.echo(

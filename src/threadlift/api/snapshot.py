@@ -47,7 +47,7 @@ import duckdb
 import pyarrow as pa
 
 from threadlift.assign.assignment import ContactStatus, candidate_ids, eligibility_snapshot
-from threadlift.assign.audience import audience_tables
+from threadlift.assign.audience import audience_tables, lock_down
 from threadlift.core.bucketing import bucket
 from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import ThreadliftError, WorkspaceError
@@ -367,6 +367,7 @@ def build_snapshot(settings: ApiSettings, *, now: datetime | None = None) -> Pat
     files = read_experiment_files(settings.experiments_dir)
     experiments = [f.experiment for f in files if f.experiment is not None]
     memory = copy_workspace(settings.workspace, _audience_tables(experiments))
+    lock_down(memory.con)  # the experiment files' SQL reads the copy, and nothing else
     rows: dict[str, list[object]] = {
         name: []
         for name in (

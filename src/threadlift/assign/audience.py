@@ -8,7 +8,9 @@ name (a workspace table, view or one of its own CTEs) and it calls no table func
 (``read_csv``, ``read_text``, ``glob``, ``query``…) and none of the scalar functions that
 reveal the process's surroundings (:data:`DENIED_FUNCTIONS`). When it runs, the names it
 reads must exist in the workspace (:func:`check_tables_exist`), so no replacement scan can
-turn an unknown name into a file or a Python object.
+turn an unknown name into a file or a Python object. Where a process or connection exists
+only to evaluate audiences (``threadlift assign``, the API's snapshot copy), DuckDB's own
+external access is turned off as well (:func:`lock_down`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -108,3 +111,18 @@ def check_tables_exist(con: duckdb.DuckDBPyConnection, text: str, source: str) -
             f"{source}: audience_sql reads {', '.join(missing)}, which the workspace does not "
             "have; load them first (threadlift load, or a table created in the workspace)"
         )
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, writable: list[Path] | tuple[Path, ...] = ()) -> None:
+    """Turn off DuckDB's access to files, network and extensions on ``con`` for good.
+
+    What the connection already has open (the workspace, temporary files) keeps working;
+    only the files in ``writable`` can still be written (exports). A database instance
+    cannot turn access back on, so this is for a process (``threadlift assign``) or a
+    connection (the API's in-memory snapshot copy) that lives only for the evaluation; a
+    notebook's workspace connection relies on :func:`audience_tables` and
+    :func:`check_tables_exist` alone.
+    """
+    allowed = [str(path.resolve()) for path in writable]
+    con.execute("SET allowed_paths = $paths", {"paths": allowed})
+    con.execute("SET enable_external_access = false")
