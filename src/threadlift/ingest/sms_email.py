@@ -14,6 +14,7 @@ Each CSV row is kept in the raw store as a JSON object, so rebuilds work as for 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> No
     try:
         con.execute(sql_text("ingest/stage_csv"), {"path": str(path)})
     except duckdb.Error as exc:
-        raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
+        raise InputError(_csv_problem(path, str(exc))) from exc
     columns = {
         str(row[0]) for row in con.execute("SELECT column_name FROM (DESCRIBE _csv)").fetchall()
     }
@@ -45,6 +46,19 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> No
         "$file::BIGINT * 1000000000 + line_no, 0, body FROM _csv",
         {"source": str(path), "file": file_index},
     )
+
+
+def _csv_problem(path: Path, detail: str) -> str:
+    """One line: what DuckDB could not read in ``path``, where, and what to do about it."""
+    line = re.search(r"CSV Error on Line: (\d+)", detail)
+    where = f" (line {line.group(1)})" if line else ""
+    if "not utf-8 encoded" in detail or "Invalid unicode" in detail:
+        return (
+            f"{path}: not UTF-8 text{where}; save the file as UTF-8 (for example "
+            f"`iconv -f latin1 -t utf-8 {path.name}`) and ingest it again"
+        )
+    first = next((text.strip() for text in detail.splitlines() if text.strip()), "unreadable")
+    return f"{path}: not a readable CSV file{where}: {first}"
 
 
 def derive(con: duckdb.DuckDBPyConnection, platform: str) -> None:
