@@ -181,6 +181,22 @@ def test_the_moment_sums_are_written_once_and_included_by_each_moments_query() -
             assert "pre_cnt_sum_squares" in rendered
 
 
+def test_a_units_outcome_variables_are_written_once_and_included_by_each_moments_query() -> None:
+    fragment = sqlfiles.strip_header(sql_text("analysis/lift/_unit_variables")).strip().splitlines()
+    assert [line.rsplit(" AS ", 1)[1].rstrip(",") for line in fragment] == [
+        "ind", "val", "cnt", "pre_ind", "pre_val", "pre_cnt",
+    ]
+    for query in MOMENT_QUERIES:
+        raw = (sqlfiles.sql_dir() / f"{query}.sql").read_text(encoding="utf-8")
+        assert "FILTER (WHERE w.ts" not in raw
+        assert raw.count("-- include: analysis/lift/_unit_variables") == 1
+        expanded = [line.strip() for line in sql_text(query).splitlines()]
+        start = expanded.index(fragment[0])
+        assert expanded[start : start + len(fragment)] == fragment
+        for dialect in dialects.DIALECTS:
+            assert "pre_cnt" in dialects.render(query, dialect)
+
+
 def test_fragments_are_not_queries() -> None:
     listed = CliRunner().invoke(main, ["sql", "--list"])
     assert listed.exit_code == 0

@@ -26,12 +26,7 @@ per_unit AS (
         w.window_state,
         s.action,
         s.cuped_days,
-        CASE WHEN count(*) FILTER (WHERE w.ts >= w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS ind,
-        coalesce(fsum(w.value) FILTER (WHERE w.ts >= w.assigned_at), 0.0) AS val,
-        CAST(count(*) FILTER (WHERE w.ts >= w.assigned_at) AS DOUBLE) AS cnt,
-        CASE WHEN count(*) FILTER (WHERE w.ts < w.assigned_at) > 0 THEN 1.0 ELSE 0.0 END AS pre_ind,
-        coalesce(fsum(w.value) FILTER (WHERE w.ts < w.assigned_at), 0.0) AS pre_val,
-        CAST(count(*) FILTER (WHERE w.ts < w.assigned_at) AS DOUBLE) AS pre_cnt
+        -- include: analysis/lift/_unit_variables
     FROM windowed AS w
     JOIN specs AS s ON s.action = w.action
     WHERE w.ts >= w.assigned_at - to_days(s.cuped_days)
