@@ -21,24 +21,26 @@ turns per-arm sufficient statistics into its typed results (frozen dataclasses):
 
 from __future__ import annotations
 
-from threadlift.analysis.run import (
-    CORE_SKIPS,
-    SECTIONS,
-    Analysis,
-    Chart,
-    NotComputed,
-    ReportJson,
-    analyze,
-    default_as_of,
-)
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "CORE_SKIPS",
-    "SECTIONS",
-    "Analysis",
-    "Chart",
-    "NotComputed",
-    "ReportJson",
-    "analyze",
-    "default_as_of",
-]
+if TYPE_CHECKING:
+    from threadlift.analysis.run import (
+        CORE_SKIPS,
+        SECTIONS,
+        Analysis,
+        Chart,
+        analyze,
+        default_as_of,
+    )
+
+__all__ = ["CORE_SKIPS", "SECTIONS", "Analysis", "Chart", "analyze", "default_as_of"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so importing one section module (or the SQL-only helpers a benchmark uses) does
+    # not import the whole analysis with pandas.
+    if name in __all__:
+        from threadlift.analysis import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'threadlift.analysis' has no attribute {name!r}")

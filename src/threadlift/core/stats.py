@@ -37,12 +37,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import scipy.special
-import scipy.stats
-from statsmodels.stats.multitest import multipletests
 
 from threadlift.core import sequential as confidence_sequences
 from threadlift.core.moments import SufficientStats
@@ -50,6 +47,27 @@ from threadlift.errors import InputError
 
 MetricType = Literal["proportion", "mean", "ratio"]
 Alternative = Literal["two-sided", "greater", "less"]
+
+def _distributions() -> Any:
+    """``scipy.stats``, imported when a test first needs it (the CLI starts without scipy)."""
+    import scipy.stats
+
+    return scipy.stats
+
+
+def _special() -> Any:
+    """``scipy.special``, imported when first needed."""
+    import scipy.special
+
+    return scipy.special
+
+
+def _multipletests(pvalues: Any, method: str) -> Any:
+    """statsmodels' ``multipletests``, imported when first needed."""
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(pvalues, method=method)
+
 
 ERROR_CODES: dict[str, str] = {
     "empty_arm": "an arm has no units; nothing can be estimated",
@@ -469,12 +487,12 @@ def effective_events(metric_type: MetricType, stats: SufficientStats) -> float:
 
 def _t_sf(x: float, df: float) -> float:
     """Survival function of Student's t (``scipy.stats.t.sf`` without its overhead)."""
-    return float(scipy.special.stdtr(df, -x))
+    return float(_special().stdtr(df, -x))
 
 
 def _t_ppf(q: float, df: float) -> float:
     """Quantile function of Student's t (``scipy.stats.t.ppf`` without its overhead)."""
-    return float(scipy.special.stdtrit(df, q))
+    return float(_special().stdtrit(df, q))
 
 
 def _t_interval(
@@ -743,15 +761,15 @@ def _prop_test(
     statistic = math.copysign(z_abs, delta) if delta else 0.0
     confidence_level = 1 - alpha
     if alternative == "two-sided":
-        pvalue = float(scipy.stats.chi2.sf(z_abs * z_abs, 1))
-        quantile = float(scipy.stats.norm.ppf((1 + confidence_level) / 2))
+        pvalue = float(_distributions().chi2.sf(z_abs * z_abs, 1))
+        quantile = float(_distributions().norm.ppf((1 + confidence_level) / 2))
     else:
         pvalue = float(
-            scipy.stats.norm.sf(statistic)
+            _distributions().norm.sf(statistic)
             if alternative == "greater"
-            else scipy.stats.norm.cdf(statistic)
+            else _distributions().norm.cdf(statistic)
         )
-        quantile = float(scipy.stats.norm.ppf(confidence_level))
+        quantile = float(_distributions().norm.ppf(confidence_level))
     width = quantile * math.sqrt(p_c * (1 - p_c) / n_c + p_t * (1 - p_t) / n_t)
     width += yates * inverse_sum
     lower = max(delta - width, -1.0) if alternative != "less" else -1.0
@@ -865,7 +883,7 @@ def complier_effect(
                            _ArmEstimate(control.units, complier_control, _NAN),
                            _ArmEstimate(treatment.units, complier_treatment, _NAN),
                            alpha=alpha, alternative=alternative, **units)
-    distribution = scipy.stats.norm(scale=se)
+    distribution = _distributions().norm(scale=se)
     if alternative == "greater":
         lower, upper = effect + float(distribution.isf(1 - alpha)), math.inf
         pvalue = float(distribution.sf(effect))
@@ -1049,7 +1067,7 @@ def srm_test(
     error = "single_arm" if len(counts) < 2 else "no_units" if total == 0 else None
     if error is not None:
         return SRMResult(_NAN, _NAN, True, expected, counts, alpha, error)
-    result = scipy.stats.chisquare(np.asarray(counts, dtype=float), np.asarray(expected))
+    result = _distributions().chisquare(np.asarray(counts, dtype=float), np.asarray(expected))
     pvalue = float(result.pvalue)
     return SRMResult(
         statistic=float(result.statistic),
@@ -1090,7 +1108,7 @@ def adjust_pvalues(
     finite = ~np.isnan(values)
     adjusted = np.full(values.shape, _NAN)
     if finite.any():
-        adjusted[finite] = multipletests(values[finite], method=method)[1]
+        adjusted[finite] = _multipletests(values[finite], method)[1]
     return [float(x) for x in adjusted]
 
 
@@ -1123,7 +1141,7 @@ def balance(
     if variances[0] + variances[1] == 0:
         return BalanceResult(variable, *means, _NAN, _NAN, _NAN, "zero_variance")
     smd = (means[1] - means[0]) / math.sqrt((variances[0] + variances[1]) / 2)
-    result = scipy.stats.ttest_ind_from_stats(
+    result = _distributions().ttest_ind_from_stats(
         means[1], math.sqrt(variances[1]), treatment.units,
         means[0], math.sqrt(variances[0]), control.units,
         equal_var=False,
