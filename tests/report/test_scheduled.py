@@ -7,24 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from experiments import two_arm_toml
 from threadlift.cli import main
 from threadlift.errors import ConfigError
 from threadlift.report.scheduled import _report_folder
-
-EXPERIMENT = """
-id = "{id}"
-channel = "whatsapp"
-assignment = "external"
-assigned_at = 2026-03-02T08:00:00Z
-window_days = 7
-[[arms]]
-name = "control"
-weight = 50
-holdout = true
-[[arms]]
-name = "message"
-weight = 50
-"""
 
 
 @pytest.mark.parametrize("experiment_id", ["../escaped", "../../escaped", "{outside}/abs", "a/../../x"])
@@ -39,7 +25,9 @@ def test_an_experiment_id_cannot_move_the_report_out_of_the_output_folder(
     assert runner.invoke(main, ["init", "-w", str(ws)]).exit_code == 0
     experiments = tmp_path / "inside" / "experiments"
     experiments.mkdir()
-    (experiments / "evil.toml").write_text(EXPERIMENT.format(id=experiment_id), encoding="utf-8")
+    (experiments / "evil.toml").write_text(
+        two_arm_toml(experiment_id, keys='assignment = "external"\n'), encoding="utf-8"
+    )
     out = tmp_path / "inside" / "reports"
     before = {p for p in tmp_path.rglob("*") if not p.is_relative_to(out)}
     done = runner.invoke(main, ["report", "--all", str(experiments), "--out", str(out),
