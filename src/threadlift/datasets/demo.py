@@ -163,22 +163,23 @@ def run_demo(
 
 def _refuse_unless_demo(path: Path) -> None:
     """Raise unless ``path`` is a workspace an earlier demo run created (safe to rebuild)."""
-    from threadlift.workspace import Workspace
+    from threadlift.workspace import Workspace, first_row
 
     how = (
         "the demo rebuilds its workspace from scratch; give it a new path "
         "(--workspace) or move that file away yourself"
     )
     try:
+        # Opening succeeds only for a threadlift workspace, which has threadlift_meta.
         with Workspace.open(path, read_only=True) as ws:
-            marked = ws.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'threadlift_meta'"
-            ).fetchall()[0][0] and ws.con.execute(
-                "SELECT count(*) FROM threadlift_meta WHERE key = ? AND value = ?", list(DEMO_MARK)
-            ).fetchall()[0][0]
+            marked = first_row(
+                ws.con,
+                "SELECT 1 FROM threadlift_meta WHERE key = $key AND value = $value",
+                {"key": DEMO_MARK[0], "value": DEMO_MARK[1]},
+            )
     except WorkspaceError as exc:
         raise InputError(f"{path} exists and is not a demo workspace ({exc}); {how}") from exc
-    if not marked:
+    if marked is None:
         raise InputError(
             f"{path} is a workspace that `threadlift demo` did not create and may hold data; {how}"
         )
