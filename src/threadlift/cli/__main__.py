@@ -1,0 +1,3 @@
+from threadlift.cli import main
+
+main()

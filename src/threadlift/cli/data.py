@@ -1,0 +1,178 @@
+"""Workspace commands: ``init``, ``load``, ``ingest``, ``quarantine``, ``info`` and ``sql``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from threadlift.cli.common import (
+    handle_errors,
+    workspace_option,
+)
+from threadlift.cli.main import main
+
+
+@main.command(epilog="Example: threadlift init -w my.duckdb")
+@workspace_option
+@handle_errors
+def init(workspace: Path) -> None:
+    """Create the workspace and every canonical table (or migrate an older one)."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.create(workspace) as ws:
+        version = ws.schema_version()
+    click.echo(f"workspace {workspace} ready (schema version {version})")
+
+
+@main.command(
+    epilog="Examples:\n\n  threadlift load actions orders-2026-11.csv more.parquet -w my.duckdb\n\n"
+    "  threadlift load assignments crm_split.csv --experiment spring.toml   # assigned elsewhere"
+)
+@click.argument("table")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--experiment",
+    "experiment_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="For TABLE=assignments: the experiment file(s) whose arm names rows must use.",
+)
+@workspace_option
+@handle_errors
+def load(
+    table: str, files: tuple[Path, ...], experiment_files: tuple[Path, ...], workspace: Path
+) -> None:
+    """Load canonical rows into TABLE from CSV, Parquet or JSON-lines FILES.
+
+    Bad rows go to the quarantine table with file, line and reason; good rows are kept.
+    Loading the same file twice adds nothing; all files load in one transaction.
+    """
+    from threadlift.loading import FileLoad, load_files
+    from threadlift.workspace import Workspace
+
+    def report(done: FileLoad) -> None:
+        extra = (
+            f"; ignored columns: {', '.join(done.ignored_columns)}" if done.ignored_columns else ""
+        )
+        click.echo(
+            f"{done.path}: {done.rows} rows, {done.inserted} added, {done.duplicates} already "
+            f"present, {done.quarantined} quarantined{extra}",
+            err=True,
+        )
+
+    from threadlift.experiment import load_experiment
+
+    experiments = [load_experiment(f) for f in experiment_files]
+    with Workspace.create(workspace) as ws:
+        result = load_files(ws, table, files, on_file=report, experiments=experiments)
+    click.echo(
+        f"{table}: {result.inserted} rows added, {result.duplicates} already present, "
+        f"{result.quarantined} quarantined"
+        + (" (see: threadlift quarantine)" if result.quarantined else "")
+    )
+
+
+@main.command(
+    epilog="Examples:\n\n  threadlift ingest --platform whatsapp webhooks-2026-11-*.jsonl -w my.duckdb\n\n"
+    "  threadlift ingest --rebuild -w my.duckdb    # rebuild canonical rows from the raw store"
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["whatsapp", "messenger", "instagram", "apple", "sms", "email"]),
+    help="Which platform the raw bodies come from.",
+)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Rebuild the canonical tables from the raw store.")
+@click.option(
+    "--unknown-identity", type=click.Choice(["create", "quarantine"]), default="create",
+    show_default=True, help="An address no contact has: make a new contact, or quarantine the row.",
+)
+@workspace_option
+@handle_errors
+def ingest(
+    platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
+    workspace: Path,
+) -> None:
+    """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
+
+    Every body is kept append-only in the raw store (duplicates dropped by content hash) and
+    mapped to the canonical tables; bad lines go to quarantine with file, line and reason.
+    """
+    from threadlift.errors import InputError
+    from threadlift.ingest import ingest_files
+    from threadlift.ingest import rebuild as rebuild_tables
+    from threadlift.workspace import Workspace
+
+    with Workspace.create(workspace) as ws:
+        if rebuild:
+            if files:
+                raise InputError("--rebuild replays the raw store; give no FILES with it")
+            result = rebuild_tables(ws, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+        else:
+            if platform is None or not files:
+                raise InputError("give --platform and at least one FILE (or --rebuild)")
+            result = ingest_files(ws, platform, files, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+    click.echo(
+        f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
+        f"{result.duplicates} duplicates, {result.quarantined} quarantined"
+    )
+    for table, count in sorted(result.rows.items()):
+        click.echo(f"  {table:<15} +{count:,}")
+
+
+@main.command(
+    epilog="Examples:\n\n  threadlift sql --dialect bigquery                 # every analysis query\n\n"
+    "  threadlift sql --dialect snowflake analysis/funnel/funnel\n\n  threadlift sql --list"
+)
+@click.argument("queries", nargs=-1)
+@click.option(
+    "--dialect", type=click.Choice(["duckdb", "spark", "bigquery", "snowflake", "trino"]),
+    default="duckdb", show_default=True,
+)
+@click.option("--list", "list_only", is_flag=True, help="List the query names.")
+@handle_errors
+def sql(queries: tuple[str, ...], dialect: str, list_only: bool) -> None:
+    """Print threadlift's SQL rendered for a warehouse dialect (parameters as placeholders)."""
+    from threadlift.engines.dialects import render
+    from threadlift.engines.sqlfiles import query_names
+
+    names = query_names("analysis/*/*.sql")
+    if list_only:
+        click.echo("\n".join(names))
+        return
+    for name in queries or tuple(names):
+        click.echo(f"-- {name} ({dialect})\n{render(name, dialect, pretty=True)};\n")
+
+
+@main.command(epilog="Example: threadlift quarantine --limit 20")
+@click.option("--limit", default=50, show_default=True, help="Rows to show.")
+@workspace_option
+@handle_errors
+def quarantine(limit: int, workspace: Path) -> None:
+    """Show rejected input rows with their file, line and reason."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        rows = ws.con.execute(
+            "SELECT target_table, source, location, reason FROM quarantine "
+            "ORDER BY ingested_at DESC, source, location LIMIT $n",
+            {"n": limit},
+        ).fetchall()
+    if not rows:
+        click.echo("quarantine is empty")
+    for table, source, location, reason in rows:
+        click.echo(f"{table}\t{source}:{location}\t{reason}")
+
+
+@main.command(epilog="Example: threadlift info -w my.duckdb")
+@workspace_option
+@handle_errors
+def info(workspace: Path) -> None:
+    """Row counts of every canonical table."""
+    from threadlift.workspace import Workspace
+
+    with Workspace.open(workspace, read_only=True) as ws:
+        click.echo(f"workspace {workspace} (schema version {ws.schema_version()})")
+        for table, count in ws.counts().items():
+            click.echo(f"  {table:<15} {count:>12,}")
