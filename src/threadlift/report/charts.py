@@ -1,13 +1,20 @@
-"""Report charts as inline SVG, drawn with matplotlib.
+"""Report charts, drawn with matplotlib, written as SVG (inline or standalone) or PNG.
 
-Each function takes rows of the report dict and returns one ``<svg>`` element as text
-(or None when there is nothing to draw), ready to be placed in an HTML page that must
-open offline: no external references, text drawn as paths so no font is fetched, and
-byte-identical output for identical input (fixed ``svg.hashsalt``, no date metadata,
-element ids prefixed per chart so several charts can share one page).
+Each ``*_plot`` function takes rows of the report dict and returns one inline ``<svg>``
+element as text (or None when there is nothing to draw), ready to be placed in an HTML
+page that must open offline: no namespace declarations (the HTML parser needs none) so
+the page holds no URL, text drawn as paths so no font is fetched, and byte-identical
+output for identical input (fixed ``svg.hashsalt``, no date metadata, element ids
+prefixed per chart so several charts can share one page).
 
-matplotlib is driven through :class:`matplotlib.figure.Figure` with the SVG backend
-only; pyplot's global state is never touched.
+:func:`draw` returns the same chart as a :class:`Drawing`, which also writes a
+standalone SVG document (with its ``xmlns`` and ``xmlns:xlink`` declarations, as a file,
+a ``data:`` URI or a notebook's ``image/svg+xml`` output needs) and a PNG (what GitHub
+and older viewers fall back to). :func:`power_curve` draws a holdout design's power
+against audience size.
+
+matplotlib is driven through :class:`matplotlib.figure.Figure` with its SVG and Agg
+backends only; pyplot's global state is never touched.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -84,33 +92,99 @@ def _style(chart: str) -> Iterator[None]:
         yield
 
 
-def _svg(figure: Figure, chart: str, label: str) -> str:
-    """The figure as one self-contained, deterministic ``<svg>`` element.
+PNG_DPI = 144
+"""PNG resolution: 1.5 CSS pixels per pixel of the SVG's size, sharp on most screens."""
+_CSS_DPI = 96
+_XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 
-    Args:
-        figure: the drawn figure.
-        chart: a short name, unique within the page; prefixes every element id.
-        label: the accessible name of the image.
+
+class Drawing:
+    """One chart drawn with matplotlib, to be written as inline SVG, an SVG file or a PNG.
+
+    Attributes:
+        name: a short name, unique within a page; prefixes every element id.
+        label: the accessible name of the image (``aria-label``).
     """
-    FigureCanvasSVG(figure)
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
-    # Inline SVG in HTML needs no namespace declarations; without them the page holds
-    # no URL at all, so a plain search for "http" finds nothing.
-    text = re.sub(r'\s+xmlns(?::xlink)?="[^"]*"', "", text)
-    ids = _ID.findall(text)
-    for old in sorted(set(ids), key=len, reverse=True):
-        new = f"{chart}-{old}"
-        text = text.replace(f'id="{old}"', f'id="{new}"')
-        text = text.replace(f'href="#{old}"', f'href="#{new}"')
-        text = text.replace(f"url(#{old})", f"url(#{new})")
-    label_attr = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return text.replace(
-        "<svg ", f'<svg role="img" aria-label="{label_attr}" class="chart" ', 1
-    ).strip()
+
+    def __init__(self, figure: Figure, name: str, label: str) -> None:
+        self._figure = figure
+        self.name = name
+        self.label = label
+
+    def _svg(self) -> str:
+        """The ``<svg>`` element with its namespace declarations, ids prefixed, labelled."""
+        FigureCanvasSVG(self._figure)
+        buffer = io.StringIO()
+        with _style(self.name):
+            self._figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        text = buffer.getvalue()
+        text = text[text.index("<svg") :]
+        text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
+        ids = _ID.findall(text)
+        for old in sorted(set(ids), key=len, reverse=True):
+            new = f"{self.name}-{old}"
+            text = text.replace(f'id="{old}"', f'id="{new}"')
+            text = text.replace(f'href="#{old}"', f'href="#{new}"')
+            text = text.replace(f"url(#{old})", f"url(#{new})")
+        label = self.label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        return text.replace(
+            "<svg ", f'<svg role="img" aria-label="{label}" class="chart" ', 1
+        ).strip()
+
+    def element(self) -> str:
+        """The chart as an ``<svg>`` element for an HTML page.
+
+        The ``xmlns`` and ``xmlns:xlink`` declarations are left out: the HTML parser puts
+        an ``<svg>`` and its ``xlink:href`` attributes in their namespaces itself, and
+        without them the page holds no URL at all, so a plain search for "http" finds
+        nothing. Not a valid SVG file on its own: see :meth:`document`.
+        """
+        return re.sub(r'\s+xmlns(?::xlink)?="[^"]*"', "", self._svg())
+
+    def document(self) -> str:
+        """The chart as a standalone SVG document (a ``.svg`` file, a ``data:`` URI).
+
+        An XML declaration, then the ``<svg>`` element with the SVG and XLink namespace
+        declarations its ``xlink:href`` references need: browsers, JupyterLab (which
+        shows SVG through an ``<img>``) and image viewers all accept it.
+        """
+        return _XML_DECLARATION + self._svg() + "\n"
+
+    def png(self) -> bytes:
+        """The chart as a PNG at :data:`PNG_DPI`, without time stamps (same input, same bytes)."""
+        buffer = io.BytesIO()
+        with _style(self.name):
+            self._figure.savefig(
+                buffer,
+                format="png",
+                dpi=PNG_DPI,
+                metadata={"Software": None},
+                bbox_inches="tight",
+                facecolor="white",
+            )
+        return buffer.getvalue()
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """The width and height in pixels written in a PNG's header.
+
+    Raises:
+        ValueError: when ``png`` is not a PNG.
+    """
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image (its first bytes are not the PNG signature and IHDR)")
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+def css_size(png: bytes) -> tuple[int, int]:
+    """The size in CSS pixels at which a PNG written by :meth:`Drawing.png` shows sharp."""
+    width, height = png_size(png)
+    return round(width * _CSS_DPI / PNG_DPI), round(height * _CSS_DPI / PNG_DPI)
+
+
+def _element(drawing: Drawing | None) -> str | None:
+    return None if drawing is None else drawing.element()
 
 
 def _axis_percent(axes: Axes, axis: str = "x", *, signed: bool = False) -> None:
@@ -138,7 +212,7 @@ def _interval_plot(
     percent: bool,
     colour: Callable[[Row], str],
     note: Callable[[Row], str],
-) -> str:
+) -> Drawing:
     """Points with intervals, one row each, top to bottom (forest-plot layout)."""
     height = 0.9 + 0.42 * len(rows)
     figure = Figure(figsize=(_WIDTH, height))
@@ -175,7 +249,7 @@ def _interval_plot(
     axes.set_xlabel(xlabel)
     if percent:
         _axis_percent(axes, signed=True)
-    return _svg(figure, chart, title)
+    return Drawing(figure, chart, title)
 
 
 def _effect_colour(row: Row) -> str:
@@ -189,7 +263,7 @@ def _effect_colour(row: Row) -> str:
     return PALETTE[0]
 
 
-def forest_plot(metrics: Sequence[Row]) -> str | None:
+def forest_drawing(metrics: Sequence[Row]) -> Drawing | None:
     """Every metric's relative effect with its interval, one row per metric and arm."""
     if not metrics:
         return None
@@ -210,7 +284,7 @@ def forest_plot(metrics: Sequence[Row]) -> str | None:
         )
 
 
-def guardrail_plot(guardrails: Sequence[Row]) -> str | None:
+def guardrail_drawing(guardrails: Sequence[Row]) -> Drawing | None:
     """Each guardrail's change, its one-sided upper bound, and the allowed increase."""
     if not guardrails:
         return None
@@ -231,7 +305,7 @@ def guardrail_plot(guardrails: Sequence[Row]) -> str | None:
         )
 
 
-def cumulative_plot(cumulative: Sequence[Row]) -> str | None:
+def cumulative_drawing(cumulative: Sequence[Row]) -> Drawing | None:
     """Effect by day since assignment with its interval band, one panel per metric."""
     metrics = list(dict.fromkeys(text_of(row.get("metric")) for row in cumulative))
     if not metrics:
@@ -286,10 +360,10 @@ def cumulative_plot(cumulative: Sequence[Row]) -> str | None:
             axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         panels[-1].set_xlabel("days since assignment")
         figure.tight_layout()
-        return _svg(figure, "cumulative", "Cumulative effect by day since assignment")
+        return Drawing(figure, "cumulative", "Cumulative effect by day since assignment")
 
 
-def funnel_plot(funnel: Sequence[Row]) -> str | None:
+def funnel_drawing(funnel: Sequence[Row]) -> Drawing | None:
     """Share of assigned units reaching each stage, bars grouped by stage, one per arm."""
     if not funnel:
         return None
@@ -330,7 +404,7 @@ def funnel_plot(funnel: Sequence[Row]) -> str | None:
         axes.set_axisbelow(True)
         axes.set_title("Funnel by arm, counted from assignment")
         axes.legend(loc="upper right", fontsize=8)
-        return _svg(figure, "funnel", "Funnel by arm: share of assigned units at each stage")
+        return Drawing(figure, "funnel", "Funnel by arm: share of assigned units at each stage")
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -357,9 +431,9 @@ def _tier_rank(tier: str) -> float:
     return float(match.group(1)) * scale
 
 
-def sender_quality_plot(
+def sender_quality_drawing(
     sender_quality: Sequence[Row], *, start: object = None, end: object = None
-) -> str | None:
+) -> Drawing | None:
     """Quality rating and messaging-limit tier of each sender over time (step lines).
 
     Args:
@@ -433,7 +507,7 @@ def sender_quality_plot(
         tier_axes.set_ylabel("limit tier")
         quality_axes.set_ylabel("quality")
         figure.autofmt_xdate()
-        return _svg(figure, "quality", "Sender quality rating and messaging-limit tier over time")
+        return Drawing(figure, "quality", "Sender quality rating and messaging-limit tier over time")
 
 
 _EPOCH = datetime(1970, 1, 1)
@@ -444,7 +518,7 @@ def _epoch_days(when: datetime) -> float:
     return (when - _EPOCH).total_seconds() / 86_400
 
 
-def template_quality_plot(template_quality: Row) -> str | None:
+def template_quality_drawing(template_quality: Row) -> Drawing | None:
     """Each template's quality rating and pauses over the experiment window (one lane each).
 
     Args:
@@ -571,10 +645,10 @@ def template_quality_plot(template_quality: Row) -> str | None:
         axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         axes.set_title("Template quality rating and pauses (dashed: window start)")
         figure.autofmt_xdate()
-        return _svg(figure, "template-quality", "Template quality rating and pauses over time")
+        return Drawing(figure, "template-quality", "Template quality rating and pauses over time")
 
 
-def cost_plot(cost: Sequence[Row]) -> str | None:
+def cost_drawing(cost: Sequence[Row]) -> Drawing | None:
     """Cost per incremental conversion with its interval, one bar per arm and category."""
     if not cost:
         return None
@@ -625,4 +699,144 @@ def cost_plot(cost: Sequence[Row]) -> str | None:
         axes.grid(axis="x", color=GRID)
         axes.set_axisbelow(True)
         axes.set_title("Cost per incremental conversion, with interval")
-        return _svg(figure, "cost", "Cost per incremental conversion by arm")
+        return Drawing(figure, "cost", "Cost per incremental conversion by arm")
+
+
+def forest_plot(metrics: Sequence[Row]) -> str | None:
+    """:func:`forest_drawing` as an inline ``<svg>`` element."""
+    return _element(forest_drawing(metrics))
+
+
+def guardrail_plot(guardrails: Sequence[Row]) -> str | None:
+    """:func:`guardrail_drawing` as an inline ``<svg>`` element."""
+    return _element(guardrail_drawing(guardrails))
+
+
+def cumulative_plot(cumulative: Sequence[Row]) -> str | None:
+    """:func:`cumulative_drawing` as an inline ``<svg>`` element."""
+    return _element(cumulative_drawing(cumulative))
+
+
+def funnel_plot(funnel: Sequence[Row]) -> str | None:
+    """:func:`funnel_drawing` as an inline ``<svg>`` element."""
+    return _element(funnel_drawing(funnel))
+
+
+def sender_quality_plot(
+    sender_quality: Sequence[Row], *, start: object = None, end: object = None
+) -> str | None:
+    """:func:`sender_quality_drawing` as an inline ``<svg>`` element."""
+    return _element(sender_quality_drawing(sender_quality, start=start, end=end))
+
+
+def template_quality_plot(template_quality: Row) -> str | None:
+    """:func:`template_quality_drawing` as an inline ``<svg>`` element."""
+    return _element(template_quality_drawing(template_quality))
+
+
+def cost_plot(cost: Sequence[Row]) -> str | None:
+    """:func:`cost_drawing` as an inline ``<svg>`` element."""
+    return _element(cost_drawing(cost))
+
+
+CHARTS: dict[str, Callable[[Mapping[str, Any]], Drawing | None]] = {
+    "forest": lambda report: forest_drawing(report.get("metrics") or []),
+    "cumulative": lambda report: cumulative_drawing(report.get("cumulative") or []),
+    "funnel": lambda report: funnel_drawing(report.get("funnel") or []),
+    "guardrails": lambda report: guardrail_drawing(report.get("guardrails") or []),
+    "quality": lambda report: sender_quality_drawing(
+        report.get("sender_quality") or [],
+        start=report.get("assigned_at"),
+        end=report.get("as_of"),
+    ),
+    "template_quality": lambda report: template_quality_drawing(
+        report.get("template_quality") or {}
+    ),
+    "cost": lambda report: cost_drawing(report.get("cost") or []),
+}
+"""Every report chart by name, drawn from the report dict as the HTML report draws it."""
+
+
+def draw(chart: str, report: Mapping[str, Any]) -> Drawing | None:
+    """One of the report's charts (:data:`CHARTS`), from the report dict.
+
+    Args:
+        chart: ``forest``, ``cumulative``, ``funnel``, ``guardrails``, ``quality``,
+            ``template_quality`` or ``cost``.
+        report: the report dict, as ``report.json`` holds it.
+
+    Returns:
+        The drawing, or None when the report has no rows for that chart.
+
+    Raises:
+        ValueError: when ``chart`` is not one of :data:`CHARTS`.
+    """
+    if chart not in CHARTS:
+        raise ValueError(f"unknown chart {chart!r}; choose one of {', '.join(CHARTS)}")
+    return CHARTS[chart](report)
+
+
+def power_curve(
+    curves: Sequence[Row], *, target_power: float | None = 0.8, title: str | None = None
+) -> Drawing:
+    """Power against audience size, one line per design (a holdout share, an effect …).
+
+    Args:
+        curves: rows with ``design`` (the line's label), ``units`` (audience size, > 0)
+            and ``power`` (a fraction), as :func:`threadlift.core.power.plan` solves it.
+        target_power: drawn as a dotted line (None: no line).
+        title: the chart's title (default: "Power by audience size").
+
+    Raises:
+        ValueError: when there are no rows, or a row lacks a positive ``units`` or a
+            ``power`` between 0 and 1.
+    """
+    if not curves:
+        raise ValueError("power_curve needs at least one row of design, units and power")
+    for index, row in enumerate(curves):
+        units, power = as_float(row.get("units")), as_float(row.get("power"))
+        if units is None or units <= 0 or power is None or not 0 <= power <= 1:
+            raise ValueError(
+                f"power_curve row {index} ({dict(row)!r}) needs units > 0 and 0 <= power <= 1"
+            )
+    heading = title or "Power by audience size"
+    with _style("power"):
+        figure = Figure(figsize=(_WIDTH * 0.75, 3.6))
+        axes = figure.add_subplot()
+        designs = list(dict.fromkeys(text_of(row.get("design")) for row in curves))
+        for index, design in enumerate(designs):
+            points = sorted(
+                (float(row["units"]), float(row["power"]))
+                for row in curves
+                if text_of(row.get("design")) == design
+            )
+            axes.plot(
+                [units for units, _ in points],
+                [power for _, power in points],
+                color=PALETTE[index % len(PALETTE)],
+                marker="o",
+                markersize=4,
+                linewidth=2,
+                label=design,
+            )
+        if target_power is not None:
+            axes.axhline(target_power, color=MUTED, linestyle=":", linewidth=1.2)
+            axes.text(
+                axes.get_xlim()[0],
+                target_power,
+                f" target {fmt_percent(target_power, decimals=0)}",
+                va="bottom",
+                fontsize=8,
+                color=MUTED,
+            )
+        axes.set_xscale("log")
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt_count(value)))
+        axes.set_ylim(0, 1.02)
+        _axis_percent(axes, "y")
+        axes.set_xlabel("audience size (units, all arms)")
+        axes.set_ylabel("power")
+        axes.grid(color=GRID)
+        axes.set_axisbelow(True)
+        axes.set_title(heading)
+        axes.legend(loc="lower right", fontsize=8)
+        return Drawing(figure, "power", heading)
