@@ -9,9 +9,12 @@ analysis of the others.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pandas as pd
 
@@ -37,8 +40,10 @@ from threadlift.analysis.lift import (
 )
 from threadlift.analysis.quality import (
     SenderQualityRow,
+    TemplateEvent,
     TemplateQuality,
     TemplateQualityUnavailable,
+    TemplateSummary,
     sender_quality,
     template_quality,
 )
@@ -53,13 +58,23 @@ from threadlift.analysis.units import (
     prepare_units,
     rejected_assignments,
 )
-from threadlift.analysis.windows import WindowShareRow, WindowSplit, window_shares, window_split
+from threadlift.analysis.windows import (
+    WindowShareRow,
+    WindowSplit,
+    WindowSplitMetricRow,
+    WindowStratumRow,
+    window_shares,
+    window_split,
+)
 from threadlift.engines.base import Engine
 from threadlift.engines.duckdb import DuckDBEngine
 from threadlift.engines.lake import INGEST_FACT_TABLES
-from threadlift.errors import ConfigError
+from threadlift.errors import ConfigError, InputError
 from threadlift.experiment import Experiment
 from threadlift.workspace import Workspace
+
+if TYPE_CHECKING:
+    from threadlift.report.charts import Drawing
 
 Sections = Literal["full", "core"]
 
@@ -82,17 +97,64 @@ CORE_SKIPS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Chart:
-    """An SVG chart that renders itself in notebooks."""
+    """A chart that renders itself in notebooks and saves as an SVG or a PNG file.
 
-    svg: str
+    It offers both an SVG (``_repr_svg_``: a standalone document with its namespace
+    declarations, which JupyterLab, Notebook 7 and nbconvert show through an ``<img>``)
+    and a PNG (``_repr_png_``, for viewers without SVG); the front end picks. Build one
+    with :meth:`Analysis.plot`, or from any drawing of :mod:`threadlift.report.charts`
+    (:func:`~threadlift.report.charts.power_curve`) with :meth:`from_drawing`.
+
+    Attributes:
+        svg: the standalone SVG document.
+        png: the PNG image.
+        width: the width in CSS pixels at which the PNG shows sharp.
+        height: the height in CSS pixels.
+        label: what the chart shows (its accessible name).
+    """
+
+    svg: str = field(repr=False)
+    png: bytes = field(repr=False)
+    width: int
+    height: int
+    label: str
+
+    @classmethod
+    def from_drawing(cls, drawing: Drawing) -> Chart:
+        """The chart of a drawing, written once as SVG and once as PNG."""
+        from threadlift.report.charts import css_size
+
+        png = drawing.png()
+        width, height = css_size(png)
+        return cls(drawing.document(), png, width, height, drawing.label)
 
     def _repr_svg_(self) -> str:
         return self.svg
 
-    def save(self, path: str) -> None:
-        """Write the SVG to ``path``."""
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(self.svg)
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        return self.png, {"width": self.width, "height": self.height}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the chart to ``path``: an SVG file for ``.svg``, a PNG for ``.png``.
+
+        Returns:
+            The path written.
+
+        Raises:
+            InputError: when the file name ends in neither ``.svg`` nor ``.png``.
+        """
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix == ".svg":
+            target.write_text(self.svg, encoding="utf-8")
+        elif suffix == ".png":
+            target.write_bytes(self.png)
+        else:
+            raise InputError(
+                f"cannot save a chart as {str(target)!r}: the file name must end in .svg or "
+                ".png (the format is chosen by the extension)"
+            )
+        return target
 
 @dataclass(frozen=True)
 class NotComputed:
@@ -262,48 +324,176 @@ class Analysis:
         return f"<Analysis {self.summary()}>"
 
     def plot(self, chart: str = "forest") -> Chart:
-        """A chart of this analysis, displayed inline in Jupyter (SVG).
+        """A chart of this analysis, as the HTML report draws it; shown inline in notebooks.
 
         Args:
             chart: ``forest`` (every metric's relative effect), ``cumulative`` (lift by day
                 since assignment), ``funnel``, ``guardrails``, ``quality`` (sender quality
                 timeline), ``template_quality`` (template status and quality timeline) or
                 ``cost``.
+
+        Returns:
+            A :class:`Chart` (SVG and PNG); ``.save("forest.svg")`` writes it to a file.
+
+        Raises:
+            InputError: for an unknown chart, or one this analysis has no rows for.
         """
         from threadlift.report import charts
 
-        report = self.to_dict()
-        makers: dict[str, Any] = {
-            "forest": lambda: charts.forest_plot(report["metrics"]),
-            "cumulative": lambda: charts.cumulative_plot(report["cumulative"]),
-            "funnel": lambda: charts.funnel_plot(report["funnel"]),
-            "guardrails": lambda: charts.guardrail_plot(report["guardrails"]),
-            "quality": lambda: charts.sender_quality_plot(report["sender_quality"]),
-            "template_quality": lambda: charts.template_quality_plot(report["template_quality"]),
-            "cost": lambda: charts.cost_plot(report["cost"]),
+        if chart not in charts.CHARTS:
+            raise InputError(
+                f"unknown chart {chart!r}; choose one of {', '.join(charts.CHARTS)}"
+            )
+        drawing = charts.draw(chart, self.to_dict())
+        if drawing is None:
+            section = {"forest": "metrics", "quality": "sender_quality"}.get(chart, chart)
+            why = (
+                "a core analysis skips it; run analyze(..., sections='full')"
+                if section in self.skipped_sections
+                else "this analysis has no rows for it"
+            )
+            raise InputError(f"nothing to draw for {chart!r}: {why}")
+        return Chart.from_drawing(drawing)
+
+    def to_pandas(self, section: str = "metrics") -> pd.DataFrame:
+        """One section of ``report.json`` as a DataFrame, one row per result row.
+
+        Numbers stay numbers (NaN where a statistic is not estimable, with its ``error``
+        code beside it), as tea-tasting's ``to_pandas()``; :meth:`to_markdown`,
+        :meth:`to_html` and ``print`` show them formatted.
+
+        Args:
+            section: a key of :data:`FRAMES`: ``metrics``, ``arms``, ``srm``, ``balance``,
+                ``complier``, ``funnel``, ``cumulative``, ``guardrails``,
+                ``guardrail_breakdown``, ``messaging_limits`` (or ``reach``),
+                ``window_share``, ``window_split`` (per-stratum lifts),
+                ``window_strata``, ``sender_quality``, ``templates`` (or
+                ``template_quality``), ``template_events``, ``cost``,
+                ``cost_comparison``, ``alerts``, ``warnings``, ``methods``. Spaces and
+                hyphens read as underscores (``"window split"``).
+
+        Returns:
+            The section's rows with the fields of its result type as columns, in order
+            (an empty frame with those columns when the section has no rows).
+
+        Raises:
+            InputError: for an unknown section, or one a core analysis did not compute.
+        """
+        name = section.strip().lower().replace(" ", "_").replace("-", "_")
+        name = FRAME_ALIASES.get(name, name)
+        if name not in FRAMES:
+            known = ", ".join([*FRAMES, *FRAME_ALIASES])
+            raise InputError(f"unknown section {section!r}; choose one of {known}")
+        row_type, skipped_as = FRAMES[name]
+        if skipped_as in self.skipped_sections:
+            raise InputError(
+                f"section {section!r} was not computed: this is a core analysis; run "
+                "analyze(..., sections='full') for it"
+            )
+        rows = self._frame_rows(name)
+        columns = [f.name for f in fields(row_type)]
+        return pd.DataFrame([asdict(row) for row in rows], columns=columns)
+
+    def _frame_rows(self, name: str) -> list[Any]:
+        """The result rows of one :data:`FRAMES` section."""
+        split, templates = self.window_split, self.template_quality
+        rows: dict[str, Callable[[], list[Any]]] = {
+            "metrics": lambda: [m.row() for m in self.metrics],
+            "arms": lambda: list(self.arms),
+            "srm": lambda: [self.srm],
+            "balance": lambda: list(self.balance),
+            "complier": lambda: list(self.complier),
+            "funnel": lambda: list(self.funnel),
+            "cumulative": lambda: list(self.cumulative),
+            "guardrails": lambda: list(self.guardrails),
+            "guardrail_breakdown": lambda: list(self.guardrail_breakdown),
+            "messaging_limits": lambda: list(self.messaging_limits),
+            "window_share": lambda: list(self.window_share),
+            "window_split": lambda: [] if split is None else list(split.metrics),
+            "window_strata": lambda: [] if split is None else list(split.strata),
+            "sender_quality": lambda: list(self.sender_quality),
+            "templates": lambda: [] if templates is None else list(templates.templates),
+            "template_events": lambda: [] if templates is None else list(templates.events),
+            "cost": lambda: list(self.cost),
+            "cost_comparison": lambda: list(self.cost_comparison),
+            "alerts": lambda: list(self.alerts),
+            "warnings": lambda: [Message(text) for text in self.warnings],
+            "methods": lambda: [Message(text) for text in self.methods],
         }
-        if chart not in makers:
-            raise ValueError(f"unknown chart {chart!r}; choose one of {', '.join(makers)}")
-        svg = makers[chart]()
-        if svg is None:
-            raise ValueError(f"nothing to draw for {chart!r} (no rows in this analysis)")
-        return Chart(str(svg))
+        return rows[name]()
+
+    def to_markdown(self) -> str:
+        """The report as Markdown, the text of ``report.md`` (formatted numbers, every section)."""
+        from threadlift.report.markdown import render_markdown
+
+        return render_markdown(self.to_dict())
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML page, the text of ``report.html`` (with charts)."""
+        from threadlift.report.html import render_html
+
+        return render_html(self.to_dict())
+
+    def __str__(self) -> str:
+        """``print(result)``: the Markdown report (:meth:`to_markdown`)."""
+        return self.to_markdown()
 
     def metrics_frame(self) -> pd.DataFrame:
-        """Metric results as a DataFrame (one row per metric and arm)."""
-        return pd.DataFrame([asdict(m.row()) for m in self.metrics])
+        """Metric results as a DataFrame (one row per metric and arm): ``to_pandas("metrics")``."""
+        return self.to_pandas("metrics")
 
     def guardrails_frame(self) -> pd.DataFrame:
-        """Guardrail tests as a DataFrame."""
-        return pd.DataFrame([asdict(g) for g in self.guardrails])
+        """Guardrail tests as a DataFrame: ``to_pandas("guardrails")``."""
+        return self.to_pandas("guardrails")
 
     def funnel_frame(self) -> pd.DataFrame:
-        """The funnel by arm as a DataFrame."""
-        return pd.DataFrame([asdict(f) for f in self.funnel])
+        """The funnel by arm as a DataFrame: ``to_pandas("funnel")``."""
+        return self.to_pandas("funnel")
 
     def cost_frame(self) -> pd.DataFrame:
-        """Cost per arm and category as a DataFrame."""
-        return pd.DataFrame([asdict(c) for c in self.cost])
+        """Cost per arm and category as a DataFrame: ``to_pandas("cost")``."""
+        return self.to_pandas("cost")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One warning or method line, as a row of :meth:`Analysis.to_pandas`."""
+
+    message: str
+
+
+FRAMES: dict[str, tuple[type[Any], str]] = {
+    "metrics": (MetricRow, "metrics"),
+    "arms": (ArmRow, "arms"),
+    "srm": (SRMCheck, "srm"),
+    "balance": (BalanceRow, "balance"),
+    "complier": (ComplierRow, "complier"),
+    "funnel": (FunnelRow, "funnel"),
+    "cumulative": (CumulativeRow, "cumulative"),
+    "guardrails": (GuardrailResult, "guardrails"),
+    "guardrail_breakdown": (GuardrailBreakdownRow, "guardrail_breakdown"),
+    "messaging_limits": (MessagingLimitRow, "messaging_limits"),
+    "window_share": (WindowShareRow, "window_share"),
+    "window_split": (WindowSplitMetricRow, "window_split"),
+    "window_strata": (WindowStratumRow, "window_split"),
+    "sender_quality": (SenderQualityRow, "sender_quality"),
+    "templates": (TemplateSummary, "template_quality"),
+    "template_events": (TemplateEvent, "template_quality"),
+    "cost": (CostRow, "cost"),
+    "cost_comparison": (CostComparisonRow, "cost_comparison"),
+    "alerts": (Alert, "alerts"),
+    "warnings": (Message, "warnings"),
+    "methods": (Message, "methods"),
+}
+"""The sections of :meth:`Analysis.to_pandas`: each one's row type and its report.json key."""
+
+FRAME_ALIASES: dict[str, str] = {
+    "reach": "messaging_limits",
+    "template_quality": "templates",
+    "window_split_strata": "window_strata",
+}
+"""Other names :meth:`Analysis.to_pandas` accepts."""
+
 
 def json_value(value: Any) -> Any:
     """``value`` as JSON data: a dataclass becomes an object of its fields in order, NaN and
