@@ -240,6 +240,17 @@ def test_version_field() -> None:
     assert "version: Input should be greater than or equal to 1" in error_of(experiment_text(extra="version = 0"))
 
 
+def test_enrolment_field() -> None:
+    assert parse_experiment(experiment_text()).enrolment == "once"
+    assert parse_experiment(experiment_text(extra='enrolment = "rolling"')).enrolment == "rolling"
+    message = error_of(experiment_text(extra='enrolment = "continuous"'))
+    assert "enrolment: Input should be 'once' or 'rolling' (got 'continuous')" in message
+    message = error_of(experiment_text(extra='assignment = "external"\nenrolment = "rolling"'))
+    assert 'enrolment: applies to experiments threadlift assigns; with assignment = "external"' in message
+    # the default is not an error there
+    assert parse_experiment(experiment_text(extra='assignment = "external"')).enrolment == "once"
+
+
 def test_unknown_field_names_the_field() -> None:
     assert "salf: unknown field" in error_of(experiment_text(extra='salf = "x"'))
 

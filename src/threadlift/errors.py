@@ -28,3 +28,23 @@ class WorkspaceError(ThreadliftError):
 
 class AssignmentError(ThreadliftError):
     """Assignment cannot proceed as asked (for example the design changed after assignment)."""
+
+
+class NoEligibleContactsError(AssignmentError):
+    """A first ``assign`` run found nobody eligible; nothing was registered or written.
+
+    ``excluded`` holds the candidates per failing rule, so a caller (a test, a notebook)
+    can see what excluded everyone.
+    """
+
+    def __init__(self, message: str, excluded: dict[str, int]) -> None:
+        super().__init__(message)
+        self.excluded = dict(excluded)
+
+
+class EnrolmentClosedError(AssignmentError):
+    """A later ``assign`` run of an ``enrolment = "once"`` experiment would add contacts."""
+
+    def __init__(self, message: str, newly_eligible: int) -> None:
+        super().__init__(message)
+        self.newly_eligible = newly_eligible

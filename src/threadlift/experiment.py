@@ -13,6 +13,10 @@ Besides its core fields (id, channel, sender, arms, metrics, guardrails) an expe
   stop]``: the half-open range of the layer's own 10,000 buckets this experiment may
   draw from. Experiments in one layer must have disjoint ranges, so no contact is in
   two of them.
+* ``enrolment = "once" | "rolling"`` — whether a later ``assign`` run may add contacts.
+  ``once`` (the default, a campaign holdout): the audience is the one eligible at
+  ``assigned_at``; a later run that would add anyone is refused. ``rolling``: a later
+  run adds the contacts that have become eligible, each dated when first assigned.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ MAX_WEIGHT = 1e12
 multiplies them by unit counts, which must stay finite."""
 
 Channel = Literal["whatsapp", "messenger", "instagram", "apple", "sms", "email"]
+Enrolment = Literal["once", "rolling"]
 MetricType = Literal["proportion", "mean", "ratio"]
 
 
@@ -163,6 +168,11 @@ class Experiment(_Model):
     ``assignments`` file) or ``global_holdout`` (the program-level comparison: every
     contact known at ``assigned_at``, labelled by the workspace's global holdout; arms
     :data:`GLOBAL_HOLDOUT_ARMS`)."""
+    enrolment: Enrolment = "once"
+    """Whether a later ``assign`` run may add contacts (``assignment = "threadlift"`` only):
+    ``once`` enrols the audience eligible at ``assigned_at`` and refuses a later run that
+    would add anyone; ``rolling`` adds the newly eligible, each with its own ``assigned_at``
+    (the run's time)."""
     sequential: bool = False
     alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
     srm_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.001
@@ -223,6 +233,11 @@ class Experiment(_Model):
             )
         if self.assignment == "global_holdout":
             self._check_global_holdout_arms()
+        if "enrolment" in self.model_fields_set and self.assignment != "threadlift":
+            raise ValueError(
+                f'enrolment: applies to experiments threadlift assigns; with assignment = '
+                f'"{self.assignment}" the arms do not come from `assign` (remove enrolment)'
+            )
         metric_names = [m.name for m in self.metrics] + [g.name for g in self.guardrails]
         repeated = sorted({n for n in metric_names if metric_names.count(n) > 1})
         if repeated:

@@ -28,6 +28,7 @@ from threadlift.assign.assignment import (
     set_global_holdout,
 )
 from threadlift.engines.sqlfiles import sql_dir, sql_text, strip_header
+from threadlift.errors import NoEligibleContactsError
 from threadlift.experiment import Experiment
 from threadlift.ingest import ingest_files, rebuild
 from threadlift.loading import load_files
@@ -209,13 +210,22 @@ def _assert_assign_writes_the_log_path_arms(ws: Workspace) -> int:
         excluded = dict(ws.con.execute(
             "SELECT reason, count(*) FROM _tl_evaluation WHERE reason IS NOT NULL GROUP BY reason"
         ).fetchall())
-        result = assign_experiment(ws, experiment, now=at)
+        if expected:
+            assert assign_experiment(ws, experiment, now=at).excluded == excluded
+        else:
+            # nobody eligible: refused with the same counts, and nothing registered
+            with pytest.raises(NoEligibleContactsError) as nobody:
+                assign_experiment(ws, experiment, now=at)
+            assert nobody.value.excluded == excluded
+            assert ws.con.execute(
+                "SELECT count(*) FROM assignment_registry WHERE experiment_id = $e",
+                {"e": experiment.id},
+            ).fetchone() == (0,)
         got = set(ws.con.execute(
             "SELECT contact_id, arm, bucket FROM assignments WHERE experiment_id = $e",
             {"e": experiment.id},
         ).fetchall())
         assert got == expected, (shape.model_dump(exclude={"arms"}), at)
-        assert result.excluded == excluded
         written += len(got)
     return written
 

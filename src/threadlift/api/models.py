@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from threadlift.assign.assignment import EXCLUSION_REASONS, ContactStatus
+from threadlift.assign.assignment import STATUS_REASONS, ContactStatus
 
 MAX_ID_LENGTH = 256
 """Longest contact, experiment or exposure id accepted."""
@@ -34,8 +34,9 @@ ContactId = Annotated[
 ]
 """A contact id as sent by a caller: 1–256 characters of UTF-8 text."""
 
-Reason = Literal[EXCLUSION_REASONS]  # type: ignore[valid-type]
-"""Why a contact is not eligible (threadlift.assign.assignment.EXCLUSION_REASONS, first failing rule)."""
+Reason = Literal[STATUS_REASONS]  # type: ignore[valid-type]
+"""Why a contact is not eligible (threadlift.assign.assignment.STATUS_REASONS: the first
+failing rule, or ``enrolment_closed`` after the first run of an ``enrolment = "once"`` experiment)."""
 
 
 class _In(BaseModel):

@@ -13,10 +13,16 @@ in order), so each rule is written once; ``tests/assign/test_eligibility.py`` ho
 two to each other.
 
 Times: the first run evaluates eligibility at the experiment's ``assigned_at`` and
-records that time. A later run (rolling enrolment) leaves every assigned contact where
-it is and adds the contacts that have become eligible, evaluated at ``now`` and recorded
-with ``assigned_at = now``; their outcome windows start then. Contacts already assigned
-stay assigned whatever happens to their consent later (intent to treat).
+records that time; a first run that finds nobody eligible is refused
+(:class:`~threadlift.errors.NoEligibleContactsError`) and registers nothing, so loading
+the missing data and running again still dates everyone to ``assigned_at``. A later run
+leaves every assigned contact where it is. With ``enrolment = "rolling"`` it adds the
+contacts that have become eligible, evaluated at ``now`` and recorded with
+``assigned_at = now``; their outcome windows start then. With ``enrolment = "once"``
+(the default) it evaluates at ``assigned_at`` again and refuses
+(:class:`~threadlift.errors.EnrolmentClosedError`) to add anyone: a contact added later
+would be dated to the run, not to the campaign. Contacts already assigned stay assigned
+whatever happens to their consent later (intent to treat).
 
 Design changes: each experiment's design (salt, ``assigned_at``, arm ranges, layer,
 global holdout) is registered with a fingerprint. Re-running with a different design is
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +47,12 @@ from threadlift.assign import eligibility as eligibility_state
 from threadlift.assign.audience import check_tables_exist
 from threadlift.core.bucketing import BUCKETS, Weight, basis_points
 from threadlift.engines.sqlfiles import sql_text
-from threadlift.errors import AssignmentError, ConfigError
+from threadlift.errors import (
+    AssignmentError,
+    ConfigError,
+    EnrolmentClosedError,
+    NoEligibleContactsError,
+)
 from threadlift.experiment import Experiment
 from threadlift.workspace import Workspace, first_row
 
@@ -72,6 +83,14 @@ EXCLUSION_REASONS = (
 * ``recent_feedback``: a block, report or opt-out on any channel within
   ``exclude_feedback_days`` days before the assignment time (inclusive).
 """
+
+ENROLMENT_CLOSED = "enrolment_closed"
+"""Why :func:`eligibility_snapshot` calls a contact not eligible although it passes every
+rule: an ``enrolment = "once"`` experiment already had its first run, and a later
+``assign`` run adds nobody."""
+
+STATUS_REASONS = (*EXCLUSION_REASONS, ENROLMENT_CLOSED)
+"""Every ``reason`` a :class:`ContactStatus` may carry."""
 
 _MARKETING = "marketing"
 
@@ -468,6 +487,7 @@ def assign_experiment(
     *,
     new_version: bool = False,
     now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AssignResult:
     """Assign the eligible audience of ``experiment`` and record it in ``assignments``.
 
@@ -478,14 +498,23 @@ def assign_experiment(
             assigned before: its current assignments are archived and the audience is
             assigned afresh as of ``assigned_at``.
         now: The time of this run (default: the current UTC time). The first run
-            evaluates eligibility at the experiment's ``assigned_at``; later runs add the
-            contacts eligible at ``max(now, assigned_at)`` and record that time as their
-            ``assigned_at``.
+            evaluates eligibility at the experiment's ``assigned_at``. A later run of an
+            ``enrolment = "rolling"`` experiment adds the contacts eligible at
+            ``max(now, assigned_at)`` and records that time as their ``assigned_at``; a
+            later run of an ``enrolment = "once"`` experiment evaluates at
+            ``assigned_at`` and adds nobody.
+        progress: Called with the name of each stage as it starts (``eligibility
+            state``, ``audience``, ``eligibility``, ``writing``), for a progress display.
 
     Returns:
         Counts of the run: newly and previously assigned, exclusions per reason, totals per arm.
 
     Raises:
+        NoEligibleContactsError: when the first run of a version finds nobody eligible
+            (the message gives the count per rule and how to fix it); nothing is
+            registered or written, so the next run is a first run again.
+        EnrolmentClosedError: when a later run of an ``enrolment = "once"`` experiment
+            finds contacts eligible that are not assigned; nothing is written.
         AssignmentError: when the design changed since the experiment was assigned
             (salt, arms, weights, ``assigned_at``, layer or global holdout) and no new
             version was asked for, when its layer range overlaps another experiment of
@@ -493,6 +522,7 @@ def assign_experiment(
         ConfigError: when ``audience_sql`` does not run on the workspace.
     """
     _check_can_assign(experiment)
+    stage = progress or (lambda _name: None)
     run_time = _utc_naive(now) if now is not None else _now()
     global_holdout = get_global_holdout(ws)
     design = _design(experiment, global_holdout)
@@ -512,32 +542,42 @@ def assign_experiment(
                     {"experiment_id": experiment.id, "retired_at": run_time},
                 )
             _register(ws, experiment, design, version, run_time)
-            at = experiment.assigned_at
-        else:
-            at = max(run_time, experiment.assigned_at)
+        at = _evaluation_time(experiment, first_run, run_time)
+        stage("eligibility state")
         state_rebuilt = eligibility_state.ensure_current(con)
+        stage("audience")
         _define_state_evaluation(ws, experiment)
         any_assigned = first_row(
             con, sql_text("assign/eligibility/unassigned#any_assigned"), {"experiment_id": experiment.id}
         )
+        already_any = bool(any_assigned and any_assigned[0])
         # Without any assignment there is nothing to look up: the first run reads the
         # verdicts alone, which spares a join over every candidate.
-        if any_assigned and any_assigned[0]:
+        if already_any:
             con.execute(sql_text("assign/eligibility/unassigned#rerun"))
         else:
             con.execute(sql_text("assign/eligibility/unassigned#first"))
         params = evaluation_params(experiment, at, global_holdout)
         arms = {"salt", "arm_names", "arm_starts", "arm_stops"}
+        stage("eligibility")
         # Two passes over the candidates: the counts per reason (no rows written), then
         # the insert of the eligible. Each reads the state once.
-        excluded = {
-            str(r): int(n)
+        verdicts = {
+            r: int(n)
             for r, n in con.execute(
                 sql_text("assign/eligibility/exclusion_counts"),
                 {k: v for k, v in params.items() if k not in arms},
             ).fetchall()
-            if r is not None
         }
+        eligible = verdicts.pop(None, 0)
+        excluded = {str(r): n for r, n in verdicts.items()}
+        if first_run and not eligible and not already_any:
+            raise NoEligibleContactsError(
+                _nobody_eligible_message(experiment, at, excluded), excluded
+            )
+        if not first_run and experiment.enrolment == "once" and eligible:
+            raise EnrolmentClosedError(_enrolment_closed_message(experiment, version, eligible), eligible)
+        stage("writing")
         inserted = con.execute(
             sql_text("assign/eligibility/insert_new"), params | {"assigned_at": at}
         ).fetchall()
@@ -557,6 +597,78 @@ def assign_experiment(
         fingerprint=design.fingerprint,
         evaluated_at=at,
         state_rebuilt=state_rebuilt,
+    )
+
+
+def _evaluation_time(experiment: Experiment, first_run: bool, run_time: datetime) -> datetime:
+    """When eligibility is evaluated: ``assigned_at`` on a first run and for ``once``
+    enrolment, ``max(run_time, assigned_at)`` for a later run of ``rolling`` enrolment."""
+    if first_run or experiment.enrolment == "once":
+        return experiment.assigned_at
+    return max(run_time, experiment.assigned_at)
+
+
+_FIXES = {
+    "not_in_audience": "audience_sql returns none of them: check its conditions and that the "
+    "tables it reads are loaded",
+    "global_holdout": "they are in the workspace's global holdout (`threadlift holdout show`)",
+    "layer": "they fall outside this experiment's [layer] buckets: widen buckets",
+    "other_sender": "their consents are for another sender: check sender_id = {sender}, or load "
+    "this sender's consents with `threadlift load consents FILE`",
+    "consent_after_assignment": "their consents were granted after assigned_at = {at}: check "
+    "assigned_at (the time the campaign's audience is frozen)",
+    "no_consent": "no consent event covers {channel} {category} messages{for_sender}: load "
+    "consents with `threadlift load consents FILE` (the experiment requires consent; set "
+    "[eligibility] require_consent = false only if you may message them without one)",
+    "consent_revoked": "their latest consent event is a revoke",
+    "marketing_stopped": "they stopped marketing messages (a revoke, a WhatsApp "
+    "marketing-preference stop or a 131050 failure)",
+    "recent_feedback": "they blocked, reported or opted out in the {days} days before "
+    "assigned_at ([eligibility] exclude_feedback_days)",
+}
+
+
+def _nobody_eligible_message(experiment: Experiment, at: datetime, excluded: Mapping[str, int]) -> str:
+    head = (
+        f"experiment {experiment.id}: nobody is eligible at assigned_at = {at:%Y-%m-%d %H:%M:%S} "
+        "UTC, so nothing was assigned and the design was not registered"
+    )
+    if not excluded:
+        return (
+            f"{head}: the workspace has no contacts{' and audience_sql returns none' if experiment.audience_sql else ''}. "
+            "Load them with `threadlift load contacts FILE`, then run assign again"
+        )
+    counts = ", ".join(f"{reason} {n:,}" for reason, n in sorted(excluded.items(), key=lambda kv: -kv[1]))
+    values = {
+        "sender": repr(experiment.sender_id),
+        "at": f"{at:%Y-%m-%dT%H:%M:%SZ}",
+        "channel": experiment.channel,
+        "category": experiment.category,
+        "for_sender": f" from sender {experiment.sender_id}" if experiment.sender_id else "",
+        "days": experiment.eligibility.exclude_feedback_days,
+    }
+    fixes = "; ".join(
+        f"{reason}: {_FIXES[reason].format(**values)}"
+        for reason, _n in sorted(excluded.items(), key=lambda kv: -kv[1])
+        if reason in _FIXES
+    )
+    total = sum(excluded.values())
+    who = f"All {total:,} candidates were" if total > 1 else "The only candidate was"
+    return (
+        f"{head}. {who} excluded ({counts}). "
+        f"How to fix it: {fixes}. Then run assign again: everyone is still dated to assigned_at"
+    )
+
+
+def _enrolment_closed_message(experiment: Experiment, version: int, eligible: int) -> str:
+    return (
+        f"experiment {experiment.id} declares enrolment = \"once\" and had its first run; "
+        f"{eligible:,} contacts that run did not assign are eligible at assigned_at = "
+        f"{experiment.assigned_at:%Y-%m-%dT%H:%M:%SZ} now (consents or contacts loaded since?). "
+        "Nothing was written. To add them, set enrolment = \"rolling\" in the file (each is "
+        "dated when first assigned, its outcome window starts then), or start a new version "
+        f"(`threadlift assign --new-version`, or version = {version + 1} in the file): the "
+        "current assignments are archived and the whole audience is assigned afresh as of assigned_at"
     )
 
 
@@ -647,22 +759,29 @@ def eligibility_snapshot(
     This is the single-contact and batch face of :func:`assign_experiment` (the HTTP API
     calls it): the same SQL decides. An assigned contact gets its recorded arm. An
     unassigned one is evaluated at the time the next ``assign`` run would use: the
-    experiment's ``assigned_at`` before its first run, ``max(now, assigned_at)`` after.
-    Contacts the workspace does not know are ``not_in_audience`` (their bucket is still
-    given). Results come back in the order asked, one per distinct id.
+    experiment's ``assigned_at`` before its first run and for ``enrolment = "once"``,
+    ``max(now, assigned_at)`` after the first run of ``enrolment = "rolling"``. After the
+    first run of a ``once`` experiment the next run adds nobody, so an unassigned contact
+    that passes every rule is not eligible either: its reason is
+    :data:`ENROLMENT_CLOSED`. Contacts the workspace does not know are
+    ``not_in_audience`` (their bucket is still given). Results come back in the order
+    asked, one per distinct id.
     """
     _check_can_assign(experiment)
     ids = list(dict.fromkeys(str(contact_id) for contact_id in contact_ids))
     run_time = _utc_naive(now) if now is not None else _now()
     global_holdout = get_global_holdout(ws)
     first_run = _current_registration(ws, experiment.id) is None
-    at = experiment.assigned_at if first_run else max(run_time, experiment.assigned_at)
+    at = _evaluation_time(experiment, first_run, run_time)
+    closed = not first_run and experiment.enrolment == "once"
     _evaluate(ws, experiment, at, global_holdout, ids)
     holdouts = {arm.name for arm in experiment.arms if arm.holdout}
     found: dict[str, ContactStatus] = {}
     for contact_id, bucket_value, assigned, reason, arm, assigned_at in ws.con.execute(
         "SELECT contact_id, bucket, assigned, reason, arm, assigned_at FROM _tl_evaluation"
     ).fetchall():
+        if closed and not assigned and reason is None:
+            reason, arm = ENROLMENT_CLOSED, None
         eligible = reason is None
         found[contact_id] = ContactStatus(
             experiment_id=experiment.id,
