@@ -87,14 +87,7 @@ assigned AS (
     WHERE experiment_id = CAST($experiment_id AS VARCHAR)
 ),
 arm_of_bucket AS (
-    SELECT CAST(b.range AS INTEGER) AS bucket, r.arm
-    FROM range(0, 10000) AS b
-    JOIN (
-        SELECT
-            unnest(CAST($arm_names AS VARCHAR[])) AS arm,
-            unnest(CAST($arm_starts AS INTEGER[])) AS start,
-            unnest(CAST($arm_stops AS INTEGER[])) AS stop
-    ) AS r ON b.range >= r.start AND b.range < r.stop
+    -- include: assign/_arm_of_bucket
 ),
 bucketed AS (
     SELECT

@@ -430,6 +430,17 @@ def test_each_rule_is_written_once_and_both_paths_include_it() -> None:
         for expanded in (log_path, state_path):
             stripped = [line.strip() for line in expanded.splitlines()]
             assert any(stripped[i:i + len(lines)] == lines for i in range(len(stripped))), fragment
+    # the plain rows of the state path take the same fragments, inlined as one expression
+    raw_verdicts = (sql_dir() / "assign/eligibility/verdicts.sql").read_text(encoding="utf-8")
+    assert (
+        "-- inline: assign/_eligibility_reason over assign/_eligibility_event_facts, "
+        "assign/_eligibility_event_match, assign/eligibility/_plain_event"
+    ) in raw_verdicts
+    # the arm of a bucket: one fragment, joined by the log path and by `assign`'s insert
+    arm_rule = strip_header(sql_text("assign/_arm_of_bucket")).strip().splitlines()[0].strip()
+    for name in ("assign/evaluate", "assign/eligibility/insert_new"):
+        assert arm_rule in sql_text(name), name
+    assert not [path.name for path, code in files.items() if "list_filter" in code]
     # which events count: the log path and the state's build read the same fragment
     for name in ("assign/evaluate", "assign/eligibility/insert_rows", "assign/eligibility/checksums#current"):
         assert strip_header(sql_text("assign/_eligibility_events")).strip().splitlines()[0].strip() in sql_text(name)

@@ -234,6 +234,33 @@ def test_an_include_is_expanded_indented_and_a_missing_one_names_the_file(sql_tr
         sqlfiles.sql_text("q/takes_a_query")
 
 
+def test_an_inline_nests_select_lists_into_one_expression(sql_tree: Path) -> None:
+    (sql_tree / "_rule.sql").write_text("-- purpose: rule\nCASE WHEN hit THEN 'hit' END -- a comment\n")
+    (sql_tree / "_facts.sql").write_text("-- purpose: facts\nkind = 'a' AND x.kind > ts AS hit,\nf(ts, 2) AS unused\n")
+    (sql_tree / "_row.sql").write_text("-- purpose: row\n'a' AS kind,\ncoalesce(t1,\n  t2) AS ts\n")
+    (sql_tree / "whole.sql").write_text(
+        "SELECT\n    -- inline: q/_rule over q/_facts, q/_row\n    AS r\nFROM t\n"
+    )
+    # each name replaced by its item, innermost last; quoted text and x.kind left alone
+    assert sqlfiles.sql_text("q/whole") == (
+        "SELECT\n    CASE WHEN (('a') = 'a' AND x.kind > (coalesce(t1, t2))) THEN 'hit' END\n    AS r\nFROM t\n"
+    )
+    import duckdb
+
+    con = duckdb.connect()
+    rows = con.execute(
+        sqlfiles.sql_text("q/whole").replace("FROM t", "FROM (SELECT {'kind': 5} AS x, 1 AS t1, 2 AS t2) AS t")
+    ).fetchall()
+    assert rows == [("hit",)]
+    (sql_tree / "_not_a_list.sql").write_text("-- purpose: bad\nkind = 'a'\n")
+    (sql_tree / "bad.sql").write_text("SELECT\n    -- inline: q/_rule over q/_not_a_list\nFROM t\n")
+    with pytest.raises(WorkspaceError, match="is not '<expression> AS <name>'"):
+        sqlfiles.sql_text("q/bad")
+    (sql_tree / "query.sql").write_text("SELECT\n    -- inline: q/whole over q/_row\nFROM t\n")
+    with pytest.raises(WorkspaceError, match="is a query, not a fragment"):
+        sqlfiles.sql_text("q/query")
+
+
 def test_named_statements_are_loaded_one_at_a_time(sql_tree: Path) -> None:
     (sql_tree / "pair.sql").write_text(
         "-- purpose: two\n\n-- statement: first\n-- one\nSELECT 1;\n\n-- statement: second\nSELECT 2;\n"

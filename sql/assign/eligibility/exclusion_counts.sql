@@ -2,7 +2,7 @@
 --          `assign`). The NULL group is the eligible candidates; the caller drops it (a
 --          filter on the reason would evaluate the rules twice).
 -- grain:   one row per reason, and one with reason NULL.
--- reads:   temp macro _tl_unassigned (sql/assign/eligibility/unassigned_*.sql) and what it reads.
+-- reads:   temp macro _tl_unassigned (sql/assign/eligibility/unassigned.sql) and what it reads.
 -- params:  those of sql/assign/evaluate.sql (threadlift.assign.assignment.evaluation_params) but
 --          $salt and the arm ranges.
 SELECT reason, count(*) AS contacts

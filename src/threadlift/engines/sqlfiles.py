@@ -14,6 +14,14 @@ Three kinds of file:
   by the fragment (header comment left out, each line indented like the include line),
   so DuckDB and every dialect see the expanded statement. Fragments may include
   fragments. A fragment is not a query (:func:`query_names` leaves it out);
+* an **inlined** fragment: ``-- inline: <expression fragment> over <select-list
+  fragment>, <select-list fragment>, …`` expands to the expression with each column a
+  select-list fragment names (``<expression> AS <name>``) replaced by that expression in
+  parentheses, the first fragment after ``over`` first: what nesting the fragments as
+  ``SELECT <expression> FROM (SELECT *, <first> FROM (SELECT *, <second> FROM …))``
+  computes, as one expression. Written once, a rule can so be evaluated on rows whose
+  columns are constants (``'granted' AS kind``), which DuckDB then folds away
+  (``sql/assign/eligibility/verdicts.sql``);
 * a file of **named statements**: small statements of one concept, each after a line
   ``-- statement: <name>`` of its own (``assign/registry``), addressed as
   ``<file>#<statement>`` (``assign/registry#retire``) by :func:`sql_text` and so by every
@@ -29,6 +37,12 @@ from pathlib import Path
 from threadlift.errors import WorkspaceError
 
 _INCLUDE = re.compile(r"^(?P<indent>[ \t]*)-- include: (?P<name>\S+)[ \t]*$", re.MULTILINE)
+_INLINE = re.compile(
+    r"^(?P<indent>[ \t]*)-- inline: (?P<name>\S+) over (?P<over>\S+(?:,[ \t]*\S+)*)[ \t]*$",
+    re.MULTILINE,
+)
+# A token of SQL text: a quoted string or identifier (kept whole), a word, or any other character.
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[A-Za-z_][A-Za-z_0-9]*|\s+|.", re.DOTALL)
 _STATEMENT = re.compile(r"^-- statement: (?P<name>\w+)[ \t]*$", re.MULTILINE)
 
 
@@ -101,7 +115,83 @@ def _read(name: str, included_by: tuple[str, ...]) -> str:
         indent = match["indent"]
         return "\n".join(indent + line if line.strip() else "" for line in body.splitlines())
 
-    return _INCLUDE.sub(expand, text)
+    def inline(match: re.Match[str]) -> str:
+        names = [match["name"], *(part.strip() for part in match["over"].split(","))]
+        for fragment in names:
+            if fragment in (*included_by, name):
+                chain = " -> ".join((*included_by, name, fragment))
+                raise WorkspaceError(f"SQL fragments include each other in a cycle: {chain}")
+            if not is_fragment(fragment):
+                raise WorkspaceError(
+                    f"sql/{name}.sql inlines {fragment!r}, which is a query, not a fragment "
+                    "(fragment files are named _<name>.sql)"
+                )
+        bodies = [_code(_read(f, (*included_by, name))) for f in names]
+        expression = bodies[0]
+        for fragment, body in zip(names[1:], bodies[1:], strict=True):
+            expression = _substitute(expression, _select_items(body, fragment, name))
+        indent = match["indent"]
+        return "\n".join(indent + line for line in expression.splitlines() if line.strip())
+
+    return _INLINE.sub(inline, _INCLUDE.sub(expand, text))
+
+
+def _code(text: str) -> str:
+    """SQL text without comments (``--`` to the end of a line, outside quotes)."""
+    lines = []
+    for line in strip_header(text).splitlines():
+        kept: list[str] = []
+        for token in _TOKEN.findall(line):
+            if token == "-" and kept and kept[-1] == "-":
+                kept.pop()
+                break
+            kept.append(token)
+        lines.append("".join(kept).rstrip())
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at commas outside parentheses and quotes."""
+    parts: list[list[str]] = [[]]
+    depth = 0
+    for token in _TOKEN.findall(text):
+        if token in "([":
+            depth += 1
+        elif token in ")]":
+            depth -= 1
+        if token == "," and depth == 0:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return ["".join(part).strip() for part in parts if "".join(part).strip()]
+
+
+def _select_items(body: str, fragment: str, inliner: str) -> dict[str, str]:
+    """The ``<expression> AS <name>`` items of a select-list fragment, by name."""
+    items: dict[str, str] = {}
+    for item in _split_top_level(body):
+        expression, sep, alias = item.rpartition(" AS ")
+        alias = alias.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", alias):
+            raise WorkspaceError(
+                f"sql/{inliner}.sql inlines sql/{fragment}.sql, whose item {item[:60]!r} is not "
+                "'<expression> AS <name>' (a fragment inlined over must be a select list)"
+            )
+        # one line: the expression is inlined inside another one's lines
+        items[alias] = "".join(" " if token.isspace() else token for token in _TOKEN.findall(expression.strip()))
+    return items
+
+
+def _substitute(expression: str, items: dict[str, str]) -> str:
+    """``expression`` with each column named in ``items`` replaced by its expression in
+    parentheses (not inside quotes, nor a field after a dot)."""
+    out: list[str] = []
+    previous = ""
+    for token in _TOKEN.findall(expression):
+        out.append(f"({items[token]})" if token in items and previous != "." else token)
+        if not token.isspace():
+            previous = token
+    return "".join(out)
 
 
 @cache
