@@ -435,6 +435,24 @@ def sample_report() -> dict[str, Any]:
             "37 assignment rows for br-winback-2026-11 were quarantined when loaded (unknown arm "
             "or contact, duplicates); see `threadlift quarantine`",
         ],
+        "warning_details": [
+            {
+                "kind": "messaging_limit",
+                "message": "sender 15550001111 reached 1,204 unique contacts outside a service "
+                "window in 24 hours, above its TIER_1K limit (1,000)",
+            },
+            {
+                "kind": "template_status",
+                "message": "template winback_offer (pt_BR) was paused from 2026-11-05 10:05 UTC "
+                "(FIRST_PAUSE) to 2026-11-05 13:05 UTC; the platform rejects sends of a paused "
+                "template",
+            },
+            {
+                "kind": "quarantine",
+                "message": "37 assignment rows for br-winback-2026-11 were quarantined when "
+                "loaded (unknown arm or contact, duplicates); see `threadlift quarantine`",
+            },
+        ],
         "skipped_sections": [],
     }
 

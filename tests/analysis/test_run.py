@@ -118,3 +118,27 @@ def test_notebook_display_shows_the_reports_verdict_warnings_and_tables(tmp_path
     for row in report["arms"]:
         assert f"{row['units']:,}" in shown
     assert "<script" not in result._repr_html_()
+
+
+def test_summary_is_the_reports_verdict_as_text_and_notebook_display(tmp_path: Path) -> None:
+    demo = run_demo(tmp_path / "demo", n_contacts=3_000, seed=11)
+    experiment = tl.load_experiment(demo.experiment_file)
+    with tl.open_workspace(demo.workspace) as ws:
+        result = analyze(ws, experiment, as_of=demo.report_as_of)
+    summary = result.summary()
+    report = result.to_dict()
+    text = summary.as_text()
+    assert str(summary) == text
+    assert summary.level == "warning", "the demo's paused template is a warning"
+    assert text.splitlines()[1].startswith("WARNING: read the")
+    for warning in report["warnings"]:
+        assert f"  - {warning}" in text.splitlines()
+    markdown = demo.report.markdown_path.read_text(encoding="utf-8")
+    assert f"**{summary.verdict.headline}**" in markdown, "the same headline as report.md"
+    html = summary._repr_html_()
+    assert 'class="verdict warning"' in html
+    assert "Cost per incremental conversion, whatsapp:" in html
+    line = repr(result)
+    assert "\n" not in line
+    assert line.startswith(f"<Analysis {experiment.id} as of ")
+    assert f"WARNING ({len(report['warnings'])} warnings)" in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,74 @@ def test_a_page_that_fetches_is_caught(tmp_path: Path) -> None:
     assert "http://example.invalid/x.png" in check.external_requests
     assert any("boom" in error for error in check.console_errors)
     assert check.chart_count == 0
+
+
+_SPLIT_WORDS_JS = """
+<script>
+(() => {
+  // a narrow page: the tables must wrap between words (or scroll), never inside one
+  document.querySelector('main').style.maxWidth = '640px';
+  const split = [];
+  for (const cell of document.querySelectorAll('td, th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const words = /[^\\s\\-\\/]+/g;  // hyphens and slashes are break opportunities
+      let match;
+      while ((match = words.exec(node.data))) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(Array.from(range.getClientRects(), r => Math.round(r.top)));
+        if (lines.size > 1) split.push(match[0]);
+      }
+    }
+  }
+  document.title = JSON.stringify(split);
+})();
+</script>
+"""
+
+
+def _words_split_across_lines(tmp_path: Path, page: str, name: str) -> list[str]:
+    """The words of table cells that Chromium breaks across two lines on a narrow page."""
+    import json
+
+    html_path = tmp_path / f"{name}.html"
+    html_path.write_text(page.replace("</body>", _SPLIT_WORDS_JS + "</body>"), encoding="utf-8")
+    check = check_report_in_browser(html_path, tmp_path / f"{name}.png")
+    assert check.console_errors == []
+    split: list[str] = json.loads(check.title)
+    return split
+
+
+@pytest.mark.timeout(240)
+def test_table_cells_wrap_between_words_never_inside_one(tmp_path: Path) -> None:
+    report = sample_report()
+    report["metrics"][3]["metric"] = "revenue_per_order_over_the_whole_window"
+    page = render_html(report)
+    assert "overflow-wrap: anywhere" not in page
+    assert _words_split_across_lines(tmp_path, page, "report") == []
+    # the check sees a split: the same page with the old rule breaks words inside
+    broken = page.replace("</style>", "td, td * { overflow-wrap: anywhere; }</style>", 1)
+    split = _words_split_across_lines(tmp_path, broken, "anywhere")
+    assert any(re.fullmatch(r"[A-Za-z_]+", word) for word in split), split
+
+
+@pytest.mark.timeout(180)
+def test_the_warning_headline_in_chromium(tmp_path: Path) -> None:
+    report = sample_report()
+    report["status"] = "ok"
+    report["alerts"] = []
+    for row in report["guardrails"]:
+        row["breached"] = False
+    html_path = tmp_path / "report.html"
+    html_path.write_text(render_html(report), encoding="utf-8")
+    check = check_report_in_browser(html_path, tmp_path / "report.png")
+    assert check.console_errors == []
+    text = " ".join(check.text.split())
+    assert text.index("WARNING: read the 3 warnings below") < text.index("Arms and sample ratio")
+    assert text.index("Cost per incremental conversion, whatsapp: 4.81 USD [3.42 USD, 8.18 USD]") < (
+        text.index("Arms and sample ratio")
+    )
+    for warning in report["warnings"]:
+        assert " ".join(warning.split()) in text

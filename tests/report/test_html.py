@@ -81,12 +81,23 @@ def test_html_marks_breaches(page: str) -> None:
     assert "Guardrail breached: block_rate for whatsapp" in page_text(page)
 
 
-def test_html_verdict_is_green_when_clean(report: dict[str, Any]) -> None:
+def test_html_verdict_is_amber_with_warnings_and_green_only_when_clean(
+    report: dict[str, Any],
+) -> None:
     report["status"] = "ok"
     report["alerts"] = []
     for row in report["guardrails"]:
         row["breached"] = False
-    assert 'class="verdict"' in render_html(report)
+    page = render_html(report)
+    assert 'class="verdict warning"' in page
+    assert "WARNING: read the 3 warnings below" in page_text(page)
+    report["warnings"] = []
+    report["warning_details"] = []
+    page = render_html(report)
+    assert 'class="verdict ok"' in page
+    assert "OK: arm sizes and guardrails passed their checks; nothing to warn about." in page_text(
+        page
+    )
 
 
 def test_html_escapes_hostile_text(report: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ def test_markdown_has_the_numbers(report: dict[str, Any]) -> None:
     assert "| `holdout` | yes | 10,012 | 10 | 10.00% | 10.01% |" in markdown
     assert "**zero_denominator**" in markdown
     assert (
-        "| `revenue_per_order` (ratio) | `whatsapp` vs `holdout` | — | 72.71 | — | — | — | — |"
+        "| `revenue_per_order` (ratio) | `whatsapp` vs `holdout` | — | 72.71 | — | — | no data | — |"
         in markdown
     )
     assert "| 17.02 USD |" in markdown

@@ -83,6 +83,7 @@ EXPECTED: dict[str, Callable[[Any, Report], list[str]]] = {
     + [_g(c["ratio"]) for c in v],
     "alerts": lambda v, r: [a["message"] for a in v],
     "warnings": lambda v, r: list(v),
+    "warning_details": lambda v, r: [d["message"] for d in v],
     "methods": lambda v, r: list(v),
     "skipped_sections": lambda v, r: list(v),
 }

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import pandas as pd
 
 from threadlift import __version__
-from threadlift.analysis.alerts import Alert
+from threadlift.analysis.alerts import (
+    Alert,
+    WarningDetail,
+    WarningLog,
+    quality_drop_warnings,
+    window_warning,
+)
 from threadlift.analysis.complier import ComplierRow, complier_effects
 from threadlift.analysis.cost import CostComparisonRow, CostRow, arm_costs, cost_comparison
 from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
@@ -54,6 +60,7 @@ from threadlift.analysis.units import (
     SRMCheck,
     arms_and_srm,
     covariate_balance,
+    empty_arm_warnings,
     prepare_sends,
     prepare_units,
     rejected_assignments,
@@ -75,6 +82,7 @@ from threadlift.workspace import Workspace
 
 if TYPE_CHECKING:
     from threadlift.report.charts import Drawing
+    from threadlift.report.summary import Summary
 
 Sections = Literal["full", "core"]
 
@@ -203,6 +211,8 @@ class ReportJson:
     cost_comparison: list[CostComparisonRow]
     alerts: list[Alert]
     warnings: list[str]
+    warning_details: list[WarningDetail]
+    """``warnings`` in the same order, each with its kind."""
     methods: list[str]
     """How each statistic was computed, in words."""
     skipped_sections: list[str]
@@ -238,6 +248,8 @@ class Analysis:
     """``None`` when not computed (a core analysis)."""
     skipped_sections: list[str] = field(default_factory=list)
     cost_comparison: list[CostComparisonRow] = field(default_factory=list)
+    warning_details: list[WarningDetail] = field(default_factory=list)
+    """``warnings`` with their kinds (:class:`~threadlift.analysis.alerts.WarningDetail`)."""
 
     @property
     def status(self) -> Literal["ok", "alert"]:
@@ -278,6 +290,7 @@ class Analysis:
             cost_comparison=self.cost_comparison,
             alerts=self.alerts,
             warnings=self.warnings,
+            warning_details=self.warning_details,
             methods=self.methods,
             skipped_sections=self.skipped_sections,
         )
@@ -287,22 +300,16 @@ class Analysis:
         report: dict[str, Any] = json_value(self.report_json())
         return report
 
-    def summary(self) -> str:
-        """One line: the first metric's lift against the control arm and whether to trust it."""
-        first = self.primary()
-        trust = "trustworthy" if self.srm.passed else "NOT trustworthy (sample-ratio mismatch)"
-        breached = [g.guardrail for g in self.guardrails if g.breached]
-        if first is None:
-            lift = "no metrics"
-        else:
-            c = first.comparison
-            lift = (
-                f"{first.metric} {first.arm} vs {first.control_arm}: {c.effect_size:+.4g} "
-                f"({c.rel_effect_size:+.1%}), {1 - self.experiment.alpha:.0%} CI "
-                f"[{c.effect_size_ci_lower:+.4g}, {c.effect_size_ci_upper:+.4g}]"
-            )
-        guard = f"; guardrails breached: {', '.join(breached)}" if breached else ""
-        return f"{self.experiment.id} as of {self.as_of:%Y-%m-%d %H:%M} UTC — {lift}; {trust}{guard}"
+    def summary(self) -> Summary:
+        """The report's verdict: level, primary lift, cost per incremental conversion,
+        every alert and warning (the headline of report.html and report.md).
+
+        ``print(result.summary())`` shows it as text (:meth:`Summary.as_text`); as the last
+        expression of a notebook cell it shows the verdict box.
+        """
+        from threadlift.report.summary import summarize
+
+        return summarize(self.to_dict())
 
     def primary(self) -> MetricResult | None:
         """The first metric's first treatment arm against the control arm (the headline)."""
@@ -321,7 +328,7 @@ class Analysis:
         return notebook_html(self.to_dict())
 
     def __repr__(self) -> str:
-        return f"<Analysis {self.summary()}>"
+        return f"<Analysis {self.summary().one_line()}>"
 
     def plot(self, chart: str = "forest") -> Chart:
         """A chart of this analysis, as the HTML report draws it; shown inline in notebooks.
@@ -540,14 +547,25 @@ def analyze(
     con: Engine = engine if engine is not None else DuckDBEngine(ws.con)
     units = prepare_units(con, experiment, as_of)
     alerts: list[Alert] = []
-    warnings: list[str] = []
+    warnings = WarningLog()
     methods: list[str] = []
 
+    incomplete = window_warning(experiment.assigned_at, as_of, experiment.window_days)
+    warnings.extend("incomplete_window", [incomplete] if incomplete else [])
     arm_rows, srm = arms_and_srm(experiment, units, alerts)
+    warnings.extend("no_units", empty_arm_warnings(experiment, units))
+    # With nobody assigned, every estimate is degenerate and no guardrail is breached but
+    # untested: the one "no units" warning says so instead of an empty_arm per row.
+    assigned = any(units.values())
+    no_data = warnings.to("no_data") if assigned else []
     all_stats = metric_stats(con, experiment)
-    metric_rows = compare_metrics(all_stats, experiment, correction, warnings)
+    metric_rows = compare_metrics(all_stats, experiment, correction, no_data)
     balance_rows = covariate_balance(all_stats, experiment)
-    guardrails = guardrail_tests(con, experiment, units, alerts)
+    guardrail_alerts: list[Alert] = []
+    guardrails = guardrail_tests(con, experiment, units, guardrail_alerts)
+    if assigned:
+        alerts.extend(guardrail_alerts)
+        no_data.extend(_untested_guardrails(guardrails))
     funnel_rows: list[FunnelRow] = []
     complier: list[ComplierRow] = []
     cumulative: list[CumulativeRow] = []
@@ -569,18 +587,26 @@ def analyze(
             breakdown = guardrail_breakdown(
                 con, experiment, sorted({g.kind for g in experiment.guardrails})
             )
-        limits = messaging_limits(con, experiment, as_of, warnings)
+        limits = messaging_limits(con, experiment, as_of, warnings.to("messaging_limit"))
         window_share = window_shares(con)
-        split = window_split(con, experiment, window_share, warnings)
+        split = window_split(
+            con, experiment, window_share, warnings.to("no_data") if assigned else []
+        )
         quality = sender_quality(con, experiment, as_of)
         ingest_tables = _has_ingest_tables(con)
-        templates = template_quality(con, experiment, as_of, ingest_tables, warnings)
-        cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings)
+        templates = template_quality(
+            con, experiment, as_of, ingest_tables, warnings.to("template_status")
+        )
+        warnings.extend(
+            "quality_drop",
+            quality_drop_warnings(quality, templates, experiment.assigned_at, as_of),
+        )
+        cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"))
         compared = cost_comparison(experiment, metric_rows, cost, units)
 
     rejected = rejected_assignments(con, experiment)
     if rejected:
-        warnings.append(
+        warnings.to("quarantine").append(
             f"{rejected} assignment rows for {experiment.id} were quarantined when loaded "
             "(unknown arm or contact, duplicates); see `threadlift quarantine`"
         )
@@ -602,7 +628,8 @@ def analyze(
         sender_quality=quality,
         cost=cost,
         alerts=alerts,
-        warnings=warnings,
+        warnings=warnings.messages(),
+        warning_details=warnings.details(),
         methods=methods,
         assignments_quarantined=rejected,
         template_quality=templates,
@@ -610,6 +637,14 @@ def analyze(
         skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
         cost_comparison=compared,
     )
+
+def _untested_guardrails(guardrails: list[GuardrailResult]) -> list[str]:
+    """A warning per guardrail that could not be tested and was not counted as breached."""
+    return [
+        f"guardrail {g.guardrail} ({g.arm} vs {g.control_arm}): no data to test ({g.error})"
+        for g in guardrails
+        if g.error and not g.breached
+    ]
 
 def _has_ingest_tables(con: Engine) -> bool:
     """Whether the engine's data hold :data:`~threadlift.engines.lake.INGEST_FACT_TABLES`.

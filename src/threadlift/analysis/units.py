@@ -110,6 +110,24 @@ def arms_and_srm(
         )
     return arm_rows, srm
 
+def empty_arm_warnings(experiment: Experiment, units: dict[str, int]) -> list[str]:
+    """``no units`` warnings: the whole experiment, or each arm, without an assigned unit.
+
+    An experiment nobody was assigned to yet is reported as that, not as a set of
+    degenerate lifts and guardrails.
+    """
+    if not any(units.values()):
+        return [
+            f"no units: nobody is assigned to experiment {experiment.id} yet, so nothing can "
+            "be measured; run `threadlift assign` (or `threadlift load assignments`) first"
+        ]
+    return [
+        f"no units in arm {arm.name}: its lifts and guardrails against the other arms "
+        "cannot be estimated"
+        for arm in experiment.arms
+        if not units.get(arm.name)
+    ]
+
 def covariate_balance(
     all_stats: dict[str, dict[str, SufficientStats]], experiment: Experiment
 ) -> list[BalanceRow]:

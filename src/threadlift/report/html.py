@@ -17,7 +17,7 @@ from functools import cache
 import jinja2
 
 from threadlift.report.format import Report
-from threadlift.report.tables import build_page
+from threadlift.report.tables import Page, build_page
 
 NOTEBOOK_SECTIONS = ("arms", "effects", "guardrails")
 """The sections the notebook display shows below the verdict."""
@@ -67,3 +67,13 @@ def notebook_html(report: Report) -> str:
         page, sections=[section for section in page.sections if section.anchor in NOTEBOOK_SECTIONS]
     )
     return _environment().get_template("notebook.html.j2").render(page=page)
+
+
+def summary_html(page: Page) -> str:
+    """An HTML fragment for a notebook cell: the context line and the verdict box only.
+
+    Args:
+        page: the report's page (:func:`threadlift.report.tables.build_page`); its
+            sections are not shown.
+    """
+    return _environment().get_template("summary.html.j2").render(page=page)

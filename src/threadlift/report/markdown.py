@@ -109,8 +109,9 @@ def render_markdown(report: Report) -> str:
         report: the report dict, as ``report.json`` holds it.
 
     Returns:
-        Markdown text: the title and context, the verdict, alerts in bold and warnings,
-        then every section of :func:`threadlift.report.tables.build_sections`, with the
+        Markdown text: the title and context, the verdict (its level and headline, the
+        primary lift, the cost per incremental conversion, alerts in bold, warnings and the
+        checks), then every section of :func:`threadlift.report.tables.build_sections`, with the
         numbers formatted exactly as in the HTML report.
     """
     page = build_page(report)
@@ -118,12 +119,13 @@ def render_markdown(report: Report) -> str:
     context = " · ".join(f"{label} {md_text(value)}" for label, value in page.context.facts)
     headline = md_text(summary.headline)
     lines = [f"# Lift report: {md_code(page.context.experiment)}", "", context, ""]
-    lines += [f"**{headline}**" if summary.alerting else headline, ""]
-    lines += _bullets((*summary.findings, *summary.checks))
+    lines += [f"**{headline}**" if summary.level != "ok" else headline, ""]
+    lines += _bullets((*summary.findings, *summary.costs))
     if summary.alerts:
         lines += ["", "**Alerts**", "", *_bullets(summary.alerts, bold=True)]
     if summary.warnings:
         lines += ["", "**Warnings**", "", *_bullets(summary.warnings)]
+    lines += ["", "**Checks**", "", *_bullets(summary.checks)]
     for section in page.sections:
         lines += ["", *_section(section)]
     lines += ["", "---", "", md_text(page.context.footer)]

@@ -21,6 +21,7 @@ Examples:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -243,6 +244,59 @@ def _rel_ci(row: Row) -> str:
     return with_interval(fmt_rel(row.get("rel_effect_size")), rel_effect_interval(row))
 
 
+NO_DATA = "no data"
+"""Shown instead of a p-value when the comparison is degenerate (an empty arm, no variance)."""
+
+
+def _pvalue_or_no_data(row: Row) -> str:
+    """The p-value, or ``no data`` when the row carries an error code and no p-value."""
+    if row.get("error") and as_float(row.get("pvalue")) is None:
+        return NO_DATA
+    return fmt_pvalue(row.get("pvalue"))
+
+
+def _excludes_zero(lower: object, upper: object) -> bool | None:
+    low, high = as_float(lower), as_float(upper)
+    if low is None or high is None:
+        return None
+    return low > 0 or high < 0
+
+
+def interval_disagreements(rows: Iterable[Row]) -> list[Text]:
+    """A note per row whose absolute and relative intervals disagree about zero.
+
+    The absolute interval (and the p-value) come from Welch's t-test on the difference;
+    the relative interval is the delta-method interval of ``log(treatment / control)``,
+    which also carries the uncertainty of the control mean in the denominator, so near the
+    edge of significance one can exclude zero while the other includes it.
+    """
+    notes = []
+    for row in rows:
+        absolute = _excludes_zero(row.get("effect_size_ci_lower"), row.get("effect_size_ci_upper"))
+        relative = _excludes_zero(
+            row.get("rel_effect_size_ci_lower"), row.get("rel_effect_size_ci_upper")
+        )
+        if absolute is None or relative is None or absolute == relative:
+            continue
+        which, other = ("absolute", "relative") if absolute else ("relative", "absolute")
+        where = text_of(row.get("window_state")) + " window, " if row.get("window_state") else ""
+        notes.append(
+            text(
+                code(row.get("metric")),
+                f" ({where}{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}): the "
+                f"{which} interval excludes zero but the {other} one includes it. The absolute "
+                "interval and the p-value come from Welch's t-test on the difference; the "
+                "relative interval is a delta-method interval on the ratio treatment ÷ control "
+                "(log scale), which also carries the uncertainty of the control mean in its "
+                "denominator"
+                + (", so it is wider here" if absolute else "")
+                + ". The two disagree only near the edge of significance: the effect is "
+                "borderline.",
+            )
+        )
+    return notes
+
+
 def _error(row: Row) -> Inline:
     return strong(row["error"]) if row.get("error") else ""
 
@@ -255,31 +309,68 @@ def _rows(report: Report, key: str) -> list[Row]:
 # -- verdict and context ---------------------------------------------------------------
 
 
+Level = Literal["ok", "warning", "alert"]
+"""How bad the worst problem of a report is: ``alert`` > ``warning`` > ``ok``."""
+
+LEVELS: tuple[Level, ...] = ("ok", "warning", "alert")
+"""The levels from best to worst."""
+
+
+@dataclass(frozen=True)
+class Concern:
+    """One thing a reader must know before acting on the result.
+
+    Attributes:
+        level: ``alert`` (a guardrail breach, a sample-ratio mismatch: exit code 3) or
+            ``warning``.
+        kind: the alert's kind (``srm``, ``guardrail``) or the warning's
+            (``report.json`` ``warning_details[].kind``; ``other`` when a report has no
+            details).
+        message: the text, as ``report.json`` holds it.
+    """
+
+    level: Literal["warning", "alert"]
+    kind: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The plain-words summary at the top of every report.
 
     Attributes:
-        alerting: True when the result must not be acted on (SRM, guardrail breach,
-            or the report's status is ``alert``).
-        headline: one line: OK or ALERT and what it means.
+        level: the worst of the report's problems: ``alert`` (a sample-ratio mismatch, a
+            guardrail breach, the report's status ``alert``), ``warning`` (any warning:
+            messaging limit, paused template, quality drop, incomplete window, no units,
+            no data …) or ``ok`` (nothing is wrong).
+        headline: one line: OK, WARNING or ALERT and what it is about.
         findings: one sentence per treatment arm on the primary (first) metric.
+        costs: one sentence per treatment arm on its cost per incremental conversion.
         checks: one sentence for the sample-ratio check, one per guardrail outcome, and
             which sections a core report skipped.
         alerts: each alert as ``kind: message``.
-        warnings: each warning of the analysis.
+        warnings: each warning of the analysis, as ``report.json`` words it.
+        concerns: the alerts and warnings with their level and kind, alerts first.
     """
 
-    alerting: bool
+    level: Level
     headline: str
     findings: tuple[str, ...]
     checks: tuple[str, ...]
+    costs: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    concerns: tuple[Concern, ...] = ()
+
+    @property
+    def alerting(self) -> bool:
+        """True when the result must not be acted on (level ``alert``)."""
+        return self.level == "alert"
 
 
-VERDICT_KEYS = ("alerts", "warnings", "skipped_sections")
-"""The keys the verdict shows (it also reads the status, the SRM and the guardrails)."""
+VERDICT_KEYS = ("alerts", "warnings", "warning_details", "skipped_sections")
+"""The keys the verdict shows (it also reads the status, the SRM, the primary metric, the
+guardrails and the cost)."""
 
 
 def _finding(row: Row) -> str:
@@ -328,20 +419,46 @@ def _srm_check(srm: Row) -> tuple[str, bool]:
     )
 
 
-def _guardrail_checks(guardrails: Sequence[Row]) -> tuple[list[str], bool]:
+def _has_units(report: Report) -> bool:
+    """False when the report lists its arms and none has a unit (nobody assigned yet)."""
+    arms = _rows(report, "arms")
+    return not arms or any(as_float(row.get("units")) for row in arms)
+
+
+def guardrail_breached(report: Report, row: Row) -> bool:
+    """Whether a guardrail row counts as breached: with nobody assigned a guardrail is
+    untested, not breached (the analysis raises no alert for it; "no units" says why)."""
+    return bool(row.get("breached")) and _has_units(report)
+
+
+def _guardrail_checks(report: Report) -> tuple[list[str], bool]:
     """Sentences on the guardrails and whether any was breached."""
-    breached = [row for row in guardrails if row.get("breached")]
+    guardrails = _rows(report, "guardrails")
     if not guardrails:
         return ["No guardrails defined."], False
-    if not breached:
-        return [f"No guardrail breached ({len(guardrails)} checked)."], False
-    return [
+    breached = [row for row in guardrails if guardrail_breached(report, row)]
+    untested = [row for row in guardrails if row.get("error") and row not in breached]
+    texts = [
         f"Guardrail breached: {text_of(row.get('guardrail'))} for {text_of(row.get('arm'))} "
-        f"changed by {fmt_effect(row.get('effect_size'))} (upper bound "
-        f"{fmt_effect(row.get('effect_size_ci_upper'))}) against an allowed increase of "
-        f"{fmt_effect(row.get('threshold'))}."
+        + (
+            f"could not be shown to stay within its allowed increase (no data: "
+            f"{text_of(row.get('error'))})."
+            if row.get("error")
+            else f"changed by {fmt_effect(row.get('effect_size'))} (upper bound "
+            f"{fmt_effect(row.get('effect_size_ci_upper'))}) against an allowed increase of "
+            f"{fmt_effect(row.get('threshold'))}."
+        )
         for row in breached
-    ], True
+    ]
+    texts += [
+        f"Guardrail {text_of(row.get('guardrail'))} for {text_of(row.get('arm'))} could not be "
+        f"tested: no data ({text_of(row.get('error'))})."
+        for row in untested
+    ]
+    tested = len(guardrails) - len(breached) - len(untested)
+    if not breached and tested:
+        texts.insert(0, f"No guardrail breached ({tested} checked).")
+    return texts, bool(breached)
 
 
 def primary_rows(report: Report) -> list[Row]:
@@ -353,16 +470,136 @@ def primary_rows(report: Report) -> list[Row]:
     return [row for row in metrics if row.get("metric") == primary]
 
 
+def cost_rows(report: Report) -> list[Row]:
+    """One cost row per arm and currency: the per-arm totals and cost per incremental
+    conversion (repeated on each pricing category's row)."""
+    per_arm: dict[tuple[str, str], Row] = {}
+    for row in _rows(report, "cost"):
+        per_arm.setdefault((text_of(row.get("arm")), text_of(row.get("currency"))), row)
+    return list(per_arm.values())
+
+
+def cost_interval(row: Row) -> str:
+    """The cost per incremental conversion with its interval (``1.75 USD [1.17 USD, 3.46 USD]``)."""
+    money = money_formatter(row.get("currency"))
+    return with_interval(
+        money(row.get("cost_per_incremental_conversion")),
+        fmt_interval(
+            row.get("cost_per_incremental_conversion_ci_lower"),
+            row.get("cost_per_incremental_conversion_ci_upper"),
+            money,
+        ),
+    )
+
+
+def _cost_sentence(row: Row) -> str:
+    """One sentence on an arm's cost per incremental conversion."""
+    arm = text_of(row.get("arm"))
+    money = money_formatter(row.get("currency"))
+    spent = money(row.get("arm_total_cost"))
+    if as_float(row.get("cost_per_incremental_conversion")) is None:
+        return (
+            f"Cost per incremental conversion, {arm}: not measurable ({spent} spent; the "
+            "messages added no measurable conversions)."
+        )
+    unbounded = (
+        as_float(row.get("cost_per_incremental_conversion_ci_lower")) is not None
+        and as_float(row.get("cost_per_incremental_conversion_ci_upper")) is None
+    )
+    return (
+        f"Cost per incremental conversion, {arm}: {cost_interval(row)} ({spent} for "
+        f"{fmt_number(row.get('incremental_conversions'))} incremental conversions; return on "
+        f"spend {fmt_percent(row.get('return_on_spend'), decimals=0, signed=True)})."
+        + (
+            " The interval has no upper end: the conversion lift's interval reaches zero."
+            if unbounded
+            else ""
+        )
+    )
+
+
+_ALERT_WORDS = {"srm": "sample-ratio mismatch", "guardrail": "guardrail breached"}
+
+_WARNING_WORDS = {
+    "incomplete_window": "incomplete window",
+    "no_units": "no units",
+    "no_data": "estimates without data",
+    "messaging_limit": "sender above its messaging limit",
+    "template_status": "template paused or disabled",
+    "quality_drop": "quality rating dropped",
+    "cost": "cost incomplete",
+    "quarantine": "assignment rows quarantined",
+}
+
+
+def _what(concern: Concern) -> str:
+    """A few words on what a concern is about, for the headline."""
+    if concern.kind == "incomplete_window":
+        observed = re.search(r"[\d.]+ of \d+ days observed", concern.message)
+        if observed:
+            return f"incomplete window ({observed.group(0)})"
+    if concern.kind == "template_status":
+        states = [s for s in ("paused", "disabled", "flagged") if f"was {s}" in concern.message]
+        if states:
+            return "template " + " or ".join(states)
+    words = _ALERT_WORDS if concern.level == "alert" else _WARNING_WORDS
+    return words.get(concern.kind, "")
+
+
+def concerns(report: Report) -> list[Concern]:
+    """Every alert and warning of the report with its level and kind, alerts first.
+
+    Warnings take their kinds from ``warning_details`` when the report has them (in
+    the same order as ``warnings``), else ``other``.
+    """
+    found = [
+        Concern("alert", text_of(alert.get("kind")), text_of(alert.get("message")))
+        for alert in _rows(report, "alerts")
+    ]
+    details = _rows(report, "warning_details")
+    kinds = {text_of(detail.get("message")): text_of(detail.get("kind")) for detail in details}
+    found += [
+        Concern("warning", kinds.get(text_of(warning), "other"), text_of(warning))
+        for warning in report.get("warnings") or []
+    ]
+    return found
+
+
+def _headline(level: Level, found: Sequence[Concern], srm_failed: bool, breached: bool) -> str:
+    """OK, WARNING or ALERT, and what the problems are about (each kind once)."""
+    what: list[str] = []
+    if srm_failed:
+        what.append("sample-ratio mismatch")
+    if breached:
+        what.append("guardrail breached")
+    for concern in found:
+        words = _what(concern)
+        if words and words not in what:
+            what.append(words)
+    about = (": " + "; ".join(what) if what else "") + "."
+    warnings = sum(concern.level == "warning" for concern in found)
+    count = f"{warnings} warning{'s' if warnings != 1 else ''}"
+    if level == "alert":
+        return "ALERT: do not act on this result until the problems below are explained" + about
+    if level == "warning":
+        return f"WARNING: read the {count} below before acting on this result" + about
+    return "OK: arm sizes and guardrails passed their checks; nothing to warn about."
+
+
 def verdict(report: Report) -> Verdict:
-    """What the report says, in plain words, and whether it is alerting."""
+    """What the report says, in plain words, and how bad its worst problem is."""
     findings = tuple(_finding(row) for row in primary_rows(report)) or ("No metric was measured.",)
     srm_text, srm_failed = _srm_check(report.get("srm") or {})
-    guard_texts, breached = _guardrail_checks(_rows(report, "guardrails"))
-    alerting = srm_failed or breached or report.get("status") == "alert"
-    if alerting:
-        headline = "ALERT: do not act on this result until the problems below are explained."
+    guard_texts, breached = _guardrail_checks(report)
+    found = concerns(report)
+    if srm_failed or breached or report.get("status") == "alert" or any(
+        concern.level == "alert" for concern in found
+    ):
+        level: Level = "alert"
+    elif found:
+        level = "warning"
     else:
-        headline = "OK: arm sizes and guardrails passed their checks."
+        level = "ok"
     skipped = report.get("skipped_sections") or []
     skipped_texts = (
         (
@@ -373,15 +610,17 @@ def verdict(report: Report) -> Verdict:
         else ()
     )
     return Verdict(
-        alerting,
-        headline,
-        findings,
-        (srm_text, *guard_texts, *skipped_texts),
-        tuple(
+        level=level,
+        headline=_headline(level, found, srm_failed, breached),
+        findings=findings,
+        checks=(srm_text, *guard_texts, *skipped_texts),
+        costs=tuple(_cost_sentence(row) for row in cost_rows(report)),
+        alerts=tuple(
             f"{text_of(alert.get('kind'))}: {text_of(alert.get('message'))}"
             for alert in _rows(report, "alerts")
         ),
-        tuple(text_of(warning) for warning in report.get("warnings") or []),
+        warnings=tuple(c.message for c in found if c.level == "warning"),
+        concerns=tuple(found),
     )
 
 
@@ -566,7 +805,7 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
             fmt_number(row.get("treatment")),
             _effect_ci(row),
             _rel_ci(row),
-            fmt_pvalue(row.get("pvalue")),
+            _pvalue_or_no_data(row),
         ]
         if adjusted:
             cells.append(fmt_pvalue(row.get("pvalue_adjusted")))
@@ -592,6 +831,7 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
             "the whole interval is above zero, red when below, blue when it includes zero.",
         ),
         tables=(table,),
+        notes=tuple(interval_disagreements(metrics)),
     )
 
 
@@ -743,7 +983,12 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                     Column("guardrail (kind)"),
                     _ARM_VS_CONTROL,
                     *_number_columns(
-                        "control", "treatment", "change", "upper bound", "allowed (margin)", "p"
+                        "control",
+                        "treatment",
+                        "change",
+                        "upper bound",
+                        "allowed (margin)",
+                        "non-inferiority p",
                     ),
                     Column("method"),
                     Column("status"),
@@ -759,15 +1004,18 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                         f"{fmt_effect(row.get('threshold'))} ({text_of(row.get('margin_type'))})"
                         if row.get("margin_type")
                         else fmt_effect(row.get("threshold")),
-                        fmt_pvalue(row.get("pvalue")),
+                        NO_DATA if row.get("error") else fmt_pvalue(row.get("pvalue")),
                         text_of(row.get("method")),
-                        strong("BREACHED")
-                        if row.get("breached")
-                        else (strong(row["error"]) if row.get("error") else "ok"),
+                        _guardrail_status(report, row),
                     )
                     for row in guardrails
                 ),
-                tones=["breach" if row.get("breached") else "" for row in guardrails],
+                tones=[
+                    "breach"
+                    if guardrail_breached(report, row)
+                    else ("degenerate" if row.get("error") else "")
+                    for row in guardrails
+                ],
             )
         )
     if breakdown:
@@ -810,6 +1058,16 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
         ),
         tables=tuple(tables),
     )
+
+
+def _guardrail_status(report: Report, row: Row) -> Text:
+    """``BREACHED``, ``no data (zero_variance)`` or ``ok``."""
+    error = f" (no data: {row['error']})" if row.get("error") else ""
+    if guardrail_breached(report, row):
+        return text(strong("BREACHED"), error)
+    if error:
+        return text(strong("no data"), f" ({row['error']})")
+    return text("ok")
 
 
 def _ratio_share(numerator: object, denominator: object) -> str:
@@ -1020,7 +1278,8 @@ def window_split_section(report: Report, with_charts: bool) -> Section | None:
     paragraphs: list[Text] = []
     if split.get("definition"):
         paragraphs.append(text(text_of(split.get("definition"))))
-    notes = (text(text_of(split.get("note"))),) if split.get("note") else ()
+    notes: tuple[Text, ...] = (text(text_of(split.get("note"))),) if split.get("note") else ()
+    notes += tuple(interval_disagreements(split.get("metrics") or []))
     strata: Sequence[Row] = split.get("strata") or []
     # one stratum row per window state and arm: each arm's own session share
     stratum_of = {
@@ -1161,25 +1420,15 @@ def cost_section(report: Report, with_charts: bool) -> Section | None:
         ),
     )
     # the return is per arm and currency: one row each, whatever the categories
-    per_arm: dict[tuple[str, str], Row] = {}
-    for row in cost:
-        per_arm.setdefault((text_of(row.get("arm")), text_of(row.get("currency"))), row)
     returns = []
-    for row in per_arm.values():
+    for row in cost_rows(report):
         money = money_formatter(row.get("currency"))
         returns.append(
             (
                 code(row.get("arm")),
                 money(row.get("arm_total_cost")),
                 fmt_number(row.get("incremental_conversions")),
-                with_interval(
-                    money(row.get("cost_per_incremental_conversion")),
-                    fmt_interval(
-                        row.get("cost_per_incremental_conversion_ci_lower"),
-                        row.get("cost_per_incremental_conversion_ci_upper"),
-                        money,
-                    ),
-                ),
+                cost_interval(row),
                 fmt_number(row.get("incremental_revenue")),
                 fmt_percent(row.get("return_on_spend"), decimals=0, signed=True),
             )
