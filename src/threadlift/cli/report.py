@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,11 +17,16 @@ from threadlift.cli.common import (
 from threadlift.cli.main import main
 from threadlift.errors import ConfigError
 
+if TYPE_CHECKING:
+    from threadlift.report.summary import FailOn
+
 
 @main.command(
     epilog="Examples:\n\n  threadlift report winback.toml --out reports/ --as-of 2026-11-09T09:00:00Z\n\n"
-    "  threadlift report --all experiments/ --out reports/    # scheduled use\n\n"
+    "  threadlift report --all experiments/ --out reports/ --fail-on warning    # scheduled use\n\n"
+    "  threadlift report winback.toml --out reports/ --format json | jq .level\n\n"
     + EPILOG_EXIT_CODES
+    + " With --fail-on warning, any warning exits 3 too."
 )
 @click.argument("experiment_file", required=False, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -47,6 +53,15 @@ from threadlift.errors import ConfigError
 @click.option("--core", is_flag=True,
               help="Only arms, sample ratio, lifts, balance and guardrail tests: skips funnel, "
                    "cost, messaging limits and quality timelines (faster on large logs).")
+@click.option("--fail-on", "fail_on", type=click.Choice(["alert", "warning"]), default="alert",
+              show_default=True,
+              help="Exit 3 on an alert (guardrail breach, sample-ratio mismatch) or, with "
+                   "'warning', on any warning too (messaging limit, paused template, quality "
+                   "drop, incomplete window, no units …).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: print the summary (level, primary lift, cost per incremental "
+                   "conversion, alerts, warnings, paths written) as one JSON object on stdout.")
 @workspace_option
 @handle_errors
 def report(
@@ -59,15 +74,21 @@ def report(
     lake: Path | None,
     spark_master: str,
     core: bool,
+    fail_on: FailOn,
+    output_format: str,
     workspace: Path,
 ) -> None:
-    """Write report.json, report.md and report.html for an experiment (or, with --all, each)."""
+    """Write report.json, report.md and report.html for an experiment (or, with --all, each).
+
+    Each alert and warning is printed on stderr (with --all, after the experiment's id).
+    """
+    import json
     from contextlib import ExitStack
 
     from threadlift.analysis import analyze, default_as_of
     from threadlift.engines.base import Engine
     from threadlift.experiment import load_experiment
-    from threadlift.report.write import EXIT_ALERT, write_report
+    from threadlift.report.write import write_report
     from threadlift.workspace import Workspace
 
     moment = parse_as_of(as_of)
@@ -87,18 +108,28 @@ def report(
         if all_dir is not None:
             from threadlift.report.scheduled import report_all
 
-            worst = report_all(
+            run = report_all(
                 workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction,
-                engine=sql_engine, sections="core" if core else "full",
+                engine=sql_engine, sections="core" if core else "full", fail_on=fail_on,
             )
-            sys.exit(worst)
+            if output_format == "json":
+                click.echo(json.dumps({"exit_code": run.exit_code, "reports": run.reports},
+                                      ensure_ascii=False, allow_nan=False))
+            sys.exit(run.exit_code)
         assert experiment is not None
         with Workspace.open(workspace, read_only=True) as ws:
             analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
                                engine=sql_engine, sections="core" if core else "full")
-    written = write_report(analysis, out)
-    for alert in analysis.alerts:
-        click.secho(f"ALERT [{alert.kind}] {alert.message}", fg="red", err=True)
-    click.echo(f"wrote {written.json_path}, {written.markdown_path.name}, {written.html_path.name}")
-    if written.exit_code == EXIT_ALERT:
-        sys.exit(EXIT_ALERT)
+    written = write_report(analysis, out, fail_on=fail_on)
+    for line, colour in written.summary.stderr_lines():
+        click.secho(line, fg=colour, err=True)
+    if output_format == "json":
+        click.echo(json.dumps({**written.summary.to_dict(), "paths": written.paths(),
+                               "exit_code": written.exit_code}, ensure_ascii=False,
+                              allow_nan=False))
+    else:
+        click.echo(written.summary.verdict.headline)
+        click.echo(f"wrote {written.json_path}, {written.markdown_path.name}, "
+                   f"{written.html_path.name}")
+    if written.exit_code:
+        sys.exit(written.exit_code)

@@ -3,24 +3,29 @@
 Every active experiment file in the directory (one whose ``assigned_at`` is not after the
 as-of time) is reported into ``DIR/<experiment>/<as-of date>/``.
 A failure is isolated to its experiment (written as ``error.txt`` beside where its report
-would be) and the command exits with the worst status: 1 bug > 2 bad input > 3 alert > 0.
+would be) and the command exits with the worst status: 1 bug > 2 bad input > 3 alert > 0
+(with ``fail_on="warning"`` a warning counts as an alert). Each experiment's alerts and
+warnings are printed on stderr after its id (``alpha: Warning: ...``).
 Re-running for the same as-of time rewrites the same files with the same bytes.
 With an engine (``--engine spark``) every experiment's SQL runs there, in one session.
 """
 
 from __future__ import annotations
 
-import sys
 import traceback
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
 
 from threadlift.errors import ConfigError, ThreadliftError
 from threadlift.report.write import EXIT_ALERT, EXIT_BAD_INPUT, EXIT_BUG, EXIT_OK
 
 if TYPE_CHECKING:
     from threadlift.engines.base import Engine
+    from threadlift.report.summary import FailOn
 
 _SEVERITY = {EXIT_OK: 0, EXIT_ALERT: 1, EXIT_BAD_INPUT: 2, EXIT_BUG: 3}
 
@@ -28,6 +33,24 @@ _SEVERITY = {EXIT_OK: 0, EXIT_ALERT: 1, EXIT_BAD_INPUT: 2, EXIT_BUG: 3}
 def worst(codes: list[int]) -> int:
     """The most severe exit code: bug (1) > bad input (2) > alert (3) > ok (0)."""
     return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """What ``report --all`` did.
+
+    Attributes:
+        exit_code: the worst exit code of the experiments (:func:`worst`).
+        reports: one entry per experiment file: its summary (``Summary.to_dict()``), the
+            paths written and its exit code; or ``skipped`` and why; or ``error``.
+    """
+
+    exit_code: int
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _say(line: str, colour: str | None = None) -> None:
+    click.secho(line, fg=colour, err=True)
 
 
 def report_all(
@@ -39,8 +62,10 @@ def report_all(
     correction: str = "holm",
     engine: Engine | None = None,
     sections: Literal["full", "core"] = "full",
-) -> int:
-    """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code.
+    fail_on: FailOn = "alert",
+) -> ScheduledRun:
+    """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code and what
+    each experiment gave.
 
     Args:
         workspace: The workspace file (opened read-only).
@@ -50,6 +75,7 @@ def report_all(
         correction: Multiple-testing correction across metrics and arms.
         engine: Where the SQL runs (default: DuckDB on the workspace); the caller owns it.
         sections: ``"full"`` or ``"core"`` (see :func:`threadlift.analysis.analyze`).
+        fail_on: ``"alert"``: exit code 3 on an alert; ``"warning"``: on any warning too.
     """
     from threadlift.analysis import analyze
     from threadlift.experiment import load_experiment
@@ -60,6 +86,7 @@ def report_all(
     if not files:
         raise ThreadliftError(f"no experiment files (*.toml) in {experiments_dir}")
     codes: list[int] = []
+    reports: list[dict[str, Any]] = []
     date = as_of.date().isoformat()
     with Workspace.open(workspace, read_only=True) as ws:
         for file in files:
@@ -68,24 +95,33 @@ def report_all(
                 experiment = load_experiment(file)
                 target = _report_folder(out, experiment.id, date, file)
                 if experiment.assigned_at > as_of:
-                    print(f"{experiment.id}: not started (assigned_at {experiment.assigned_at}), skipped",
-                          file=sys.stderr)
+                    why = f"not started (assigned_at {experiment.assigned_at})"
+                    _say(f"{experiment.id}: {why}, skipped")
+                    reports.append({"file": str(file), "experiment_id": experiment.id,
+                                    "skipped": why})
                     continue
                 analysis = analyze(ws, experiment, as_of=as_of, correction=correction,  # type: ignore[arg-type]
                                    engine=engine, sections=sections)
-                written = write_report(analysis, target)
+                written = write_report(analysis, target, fail_on=fail_on)
                 (target / "error.txt").unlink(missing_ok=True)
                 codes.append(written.exit_code)
-                print(f"{experiment.id}: {written.status} → {target}", file=sys.stderr)
+                for line, colour in written.summary.stderr_lines(prefix=f"{experiment.id}: "):
+                    _say(line, colour)
+                _say(f"{experiment.id}: {written.level} → {target}")
+                reports.append({"file": str(file), **written.summary.to_dict(),
+                                "paths": written.paths(), "exit_code": written.exit_code})
             except ThreadliftError as exc:
                 codes.append(exc.exit_code)
                 _write_error(target, f"Error: {exc}\n")
-                print(f"{file.name}: Error: {exc}", file=sys.stderr)
+                _say(f"{file.name}: Error: {exc}", "red")
+                reports.append({"file": str(file), "error": str(exc), "exit_code": exc.exit_code})
             except Exception as exc:
                 codes.append(EXIT_BUG)
                 _write_error(target, "".join(traceback.format_exception(exc)))
-                print(f"{file.name}: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
-    return worst(codes)
+                _say(f"{file.name}: unexpected {type(exc).__name__}: {exc}", "red")
+                reports.append({"file": str(file), "error": f"{type(exc).__name__}: {exc}",
+                                "exit_code": EXIT_BUG})
+    return ScheduledRun(worst(codes), reports)
 
 
 def _report_folder(out: Path, experiment_id: str, date: str, file: Path) -> Path:
@@ -106,4 +142,4 @@ def _write_error(target: Path, text: str) -> None:
     (target / "error.txt").write_text(text, encoding="utf-8")
 
 
-__all__ = ["report_all", "worst"]
+__all__ = ["ScheduledRun", "report_all", "worst"]
