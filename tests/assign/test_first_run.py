@@ -319,3 +319,23 @@ def test_cli_shows_stages_on_a_terminal_only(
             assert f"assign camp: {stage}" in result.stderr
     else:
         assert result.stderr == ""
+
+
+def test_cli_rerun_rewrites_its_exports(tmp_path: Path) -> None:
+    """A second run over existing export files replaces them (DuckDB writes tmp_<name> first,
+    which the sandbox must allow)."""
+    ws_path, consents = _cli_workspace(tmp_path, 12)
+    experiment = tmp_path / "camp.toml"
+    experiment.write_text(two_arm_toml("camp"), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["load", "consents", str(consents), "-w", str(ws_path)]).exit_code == 0
+    out, send = tmp_path / "assignments.csv", tmp_path / "send.csv"
+    args = ["assign", str(experiment), "-w", str(ws_path), "--out", str(out), "--send-list", str(send)]
+    for _run in range(2):
+        out.write_text("stale\n", encoding="utf-8")
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        rows = out.read_text(encoding="utf-8").splitlines()
+        assert rows[0] == "experiment_id,contact_id,arm,bucket,assigned_at"
+        assert len(rows) == 13
+    assert not (tmp_path / "tmp_assignments.csv").exists()

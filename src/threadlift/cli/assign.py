@@ -80,8 +80,10 @@ def assign(
     send_list = send_list.resolve() if send_list is not None else None
     with Workspace.open(workspace) as ws, _Stages(on_terminal(), experiment.id) as stage:
         # The experiment file's SQL runs in this process: no file, network or extension
-        # access but the workspace and the requested exports.
-        lock_down(ws.con, [path for path in (out, send_list) if path is not None])
+        # access but the workspace and the requested exports. DuckDB's COPY over an
+        # existing file writes tmp_<name> beside it first, then renames it.
+        exports = [path for path in (out, send_list) if path is not None]
+        lock_down(ws.con, exports + [path.with_name(f"tmp_{path.name}") for path in exports])
         result = assign_experiment(ws, experiment, new_version=new_version, progress=stage)
         if result.state_rebuilt:
             click.echo(
@@ -181,12 +183,13 @@ def _echo_assign_counts(
     excluded: dict[str, int],
 ) -> None:
     click.echo(f"{experiment_id}: {assigned} newly assigned, {already_assigned} already assigned")
+    width = max([20, *map(len, by_arm), *map(len, excluded)])
     for arm, count in by_arm.items():
-        click.echo(f"  {arm:<20} {count:>10,}")
+        click.echo(f"  {arm:<{width}} {count:>10,}")
     if excluded:
         click.echo("excluded (not eligible):")
         for reason, count in excluded.items():
-            click.echo(f"  {reason:<20} {count:>10,}")
+            click.echo(f"  {reason:<{width}} {count:>10,}")
 
 
 def _assign_on_spark(
