@@ -210,3 +210,14 @@ def test_a_report_two_days_into_the_window_says_so(demo: DemoResult, tmp_path: P
     assert report["warning_details"][0]["kind"] == "incomplete_window"
     headline = (out / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
     assert "incomplete window (2 of 7 days observed)" in headline
+
+
+def test_the_demo_command_prints_its_warnings_on_stderr(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    done = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "demo" / "report" / "report.json").read_text("utf-8"))
+    assert report["warnings"] == _report(demo)["warnings"], "the same seeded demo"
+    for warning in report["warnings"]:
+        assert f"Warning: {warning}" in done.stderr.splitlines()

@@ -33,5 +33,7 @@ def demo(out: Path, contacts: int, seed: int, workspace: Path | None) -> None:
         out, n_contacts=contacts, seed=seed, workspace=workspace, progress=on_terminal()
     )
     click.echo(result.summary())
+    for warning in result.report.summary.warnings:
+        click.secho(f"Warning: {warning.message}", fg="yellow", err=True)
     if result.exit_code:
         sys.exit(result.exit_code)
