@@ -34,8 +34,9 @@ import matplotlib.style
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from threadlift.errors import InputError
 from threadlift.report.format import as_float, fmt_count, fmt_money, fmt_percent, text_of
 
 Row = Mapping[str, Any]
@@ -769,10 +770,10 @@ def draw(chart: str, report: Mapping[str, Any]) -> Drawing | None:
         The drawing, or None when the report has no rows for that chart.
 
     Raises:
-        ValueError: when ``chart`` is not one of :data:`CHARTS`.
+        InputError: when ``chart`` is not one of :data:`CHARTS`.
     """
     if chart not in CHARTS:
-        raise ValueError(f"unknown chart {chart!r}; choose one of {', '.join(CHARTS)}")
+        raise InputError(f"unknown chart {chart!r}; choose one of {', '.join(CHARTS)}")
     return CHARTS[chart](report)
 
 
@@ -788,15 +789,15 @@ def power_curve(
         title: the chart's title (default: "Power by audience size").
 
     Raises:
-        ValueError: when there are no rows, or a row lacks a positive ``units`` or a
+        InputError: when there are no rows, or a row lacks a positive ``units`` or a
             ``power`` between 0 and 1.
     """
     if not curves:
-        raise ValueError("power_curve needs at least one row of design, units and power")
+        raise InputError("power_curve needs at least one row of design, units and power")
     for index, row in enumerate(curves):
         units, power = as_float(row.get("units")), as_float(row.get("power"))
         if units is None or units <= 0 or power is None or not 0 <= power <= 1:
-            raise ValueError(
+            raise InputError(
                 f"power_curve row {index} ({dict(row)!r}) needs units > 0 and 0 <= power <= 1"
             )
     heading = title or "Power by audience size"
@@ -822,14 +823,19 @@ def power_curve(
         if target_power is not None:
             axes.axhline(target_power, color=MUTED, linestyle=":", linewidth=1.2)
             axes.text(
-                axes.get_xlim()[0],
+                0.01,
                 target_power,
-                f" target {fmt_percent(target_power, decimals=0)}",
+                f"target {fmt_percent(target_power, decimals=0)}",
+                transform=axes.get_yaxis_transform(),
                 va="bottom",
                 fontsize=8,
                 color=MUTED,
             )
         axes.set_xscale("log")
+        sizes = sorted({float(row["units"]) for row in curves})
+        if len(sizes) <= 8:
+            axes.xaxis.set_major_locator(FixedLocator(sizes))
+        axes.xaxis.set_minor_locator(NullLocator())
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt_count(value)))
         axes.set_ylim(0, 1.02)
         _axis_percent(axes, "y")
