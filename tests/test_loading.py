@@ -209,17 +209,20 @@ def test_nul_bytes_in_ids_are_quarantined(workspace: Workspace, tmp_path: Path) 
     }
 
 
-def test_a_line_that_is_not_utf8_is_quarantined_and_the_rest_of_a_json_lines_file_loads(
+def test_a_json_lines_file_that_is_not_utf8_is_refused_whole(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     path = tmp_path / "actions.jsonl"
     good = '{"action_id": "a%d", "contact_id": "c1", "action": "order", "ts": "2026-11-02"}\n'
     path.write_bytes((good % 1).encode() + (good % 2).replace("c1", "caf\xe9").encode("latin-1")
                      + b"\n" + (good % 3).encode())
-    result = load_files(workspace, "actions", [path])
-    assert (result.inserted, result.quarantined) == (2, 1)
-    assert _action_ids(workspace) == ["a1", "a3"]
-    assert _quarantine(workspace) == {"line 2": "not UTF-8 text (save the file as UTF-8)"}
+    with pytest.raises(InputError) as info:
+        load_files(workspace, "actions", [path])
+    assert str(info.value).startswith(f"{path}: not UTF-8 (byte 0xE9 at line 2; found Latin-1? ")
+    assert "café" in str(info.value)
+    assert "Excel" not in str(info.value)  # the Excel advice is for CSV files
+    assert _action_ids(workspace) == []
+    assert _quarantine(workspace) == {}
 
 
 def test_a_json_line_over_the_size_limit_is_quarantined(workspace: Workspace, tmp_path: Path) -> None:
@@ -232,21 +235,55 @@ def test_a_json_line_over_the_size_limit_is_quarantined(workspace: Workspace, tm
     assert _quarantine(workspace)["line 1"].startswith("line longer than")
 
 
-def test_a_latin1_byte_in_a_csv_row_quarantines_that_row(workspace: Workspace, tmp_path: Path) -> None:
+def test_a_csv_that_is_not_utf8_is_refused_whole_naming_every_bad_line_count(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     path = tmp_path / "actions.csv"
     path.write_bytes((ACTIONS_HEADER + "a1,c1,order,2026-11-02,1\na2,caf\xe9,order,2026-11-02,1\n"
-                      "a3,c3,order,2026-11-02,1\n").encode("latin-1"))
-    result = load_files(workspace, "actions", [path])
-    assert (result.inserted, result.quarantined) == (2, 1)
-    assert _quarantine(workspace) == {"line 3": "not UTF-8 text (save the file as UTF-8)"}
+                      "a3,c3,order,2026-11-02,1\na4,na\xefve,order,2026-11-02,1\n"
+                      "a5,\xc5se,order,2026-11-02,1\n").encode("latin-1"))
+    with pytest.raises(InputError) as info:
+        load_files(workspace, "actions", [path])
+    assert str(info.value) == (
+        f"{path}: not UTF-8 (byte 0xE9 at line 3, and 2 more lines; found Latin-1? line 3 "
+        "would read 'a2,café,order,2026-11-02,1'): re-save it as UTF-8 (in Excel: Save As > "
+        "CSV UTF-8), or convert it: iconv -f CP1252 -t UTF-8 actions.csv > actions-utf8.csv"
+    )
+    assert _action_ids(workspace) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # 0x93 / 0x94 are curly quotes in Windows-1252 and control characters in Latin-1
+        ("a2,c2,\u201corder\u201d,2026-11-02,1".encode("cp1252"), "found Windows-1252?"),
+        ("a2,Jos\xe9,order,2026-11-02,1".encode("latin-1"), "found Latin-1?"),
+        # 0x81 has no character in Windows-1252; 0xA6 0xA4 read as symbols names never hold
+        (b"a2,c\x81,order,2026-11-02,1", "encoding not recognised"),
+        (b"a2,c\xa6\xa4,order,2026-11-02,1", "encoding not recognised"),
+    ],
+)
+def test_the_encoding_a_file_most_likely_is_is_named_only_when_the_bytes_say_so(
+    workspace: Workspace, tmp_path: Path, line: bytes, expected: str
+) -> None:
+    path = tmp_path / "actions.csv"
+    path.write_bytes(ACTIONS_HEADER.encode() + b"a1,c1,order,2026-11-02,1\n" + line + b"\n")
+    with pytest.raises(InputError) as info:
+        load_files(workspace, "actions", [path])
+    message = str(info.value)
+    assert message.startswith(f"{path}: not UTF-8 (byte 0x")
+    assert " at line 3; " in message
+    assert expected in message
+    assert ("iconv -f CP1252" in message) == expected.startswith("found ")
 
 
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
         ("latin1.csv", "action_id,contact_id,action,ts,valu\xe9\n".encode("latin-1"),
-         "the header row is not UTF-8 text"),
-        ("utf16.csv", ACTIONS_HEADER.encode("utf-16"), "looks like UTF-16"),
+         "not UTF-8 (byte 0xE9 at line 1; found Latin-1?"),
+        ("utf16.csv", ACTIONS_HEADER.encode("utf-16"), "not UTF-8 (it starts with a UTF-16 byte-order mark"),
+        ("reserved.csv", b"action_id,contact_id,action,ts,_line\n", "a name threadlift uses"),
         ("binary.csv", bytes(range(256)) * 40, "not UTF-8 text"),
         ("notgzip.csv.gz", ACTIONS_HEADER.encode(), "is not a gzip file"),
         ("case.csv", b"action_id,contact_id,action,ts,value,Value\n", "differ only by case"),
@@ -292,3 +329,130 @@ def test_a_parquet_column_named_file_row_number_is_an_input_error(workspace: Wor
     pd.DataFrame({"action_id": ["a1"], "file_row_number": [1]}).to_parquet(path)
     with pytest.raises(InputError, match="'file_row_number' is a name DuckDB reserves"):
         load_files(workspace, "actions", [path])
+
+
+# What CRMs and spreadsheets export, through the command line: the message and exit code.
+
+CONTACTS = [("c1", "BR"), ("c2", "FR"), ("c3", "US")]
+
+
+def _contacts_csv(delimiter: str, names: tuple[str, ...] = ("Ana", "José", "Zoë")) -> str:
+    rows = [delimiter.join(("contact_id", "market", "name"))]
+    rows += [delimiter.join((cid, market, name)) for (cid, market), name in zip(CONTACTS, names, strict=True)]
+    return "\r\n".join(rows) + "\r\n"
+
+
+def _load(tmp_path: Path, path: Path, *options: str) -> tuple[int, str, list[tuple[str, str]]]:
+    from click.testing import CliRunner
+
+    from threadlift.cli import main
+
+    workspace = tmp_path / "ws.duckdb"
+    done = CliRunner().invoke(main, ["load", "contacts", str(path), *options, "-w", str(workspace)])
+    with Workspace.create(workspace) as ws:
+        rows = ws.con.execute("SELECT contact_id, market FROM contacts ORDER BY contact_id").fetchall()
+    return done.exit_code, done.output, [(str(c), str(m)) for c, m in rows]
+
+
+def _one_error(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("Error: "), output
+    return lines[0].removeprefix("Error: ")
+
+
+def test_cli_loads_an_excel_csv_utf8_file_with_its_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _contacts_csv(",").encode("utf-8"))
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (0, CONTACTS)
+    assert f"{path}: 3 rows, 3 added, 0 already present, 0 quarantined; ignored columns: name" in output
+
+
+def test_cli_refuses_a_utf16_file_by_its_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts_csv(",").encode("utf-16"))
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (2, [])
+    assert _one_error(output) == (
+        f"{path}: not UTF-8 (it starts with a UTF-16 byte-order mark, so it is UTF-16 text): "
+        "re-save it as UTF-8 (in Excel: Save As > CSV UTF-8)"
+    )
+
+
+def test_cli_refuses_a_windows_1252_file_naming_byte_line_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(_contacts_csv(",").encode("cp1252"))
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (2, [])
+    # "José" is line 3; 0xE9 is é in Latin-1 and Windows-1252 alike, and line 4 ("Zoë") too
+    assert _one_error(output) == (
+        f"{path}: not UTF-8 (byte 0xE9 at line 3, and 1 more line; found Latin-1? line 3 would "
+        "read 'c2,FR,José'): re-save it as UTF-8 (in Excel: Save As > CSV UTF-8), or convert "
+        "it: iconv -f CP1252 -t UTF-8 contacts.csv > contacts-utf8.csv"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_cli_detects_the_delimiter(tmp_path: Path, delimiter: str, name: str) -> None:
+    path = tmp_path / f"contacts-{name}.csv"
+    path.write_text(_contacts_csv(delimiter), encoding="utf-8")
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (0, CONTACTS), output
+    assert "contacts: 3 rows added, 0 already present, 0 quarantined" in output
+
+
+@pytest.mark.parametrize(("given", "delimiter"), [(":", ":"), ("tab", "\t"), ("\\t", "\t")])
+def test_cli_reads_an_explicit_delimiter(tmp_path: Path, given: str, delimiter: str) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(_contacts_csv(delimiter), encoding="utf-8")
+    code, output, rows = _load(tmp_path, path, "--delimiter", given)
+    assert (code, rows) == (0, CONTACTS), output
+
+
+def test_cli_names_the_fix_when_the_delimiter_cannot_be_detected(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(_contacts_csv(":"), encoding="utf-8")
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (2, [])
+    assert _one_error(output) == (
+        f"{path}: missing required column 'contact_id' for table contacts (columns "
+        "expected: contact_id, market, created_at); the header reads as one column, "
+        "'contact_id:market:name': if its fields are separated by ':', give --delimiter ':'"
+    )
+
+
+def test_cli_names_the_candidates_when_two_delimiters_fit_alike(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text("contact_id;market;note,x\nc1;BR;a,b\nc2;FR;c,d\n", encoding="utf-8")
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (2, [])
+    assert _one_error(output) == (
+        f"{path}: cannot tell the delimiter: the header splits on comma (',') and semicolon "
+        "(';'), and each splits the first lines evenly; give it, e.g. --delimiter ','"
+    )
+    code, output, rows = _load(tmp_path, path, "--delimiter", ";")
+    assert (code, rows) == (0, [("c1", "BR"), ("c2", "FR")]), output
+
+
+def test_cli_prefers_the_delimiter_that_splits_every_line_like_the_header(tmp_path: Path) -> None:
+    # the header also splits on ";" but the rows do not: commas it is
+    path = tmp_path / "contacts.csv"
+    path.write_text('contact_id,market,"note;x"\nc1,BR,a\nc2,FR,"b;c"\n', encoding="utf-8")
+    code, output, rows = _load(tmp_path, path)
+    assert (code, rows) == (0, [("c1", "BR"), ("c2", "FR")]), output
+
+
+@pytest.mark.parametrize("given", ["", ";;", '"', "\n"])
+def test_cli_refuses_a_delimiter_that_is_not_one_character(tmp_path: Path, given: str) -> None:
+    path = _write(tmp_path / "contacts.csv", _contacts_csv(","))
+    code, output, rows = _load(tmp_path, path, "--delimiter", given)
+    assert (code, rows) == (2, [])
+    assert _one_error(output).startswith(f"--delimiter {given!r}: give the one character")
+
+
+def test_cli_refuses_a_delimiter_for_a_file_that_is_not_csv(tmp_path: Path) -> None:
+    path = _write(tmp_path / "contacts.jsonl", '{"contact_id": "c1", "market": "BR"}\n')
+    code, output, rows = _load(tmp_path, path, "--delimiter", ";")
+    assert (code, rows) == (2, [])
+    assert "--delimiter applies to CSV files only" in _one_error(output)

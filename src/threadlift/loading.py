@@ -3,11 +3,18 @@
 Every file is staged as text, then validated in DuckDB: required columns present,
 values castable to the column's type, timestamps normalised to UTC (ISO 8601 with an
 offset or ``Z``, naive values taken as UTC, or Unix seconds), numbers finite, no NUL
-bytes in text, domain values checked. Each bad row (also a line that is not UTF-8 or is
-longer than 2 MiB) goes to ``quarantine`` with the file, its line (or Parquet row) and the
-reason; good rows are inserted unless a row with the same natural key exists, so
-loading a file twice adds nothing. All files of one call load in one transaction: an
-error or a kill leaves the workspace as it was.
+bytes in text, domain values checked. Each bad row (also a line longer than 2 MiB) goes
+to ``quarantine`` with the file, its line (or Parquet row) and the reason; good rows are
+inserted unless a row with the same natural key exists, so loading a file twice adds
+nothing. All files of one call load in one transaction: an error or a kill leaves the
+workspace as it was.
+
+Text files are read as people export them: a UTF-8 byte-order mark (Excel's "CSV UTF-8")
+is skipped, and a CSV's delimiter (comma, semicolon, tab or pipe) is detected from its
+header and first lines unless given. A file that is not UTF-8 is refused as a whole,
+naming the first offending byte and line and the encoding it most likely is: its rows
+that fail are the ones with accented names, so keeping the rest would drop contacts of
+some markets and not others.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +53,18 @@ _MAX_LINE_BYTES = 2 * 1024 * 1024
 
 _MAX_RAW_CHARS = 64 * 1024
 """How much of a rejected line the quarantine keeps."""
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+"""The delimiters a CSV's header is tried with, and their names."""
+
+_DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", **{name: d for d, name in DELIMITERS.items()}}
+
+_SNIFF_LINES = 100
+"""Lines after the header that delimiter detection looks at (at most ``_SNIFF_BYTES``)."""
+
+_SNIFF_BYTES = 1024 * 1024
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 _FORMATS = {
     ".csv": "csv",
@@ -106,7 +127,9 @@ def load_files(
     paths: Sequence[str | Path],
     *,
     on_file: Callable[[FileLoad], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     experiments: Sequence[Experiment] = (),
+    delimiter: str | None = None,
 ) -> LoadResult:
     """Load files into a canonical table in one transaction.
 
@@ -115,11 +138,15 @@ def load_files(
         table: A canonical table name (``contacts``, ``actions``…).
         paths: CSV, Parquet or JSON-lines files.
         on_file: Called after each file (progress reporting).
+        on_stage: Called with a short description as each file's reading and checking
+            starts (progress reporting).
         experiments: For ``assignments`` (experiments assigned elsewhere): the experiment
             files whose arm names the rows must use.
+        delimiter: The CSV delimiter (one character, or ``tab``); detected when None.
 
     Raises:
-        InputError: unknown table, unreadable file, or a required column missing.
+        InputError: unknown table, unreadable file, a file that is not UTF-8, a CSV
+            delimiter that cannot be told, or a required column missing.
     """
     if table not in LOADABLE_TABLES:
         raise InputError(
@@ -132,16 +159,21 @@ def load_files(
         )
     columns = ws.columns(table)
     files = [Path(p) for p in paths]
+    given = parse_delimiter(delimiter) if delimiter is not None else None
     for path in files:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-        file_format(path)
+        if file_format(path) != "csv" and given is not None:
+            raise InputError(
+                f"{path}: --delimiter applies to CSV files only; this is a "
+                f"{file_format(path)} file (load it in a separate call without --delimiter)"
+            )
     result = LoadResult(table=table)
     con = ws.con
     con.execute("BEGIN TRANSACTION")
     try:
         for path in files:
-            loaded = _load_one(con, table, columns, path, experiments)
+            loaded = _load_one(con, table, columns, path, experiments, given, on_stage)
             result.files.append(loaded)
             if on_file is not None:
                 on_file(loaded)
@@ -158,18 +190,30 @@ def _load_one(
     columns: list[Column],
     path: Path,
     experiments: Sequence[Experiment],
+    delimiter: str | None,
+    on_stage: Callable[[str], None] | None,
 ) -> FileLoad:
     fmt = file_format(path)
     source = str(path.resolve())
-    present, rejects = _stage(con, path, fmt)
+    if on_stage is not None:
+        on_stage(f"reading {path.name}")
+    delimiter_note = ""
+    if fmt == "csv":
+        staged = stage_csv_text(con, path, "_staged", delimiter)
+        present, rejects = staged.header, staged.rejects
+        delimiter_note = staged.missing_columns_hint()
+    else:
+        present, rejects = _stage(con, path, fmt)
     wanted = {c.name for c in columns}
     missing = [c.name for c in columns if c.required and c.name not in present]
     if missing:
         raise InputError(
             f"{path}: missing required column {', '.join(repr(m) for m in missing)} for table "
-            f"{table} (columns expected: {', '.join(c.name for c in columns)})"
+            f"{table} (columns expected: {', '.join(c.name for c in columns)}){delimiter_note}"
         )
     ignored = tuple(sorted(c for c in present if c not in wanted))
+    if on_stage is not None:
+        on_stage(f"checking {path.name}")
     _write_rejects(con, table, source, fmt, rejects)
     con.execute(_typed_sql(table, columns, present))
     if table == "assignments":
@@ -278,87 +322,297 @@ def _stage(
     does not parse): ``(line, reason, raw)``.
     """
     con.execute("DROP TABLE IF EXISTS _staged")
-    if fmt == "csv":
-        return _stage_csv(con, path)
     if fmt == "jsonl":
         return _stage_jsonl(con, path)
     return _stage_parquet(con, path)
 
 
-def _stage_csv(
-    con: duckdb.DuckDBPyConnection, path: Path
-) -> tuple[list[str], list[tuple[int, str, str]]]:
-    header = [h.strip() for h in _csv_header(path)]
+@dataclass(frozen=True)
+class StagedCsv:
+    """A CSV file staged as text by :func:`stage_csv_text`.
+
+    Attributes:
+        header: The column names, in file order.
+        delimiter: The delimiter the file was read with.
+        detected: Whether ``delimiter`` was detected (not given).
+        rejects: Rows the reader could not split into the header's fields, or longer than
+            2 MiB: ``(line, reason, raw)``, in line order.
+    """
+
+    header: list[str]
+    delimiter: str
+    detected: bool
+    rejects: list[tuple[int, str, str]]
+
+    def missing_columns_hint(self) -> str:
+        """What to add to a "missing required column" error about this file's header."""
+        if len(self.header) != 1:
+            if self.detected and self.delimiter != ",":
+                return f"; read with the delimiter {_delimiter_name(self.delimiter)}"
+            return ""
+        separator = _separator_guess(self.header[0])
+        if separator is None:
+            return f"; the header reads as one column, {self.header[0]!r}"
+        return (
+            f"; the header reads as one column, {self.header[0]!r}: if its fields are "
+            f"separated by {separator!r}, give --delimiter {_shell_quote(separator)}"
+        )
+
+
+def parse_delimiter(text: str) -> str:
+    """The delimiter given by the user: one character, or ``tab`` / ``\\t`` for a tab."""
+    value = _DELIMITER_ALIASES.get(text.lower(), text)
+    if len(value) != 1 or value in {'"', "\r", "\n", "\x00"}:
+        raise InputError(
+            f"--delimiter {text!r}: give the one character between fields, e.g. "
+            "--delimiter ';' or --delimiter tab (not a quote or a line break)"
+        )
+    return value
+
+
+def stage_csv_text(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, delimiter: str | None = None
+) -> StagedCsv:
+    """Stage the CSV ``path`` as the temp table ``table`` (all VARCHAR, plus ``_line``).
+
+    The header is read and checked first (UTF-8, a UTF-8 byte-order mark skipped; names
+    DuckDB can stage); the delimiter is ``delimiter`` or detected; every other line is read
+    by DuckDB, whose rejects are returned. ``table`` must be a trusted name.
+
+    Raises:
+        InputError: the file is not UTF-8 (named by its first bad byte and line), the
+            delimiter cannot be told, or the header is unusable.
+    """
+    header_bytes, sample, complete = _csv_head(path)
+    header_text = _decode_header(path, header_bytes)
+    chosen = delimiter if delimiter is not None else _detect_delimiter(
+        path, header_text, sample, complete
+    )
+    header = _header_fields(path, header_text, chosen)
     _check_names(path, header, "column names in the header")
+    for reserved in ("_row", "_line"):
+        if reserved in header:
+            raise InputError(
+                f"{path}: the header names a column {reserved!r}, a name threadlift uses for "
+                "the line numbers of the rows; rename that column"
+            )
     column_types = dict.fromkeys(header, "VARCHAR")
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    # parallel = false: with parallel reading, a line longer than the reader's buffer is
+    # dropped without a reject row (DuckDB 2.0); read in one pass it is rejected.
     _read_text(
         con,
         path,
         "CSV",
-        """
-        CREATE TEMP TABLE _staged AS
+        f"""
+        CREATE TEMP TABLE {table} AS
         SELECT *, row_number() OVER () AS _row
-        FROM read_csv($path, header = true, delim = ',', quote = '"', escape = '"',
+        FROM read_csv($path, header = true, delim = $delim, quote = '"', escape = '"',
                       auto_detect = false, columns = $columns, store_rejects = true,
                       rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
-                      max_line_size = $max_line)
+                      max_line_size = $max_line, parallel = false)
         """,
-        {"columns": column_types},
+        {"columns": column_types, "delim": chosen},
     )
-    rejects = _text_rejects(con, "malformed CSV row")
+    rejects = _text_rejects(con, path, "malformed CSV row")
     # Good rows keep file order; map the k-th good row to its physical line by skipping
     # the header (line 1) and every rejected line before it.
-    _assign_lines(con, "_staged", [line for line, _, _ in rejects], first_line=2)
-    return header, rejects
+    _assign_lines(con, table, [line for line, _, _ in rejects], first_line=2)
+    return StagedCsv(header, chosen, delimiter is None, rejects)
 
 
-def _csv_header(path: Path) -> list[str]:
-    """The header row of a CSV file, read as bytes and checked to be UTF-8 text.
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    """``path`` opened for reading bytes, decompressed when its name ends in ``.gz``."""
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
 
-    Only the header is decoded here; DuckDB checks the encoding of every other line and a
-    line that is not UTF-8 goes to quarantine.
+
+def _csv_head(path: Path) -> tuple[bytes, bytes, bool]:
+    """The header row of a CSV file, the lines after it that delimiter detection reads,
+    and whether those reach the end of the file (all as bytes).
+
+    Only these are read here; DuckDB reads every line, checking its encoding.
     """
-    compressed = path.suffix.lower() == ".gz"
     try:
-        with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+        with _open_bytes(path) as handle:
             raw = handle.readline(_MAX_LINE_BYTES)
             while raw.count(b'"') % 2 and len(raw) < _MAX_LINE_BYTES:  # a quoted line break
                 more = handle.readline(_MAX_LINE_BYTES)
                 if not more:
                     break
                 raw += more
+            sample: list[bytes] = []
+            size = 0
+            complete = False
+            while len(sample) < _SNIFF_LINES and size < _SNIFF_BYTES:
+                line = handle.readline(_SNIFF_BYTES)
+                if not line:
+                    complete = True
+                    break
+                sample.append(line)
+                size += len(line)
     except (OSError, EOFError, zlib.error) as exc:
-        if compressed:
+        if path.suffix.lower() == ".gz":
             raise InputError(
                 f"{path} is not a gzip file that can be read ({exc}); recompress it with gzip, "
                 "or drop the .gz from its name if it is plain text"
             ) from exc
         raise InputError(f"{path}: cannot be read ({exc})") from exc
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: looks like UTF-16 text (it starts with a byte-order mark); "
-                         "save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    return raw, b"".join(sample), complete
+
+
+def _decode_header(path: Path, raw: bytes) -> str:
+    """The header line as text: UTF-8, with a UTF-8 byte-order mark skipped."""
+    if raw.startswith(_UTF16_BOMS):
         raise InputError(
-            f"{path}: the header row is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-            f"{exc.start}); save the file as UTF-8"
-        ) from None
-    if "\x00" in text:
-        raise InputError(
-            f"{path}: the header row holds NUL bytes, so this is not UTF-8 text (a binary file, "
-            "or UTF-16); save the file as UTF-8 CSV"
+            f"{path}: not UTF-8 (it starts with a UTF-16 byte-order mark, so it is UTF-16 "
+            "text): re-save it as UTF-8 (in Excel: Save As > CSV UTF-8)"
         )
     try:
-        header = next(csv.reader(io.StringIO(text, newline="")))
-    except StopIteration:
-        raise InputError(f"{path}: empty file; a CSV needs a header row") from None
-    if not header:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise not_utf8_error(path, 1, raw.removeprefix(b"\xef\xbb\xbf")) from None
+    if "\x00" in text:
+        raise InputError(
+            f"{path}: not UTF-8 text: the header row holds NUL bytes (a binary file, or UTF-16 "
+            "without a byte-order mark); re-save it as UTF-8 CSV"
+        )
+    if not text.strip("\r\n"):
+        if not text:
+            raise InputError(f"{path}: empty file; a CSV needs a header row")
         raise InputError(
             f"{path}: the first line is empty; a CSV starts with its header row (remove the "
             "blank lines before it)"
         )
-    return header
+    return text
+
+
+def _header_fields(path: Path, text: str, delimiter: str) -> list[str]:
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return [name.strip() for name in header]
+
+
+def _detect_delimiter(path: Path, header: str, sample: bytes, complete: bool) -> str:
+    """The delimiter of a CSV file, from its header and first lines.
+
+    A candidate (comma, semicolon, tab, pipe) must split the header into several names;
+    when more than one does, the one that splits every sampled line into as many fields
+    as the header wins. A header no candidate splits is one column (read with commas).
+    """
+    splitting = {
+        d: len(_header_fields(path, header, d)) for d in DELIMITERS
+        if len(_header_fields(path, header, d)) > 1
+    }
+    if len(splitting) <= 1:
+        return next(iter(splitting), ",")
+    text = sample.decode("utf-8", errors="replace")
+    consistent = [d for d, width in splitting.items() if _splits_evenly(text, d, width, complete)]
+    if len(consistent) == 1:
+        return consistent[0]
+    names = [_delimiter_name(d) for d in (consistent or splitting)]
+    named = ", ".join(names[:-1]) + " and " + names[-1]
+    example = _shell_quote(next(iter(consistent or splitting)))
+    raise InputError(
+        f"{path}: cannot tell the delimiter: the header splits on {named}"
+        + (", and each splits the first lines evenly" if consistent else
+           ", and none splits the first lines into as many fields as the header")
+        + f"; give it, e.g. --delimiter {example}"
+    )
+
+
+def _splits_evenly(text: str, delimiter: str, width: int, complete: bool) -> bool:
+    """Whether every record of ``text`` has ``width`` fields (blank lines aside)."""
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not complete and records:
+        records.pop()  # the sample may end inside the last record
+    return all(len(r) == width for r in records if r)
+
+
+def _delimiter_name(delimiter: str) -> str:
+    name = DELIMITERS.get(delimiter)
+    return f"{name} ({delimiter!r})" if name else repr(delimiter)
+
+
+def _shell_quote(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else "'" + delimiter.replace("'", "'\\''") + "'"
+
+
+def _separator_guess(name: str) -> str | None:
+    """The punctuation that most likely separates fields in a header read as one name."""
+    counts = Counter(c for c in name if not c.isalnum() and c not in "_- \"'")
+    if not counts:
+        return None
+    return counts.most_common(1)[0][0]
+
+
+def not_utf8_error(path: Path, line: int, raw: bytes, *, more_lines: int = 0) -> InputError:
+    """The error for a file that is not UTF-8, from its first offending line ``raw``.
+
+    Names the byte and line, and the encoding the line most likely is: Latin-1 or
+    Windows-1252 when it decodes as such into letters and common symbols, UTF-16 when it
+    holds NUL bytes; otherwise it says the encoding is not recognised.
+    """
+    try:
+        raw.decode("utf-8")
+        at = ""
+    except UnicodeDecodeError as exc:
+        at = f"byte 0x{raw[exc.start]:02X} at line {line}"
+    if more_lines:
+        at += f", and {more_lines:,} more line{'s' if more_lines > 1 else ''}"
+    guess = _encoding_guess(raw)
+    fix = "re-save it as UTF-8" + (
+        " (in Excel: Save As > CSV UTF-8)" if ".csv" in map(str.lower, path.suffixes) else ""
+    )
+    if guess is None:
+        found = "encoding not recognised"
+    elif guess[0] == "UTF-16":
+        found = "found UTF-16?"
+    else:
+        name, text = guess
+        found = f"found {name}? line {line} would read {text!r}"
+        stem, dot, suffixes = path.name.partition(".")
+        converted = f"{stem}-utf8{dot}{suffixes}"
+        if path.suffix.lower() == ".gz":
+            fix += f", or convert it: gunzip -c {path.name} | iconv -f CP1252 -t UTF-8 | gzip > {converted}"
+        else:
+            fix += f", or convert it: iconv -f CP1252 -t UTF-8 {path.name} > {converted}"
+    return InputError(f"{path}: not UTF-8 ({at}; {found}): {fix}")
+
+
+def _encoding_guess(raw: bytes) -> tuple[str, str] | None:
+    """(name, the line decoded) of the encoding ``raw`` most likely is.
+
+    Windows-1252 decodes every Latin-1 text the same way but for the bytes 0x80-0x9F
+    (control characters in Latin-1, letters and quotes in Windows-1252), so it converts
+    both; the name says which one the bytes point to.
+    """
+    if b"\x00" in raw:
+        return ("UTF-16", "")
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    foreign = [c for c in text if ord(c) > 127]
+    if not all(c.isalpha() or c in _LATIN_SYMBOLS for c in foreign):
+        return None
+    shown = text.strip("\r\n")
+    if len(shown) > 60:
+        first = next(i for i, c in enumerate(shown) if ord(c) > 127)
+        shown = shown[max(0, first - 30):first + 30]
+    if any(0x80 <= b <= 0x9F for b in raw):
+        return ("Windows-1252", shown)
+    return ("Latin-1", shown)
+
+
+_LATIN_SYMBOLS = frozenset("€£¥¢§°ºª«»“”‘’‚„–—…·•×÷¿¡©®™±²³µ¶¹¼½¾\xa0")
+"""Non-letters a Latin-1 / Windows-1252 text commonly holds (names, prices, quotes)."""
+
+
+def _line_bytes(path: Path, line: int) -> bytes:
+    """Physical line ``line`` (from 1) of ``path``, as bytes; read only on an error."""
+    with _open_bytes(path) as handle:
+        return next(itertools.islice(handle, line - 1, line), b"")
 
 
 def _check_names(path: Path, names: Sequence[str], what: str) -> None:
@@ -408,8 +662,15 @@ def _read_text(
         ) from exc
 
 
-def _text_rejects(con: duckdb.DuckDBPyConnection, malformed: str) -> list[tuple[int, str, str]]:
-    """The lines DuckDB's reader rejected, one ``(line, reason, raw)`` per line, in order."""
+def _text_rejects(
+    con: duckdb.DuckDBPyConnection, path: Path, malformed: str
+) -> list[tuple[int, str, str]]:
+    """The lines DuckDB's reader rejected, one ``(line, reason, raw)`` per line, in order.
+
+    Raises:
+        InputError: a line is not UTF-8 (see :func:`refuse_not_utf8`).
+    """
+    refuse_not_utf8(con, path)
     seen: dict[int, tuple[int, str, str]] = {}
     for line, error_type, message, raw in con.execute(
         "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
@@ -417,14 +678,30 @@ def _text_rejects(con: duckdb.DuckDBPyConnection, malformed: str) -> list[tuple[
         if int(line) in seen:
             continue
         kind = str(error_type)
-        if kind == "INVALID ENCODING":
-            reason = "not UTF-8 text (save the file as UTF-8)"
-        elif kind == "LINE SIZE OVER MAXIMUM":
+        if kind == "LINE SIZE OVER MAXIMUM":
             reason = f"line longer than {_MAX_LINE_BYTES // 2**20} MiB: {message}"
         else:
             reason = f"{malformed} ({kind.lower()}): {message}"
         seen[int(line)] = (int(line), reason, str(raw).strip("\r\n")[:_MAX_RAW_CHARS])
     return sorted(seen.values())
+
+
+def refuse_not_utf8(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise :func:`not_utf8_error` if DuckDB's last read of ``path`` (its ``reject_errors``
+    table) met a line that is not UTF-8; the whole file is refused, not those lines.
+
+    Raises:
+        InputError: naming the first such line, its first bad byte and the likely encoding.
+    """
+    found = first_row(
+        con,
+        "SELECT min(line), count(DISTINCT line) FROM reject_errors "
+        "WHERE error_type = 'INVALID ENCODING'",
+    )
+    if found is None or found[0] is None:
+        return
+    line, count = int(found[0]), int(found[1])
+    raise not_utf8_error(path, line, _line_bytes(path, line), more_lines=count - 1)
 
 
 def _assign_lines(
@@ -469,7 +746,7 @@ def _stage_jsonl(
         """,
         {},
     )
-    unread = _text_rejects(con, "malformed JSON line")
+    unread = _text_rejects(con, path, "malformed JSON line")
     _assign_lines(con, "_lines", [line for line, _, _ in unread], first_line=1)
     rejects = unread + [
         (int(line), "malformed JSON line: not a JSON object", str(text)[:_MAX_RAW_CHARS])

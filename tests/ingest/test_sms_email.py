@@ -1,4 +1,5 @@
-"""SMS and e-mail CSV logs: a file that cannot be read is one line saying why and how to fix it."""
+"""SMS and e-mail CSV logs: read as ``threadlift load`` reads a CSV (byte-order mark,
+delimiter, encoding), and a file that cannot be read is one line saying why and how to fix it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ import pytest
 from click.testing import CliRunner
 
 from threadlift.cli import main
+from threadlift.ingest import ingest_files
+from threadlift.workspace import Workspace
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "webhooks" / "synthetic" / "sms_log.csv"
 
 
-@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "cp1252"])
-def test_a_csv_in_another_encoding_is_a_one_line_error(tmp_path: Path, encoding: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("latin-1", "not UTF-8 (byte 0xE9 at line 2; found Latin-1? line 2 would read "),
+        ("cp1252", "not UTF-8 (byte 0xE9 at line 2; found Latin-1? line 2 would read "),
+        ("utf-16", "not UTF-8 (it starts with a UTF-16 byte-order mark, so it is UTF-16 text)"),
+    ],
+)
+def test_a_csv_in_another_encoding_is_a_one_line_error(
+    tmp_path: Path, encoding: str, expected: str
+) -> None:
     text = FIXTURE.read_text(encoding="utf-8").replace("spring", "primavera-\u00e9t\u00e9", 1)
     path = tmp_path / "log.csv"
     path.write_bytes(text.encode(encoding))
@@ -21,5 +33,48 @@ def test_a_csv_in_another_encoding_is_a_one_line_error(tmp_path: Path, encoding:
     assert done.exit_code == 2, done.output
     errors = [line for line in done.output.splitlines() if line.strip()]
     assert len(errors) == 1, done.output
-    assert errors[0].startswith(f"Error: {path}: not UTF-8 text")
-    assert "save the file as UTF-8" in errors[0]
+    assert errors[0].startswith(f"Error: {path}: {expected}")
+    assert "re-save it as UTF-8" in errors[0]
+
+
+def _rows(ws: Workspace) -> list[tuple[object, ...]]:
+    events = ws.con.execute(
+        "SELECT message_id, status, ts FROM message_events ORDER BY message_id, ts, status"
+    ).fetchall()
+    bodies = ws.con.execute("SELECT body FROM raw_bodies ORDER BY seq").fetchall()
+    return events + bodies
+
+
+def test_a_semicolon_csv_with_a_byte_order_mark_ingests_as_the_comma_one(tmp_path: Path) -> None:
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert ";" not in text
+    semicolon = tmp_path / "excel.csv"
+    semicolon.write_bytes(b"\xef\xbb\xbf" + text.replace(",", ";").encode())
+    with Workspace.create(tmp_path / "a.duckdb") as ws:
+        expected = ingest_files(ws, "sms", [FIXTURE])
+        expected_rows = _rows(ws)
+        assert expected_rows
+    with Workspace.create(tmp_path / "b.duckdb") as ws:
+        result = ingest_files(ws, "sms", [semicolon])
+        assert _rows(ws) == expected_rows
+    assert (result.bodies, result.quarantined, result.rows) == (
+        expected.bodies, expected.quarantined, expected.rows)
+    assert result.bodies == len(text.splitlines()) - 1
+
+
+def test_a_row_with_too_many_fields_is_quarantined_and_the_rest_ingested(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join([*lines[:2], lines[2] + ",extra,fields", *lines[3:]]) + "\n",
+                    encoding="utf-8")
+    result = ingest_files(workspace, "sms", [path])
+    assert result.bodies == len(lines) - 2
+    rejected = workspace.con.execute(
+        "SELECT source, location, reason FROM quarantine WHERE target_table = 'raw_bodies'"
+    ).fetchall()
+    assert len(rejected) == 1
+    source, location, reason = rejected[0]
+    assert (source, location) == (str(path), "line 3")
+    assert reason.startswith("malformed CSV row (too many columns)")

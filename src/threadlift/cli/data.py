@@ -27,6 +27,7 @@ def init(workspace: Path) -> None:
 
 @main.command(
     epilog="Examples:\n\n  threadlift load actions orders-2026-11.csv more.parquet -w my.duckdb\n\n"
+    "  threadlift load contacts crm_export.csv --delimiter ';'\n\n"
     "  threadlift load assignments crm_split.csv --experiment spring.toml   # assigned elsewhere"
 )
 @click.argument("table")
@@ -38,34 +39,50 @@ def init(workspace: Path) -> None:
     type=click.Path(path_type=Path),
     help="For TABLE=assignments: the experiment file(s) whose arm names rows must use.",
 )
+@click.option(
+    "--delimiter",
+    help="The CSV field delimiter: one character, or 'tab' "
+    "(default: detected among comma, semicolon, tab and pipe).",
+)
 @workspace_option
 @handle_errors
 def load(
-    table: str, files: tuple[Path, ...], experiment_files: tuple[Path, ...], workspace: Path
+    table: str,
+    files: tuple[Path, ...],
+    experiment_files: tuple[Path, ...],
+    delimiter: str | None,
+    workspace: Path,
 ) -> None:
     """Load canonical rows into TABLE from CSV, Parquet or JSON-lines FILES.
 
-    Bad rows go to the quarantine table with file, line and reason; good rows are kept.
-    Loading the same file twice adds nothing; all files load in one transaction.
+    Files must be UTF-8 (a byte-order mark is fine); a CSV's delimiter is detected unless
+    given. Bad rows go to the quarantine table with file, line and reason; good rows are
+    kept. Loading the same file twice adds nothing; all files load in one transaction.
     """
+    from threadlift.cli.progress import Progress
+    from threadlift.experiment import load_experiment
     from threadlift.loading import FileLoad, load_files
     from threadlift.workspace import Workspace
 
-    def report(done: FileLoad) -> None:
-        extra = (
-            f"; ignored columns: {', '.join(done.ignored_columns)}" if done.ignored_columns else ""
-        )
-        click.echo(
-            f"{done.path}: {done.rows} rows, {done.inserted} added, {done.duplicates} already "
-            f"present, {done.quarantined} quarantined{extra}",
-            err=True,
-        )
-
-    from threadlift.experiment import load_experiment
-
     experiments = [load_experiment(f) for f in experiment_files]
-    with Workspace.create(workspace) as ws:
-        result = load_files(ws, table, files, on_file=report, experiments=experiments)
+    with Progress(f"loading {table}", total=len(files), unit="files") as progress:
+
+        def report(done: FileLoad) -> None:
+            extra = (
+                f"; ignored columns: {', '.join(done.ignored_columns)}"
+                if done.ignored_columns else ""
+            )
+            progress.log(
+                f"{done.path}: {done.rows} rows, {done.inserted} added, {done.duplicates} "
+                f"already present, {done.quarantined} quarantined{extra}"
+            )
+            progress.advance()
+
+        with Workspace.create(workspace) as ws:
+            result = load_files(
+                ws, table, files, on_file=report, on_stage=progress.step,
+                experiments=experiments, delimiter=delimiter,
+            )
     click.echo(
         f"{table}: {result.inserted} rows added, {result.duplicates} already present, "
         f"{result.quarantined} quarantined"
@@ -99,20 +116,30 @@ def ingest(
     Every body is kept append-only in the raw store (duplicates dropped by content hash) and
     mapped to the canonical tables; bad lines go to quarantine with file, line and reason.
     """
+    from threadlift.cli.progress import Progress
     from threadlift.errors import InputError
     from threadlift.ingest import ingest_files
     from threadlift.ingest import rebuild as rebuild_tables
     from threadlift.workspace import Workspace
 
-    with Workspace.create(workspace) as ws:
+    if rebuild and files:
+        raise InputError("--rebuild replays the raw store; give no FILES with it")
+    if not rebuild and (platform is None or not files):
+        raise InputError("give --platform and at least one FILE (or --rebuild)")
+    with (
+        Progress("ingesting", total=None if rebuild else len(files), unit="files") as progress,
+        Workspace.create(workspace) as ws,
+    ):
         if rebuild:
-            if files:
-                raise InputError("--rebuild replays the raw store; give no FILES with it")
-            result = rebuild_tables(ws, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+            result = rebuild_tables(
+                ws, unknown_identity=unknown_identity, on_stage=progress.step  # type: ignore[arg-type]
+            )
         else:
-            if platform is None or not files:
-                raise InputError("give --platform and at least one FILE (or --rebuild)")
-            result = ingest_files(ws, platform, files, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+            assert platform is not None
+            result = ingest_files(
+                ws, platform, files, unknown_identity=unknown_identity,  # type: ignore[arg-type]
+                on_stage=progress.step, on_file=lambda _path: progress.advance(),
+            )
     click.echo(
         f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
         f"{result.duplicates} duplicates, {result.quarantined} quarantined"

@@ -86,6 +86,8 @@ def ingest_files(
     *,
     unknown_identity: UnknownIdentity = "create",
     received_at: datetime | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_file: Callable[[Path], None] | None = None,
 ) -> IngestResult:
     """Ingest files of raw bodies of one platform into the workspace.
 
@@ -100,14 +102,19 @@ def ingest_files(
             ``"quarantine"`` the rows that need one.
         received_at: when the endpoint received the bodies (default: now), kept in the raw
             store; a timezone-aware value is converted to UTC.
+        on_stage: called with a short description as each stage starts (reading a file,
+            storing the bodies, mapping them), for progress reporting.
+        on_file: called with each file once it is read.
 
     Returns:
         What was read, stored, quarantined and added per canonical table.
 
     Raises:
-        InputError: unknown platform or option, or a file that does not exist.
+        InputError: unknown platform or option, a file that does not exist, or a CSV
+            (``sms`` / ``email``) that is not UTF-8 or whose delimiter cannot be told.
     """
     _check_options(platform, unknown_identity)
+    stage = on_stage or _quiet
     paths = [Path(f) for f in files]
     for path in paths:
         if not path.is_file():
@@ -118,10 +125,14 @@ def ingest_files(
         scratch_before = raw.scratch_objects(con)
         raw.create_staging(con)
         for index, path in enumerate(paths):
+            stage(f"reading {path.name}")
             if platform in sms_email.PLATFORMS:
                 sms_email.stage_csv(con, path, index)
             else:
                 raw.stage_json_file(con, path, index, platform)
+            if on_file is not None:
+                on_file(path)
+        stage("storing new bodies")
         bodies, duplicates = raw.store_bodies(con, platform, _utc(received_at))
         rejected = writer.insert_quarantine(
             con,
@@ -129,7 +140,9 @@ def ingest_files(
             "FROM _stage_rejects",
             derived=False,
         )
+        stage(f"mapping {platform} bodies to canonical rows")
         rows, quarantined = _derive(con, platform, unknown_identity)
+        stage("committing")
         raw.drop_scratch(con, scratch_before)
         con.execute("COMMIT")
     except BaseException:
@@ -138,13 +151,20 @@ def ingest_files(
     return IngestResult(platform, len(paths), bodies, duplicates, rejected + quarantined, rows)
 
 
-def rebuild(ws: Workspace, *, unknown_identity: UnknownIdentity = "create") -> IngestResult:
+def rebuild(
+    ws: Workspace,
+    *,
+    unknown_identity: UnknownIdentity = "create",
+    on_stage: Callable[[str], None] | None = None,
+) -> IngestResult:
     """Rebuild every row ingest derived from the raw store, replaying it in arrival order.
 
     Rows ingest added before (tracked in ``ingest_provenance``) are removed first, so rows
     loaded by other means stay untouched and mapping improvements apply to old bodies.
+    ``on_stage`` is called with a short description as each platform's replay starts.
     """
     _check_options("whatsapp", unknown_identity)
+    stage = on_stage or _quiet
     con = ws.con
     con.execute("BEGIN TRANSACTION")
     try:
@@ -161,6 +181,7 @@ def rebuild(ws: Workspace, *, unknown_identity: UnknownIdentity = "create") -> I
             ).fetchall()
         ]
         for platform in platforms:
+            stage(f"replaying {platform} bodies")
             raw.select_all_bodies(con, platform)
             count = con.execute("SELECT count(*) FROM _bodies").fetchone()
             bodies += int(count[0]) if count else 0
@@ -185,6 +206,10 @@ def _derive(
     rows, quarantined = writer.write(con)
     rows["message_events"] += watermarks.write(con, platform)
     return rows, quarantined
+
+
+def _quiet(_description: str) -> None:
+    """The ``on_stage`` of a caller that shows no progress."""
 
 
 def _check_options(platform: str, unknown_identity: str) -> None:

@@ -14,51 +14,52 @@ Each CSV row is kept in the raw store as a JSON object, so rebuilds work as for 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
 
-from threadlift.engines.sqlfiles import sql_text
+from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError
+from threadlift.loading import stage_csv_text
 
 PLATFORMS = ("sms", "email")
 REQUIRED_COLUMNS = ("message_id", "event", "ts")
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> None:
-    """Append the rows of a CSV file to ``_staged`` as JSON objects."""
-    try:
-        con.execute(sql_text("ingest/stage_csv"), {"path": str(path)})
-    except duckdb.Error as exc:
-        raise InputError(_csv_problem(path, str(exc))) from exc
-    columns = {
-        str(row[0]) for row in con.execute("SELECT column_name FROM (DESCRIBE _csv)").fetchall()
-    }
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    """Append the rows of a CSV file to ``_staged`` as JSON objects.
+
+    The file is read as ``threadlift load`` reads a CSV (:func:`threadlift.loading.stage_csv_text`):
+    a UTF-8 byte-order mark skipped, the delimiter detected, a file that is not UTF-8
+    refused with its first bad byte, line and likely encoding. A row the reader cannot
+    split into the header's fields goes to quarantine with its line; the rest is kept.
+    """
+    staged = stage_csv_text(con, path, "_csv")
+    missing = [c for c in REQUIRED_COLUMNS if c not in staged.header]
     if missing:
         raise InputError(
             f"{path}: missing column(s) {', '.join(missing)}; the header must name at least "
-            f"{', '.join(REQUIRED_COLUMNS)} (see docs/ingest.md)"
+            f"{', '.join(REQUIRED_COLUMNS)} (see docs/ingest.md){staged.missing_columns_hint()}"
         )
+    fields = ", ".join(
+        f"{_sql_string(name)}: {quote_identifier(name, set(staged.header))}"
+        for name in staged.header
+    )
     con.execute(
-        "INSERT INTO _staged SELECT $source, 'line ' || line_no, "
-        "$file::BIGINT * 1000000000 + line_no, 0, body FROM _csv",
+        f"INSERT INTO _staged SELECT $source, 'line ' || _line, "
+        f"$file::BIGINT * 1000000000 + _line, 0, to_json({{{fields}}})::VARCHAR FROM _csv",
         {"source": str(path), "file": file_index},
     )
-
-
-def _csv_problem(path: Path, detail: str) -> str:
-    """One line: what DuckDB could not read in ``path``, where, and what to do about it."""
-    line = re.search(r"CSV Error on Line: (\d+)", detail)
-    where = f" (line {line.group(1)})" if line else ""
-    if "not utf-8 encoded" in detail or "Invalid unicode" in detail:
-        return (
-            f"{path}: not UTF-8 text{where}; save the file as UTF-8 (for example "
-            f"`iconv -f latin1 -t utf-8 {path.name}`) and ingest it again"
+    if staged.rejects:
+        con.executemany(
+            "INSERT INTO _stage_rejects VALUES (?, ?, ?, ?)",
+            [(str(path), f"line {line}", reason, text) for line, reason, text in staged.rejects],
         )
-    first = next((text.strip() for text in detail.splitlines() if text.strip()), "unreadable")
-    return f"{path}: not a readable CSV file{where}: {first}"
+    con.execute("DROP TABLE _csv")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def derive(con: duckdb.DuckDBPyConnection, platform: str) -> None:
