@@ -267,8 +267,8 @@ def interval_disagreements(rows: Iterable[Row]) -> list[Text]:
 
     The absolute interval (and the p-value) come from Welch's t-test on the difference;
     the relative interval is the delta-method interval of ``log(treatment / control)``,
-    which also carries the uncertainty of the control mean in the denominator, so near the
-    edge of significance one can exclude zero while the other includes it.
+    where each arm's variance is scaled by its own mean, so near the edge of significance
+    one can exclude zero while the other includes it.
     """
     notes = []
     for row in rows:
@@ -284,14 +284,15 @@ def interval_disagreements(rows: Iterable[Row]) -> list[Text]:
             text(
                 code(row.get("metric")),
                 f" ({where}{text_of(row.get('arm'))} vs {text_of(row.get('control_arm'))}): the "
-                f"{which} interval excludes zero but the {other} one includes it. The absolute "
-                "interval and the p-value come from Welch's t-test on the difference; the "
-                "relative interval is a delta-method interval on the ratio treatment ÷ control "
-                "(log scale), which also carries the uncertainty of the control mean in its "
-                "denominator"
-                + (", so it is wider here" if absolute else "")
-                + ". The two disagree only near the edge of significance: the effect is "
-                "borderline.",
+                f"{which} interval excludes zero but the {other} one includes it. They answer "
+                "different questions: the absolute interval and the p-value come from the test of "
+                "the difference treatment − control (the row's method); the relative interval is a "
+                "delta-method interval for the ratio treatment ÷ control (on the log scale), "
+                "where each arm's uncertainty is scaled by its own mean, so here it is the "
+                + ("more cautious of the two (wider relative to its estimate)" if absolute
+                   else "less cautious of the two")
+                + ". They disagree only when the evidence is borderline: read the effect as "
+                "uncertain in size.",
             )
         )
     return notes
