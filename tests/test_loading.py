@@ -235,6 +235,29 @@ def test_a_json_line_over_the_size_limit_is_quarantined(workspace: Workspace, tm
     assert _quarantine(workspace)["line 1"].startswith("line longer than")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_line_longer_than_the_readers_buffer_is_quarantined_not_dropped(
+    workspace: Workspace, tmp_path: Path, fmt: str
+) -> None:
+    # DuckDB's parallel reader skips a line over its 32 MiB buffer without a reject row
+    big = "x" * 40_000_000
+    path = tmp_path / f"actions.{fmt}"
+    if fmt == "csv":
+        path.write_text(ACTIONS_HEADER + "a1,c1,order,2026-11-02,1\n"
+                        f"a2,c2,order,2026-11-02,{big}\na3,c3,order,2026-11-02,1\n")
+        long_line = 3
+    else:
+        row = '{"action_id": "a%d", "contact_id": "c1", "action": "order", "ts": "2026-11-02"%s}\n'
+        path.write_text(row % (1, "") + row % (2, f', "x": "{big}"') + row % (3, ""))
+        long_line = 2
+    result = load_files(workspace, "actions", [path])
+    assert (result.files[0].rows, result.inserted, result.quarantined) == (3, 2, 1)
+    assert _action_ids(workspace) == ["a1", "a3"]
+    reasons = _quarantine(workspace)
+    assert list(reasons) == [f"line {long_line}"]
+    assert reasons[f"line {long_line}"].startswith("line longer than 2 MiB")
+
+
 def test_a_csv_that_is_not_utf8_is_refused_whole_naming_every_bad_line_count(
     workspace: Workspace, tmp_path: Path
 ) -> None:

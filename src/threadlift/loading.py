@@ -398,8 +398,9 @@ def stage_csv_text(
             )
     column_types = dict.fromkeys(header, "VARCHAR")
     con.execute(f"DROP TABLE IF EXISTS {table}")
-    # parallel = false: with parallel reading, a line longer than the reader's buffer is
-    # dropped without a reject row (DuckDB 2.0); read in one pass it is rejected.
+    # parallel = false: read in parallel, a line longer than the reader's buffer (32 MiB)
+    # is dropped without a reject row (DuckDB 2.0); read in one pass it is rejected. The
+    # read takes about 15 % longer (2 M rows: 2.4 s against 2.1 s).
     _read_text(
         con,
         path,
@@ -732,6 +733,7 @@ def _assign_lines(
 def _stage_jsonl(
     con: duckdb.DuckDBPyConnection, path: Path
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
+    # parallel = false for the reason given in stage_csv_text
     _read_text(
         con,
         path,
@@ -742,7 +744,7 @@ def _stage_jsonl(
         FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '',
                       escape = '', header = false, auto_detect = false, store_rejects = true,
                       rejects_table = 'reject_errors', rejects_scan = 'reject_scans',
-                      max_line_size = $max_line)
+                      max_line_size = $max_line, parallel = false)
         """,
         {},
     )
