@@ -672,19 +672,42 @@ def _text_rejects(
         InputError: a line is not UTF-8 (see :func:`refuse_not_utf8`).
     """
     refuse_not_utf8(con, path)
-    seen: dict[int, tuple[int, str, str]] = {}
+    rejects: list[tuple[int, str, str]] = []
+    for reject in reader_rejects(con):
+        if reject.kind == "LINE SIZE OVER MAXIMUM":
+            reason = f"line longer than {_MAX_LINE_BYTES // 2**20} MiB: {reject.message}"
+        else:
+            reason = f"{malformed} ({reject.kind.lower()}): {reject.message}"
+        rejects.append((reject.line, reason, reject.raw))
+    return rejects
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A line DuckDB's CSV reader rejected (its first error), from ``reject_errors``."""
+
+    line: int
+    kind: str
+    message: str
+    raw: str
+
+
+def reader_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
+    """The lines the last ``read_csv(..., store_rejects = true)`` rejected, in line order.
+
+    One per line (its first error); ``raw`` is the line as DuckDB shows it (bytes that are
+    not UTF-8 replaced), cut to 64 KiB. ``kind`` is DuckDB's error type: ``INVALID
+    ENCODING``, ``LINE SIZE OVER MAXIMUM``, ``TOO MANY COLUMNS``…
+    """
+    seen: dict[int, Reject] = {}
     for line, error_type, message, raw in con.execute(
         "SELECT line, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
     ).fetchall():
-        if int(line) in seen:
-            continue
-        kind = str(error_type)
-        if kind == "LINE SIZE OVER MAXIMUM":
-            reason = f"line longer than {_MAX_LINE_BYTES // 2**20} MiB: {message}"
-        else:
-            reason = f"{malformed} ({kind.lower()}): {message}"
-        seen[int(line)] = (int(line), reason, str(raw).strip("\r\n")[:_MAX_RAW_CHARS])
-    return sorted(seen.values())
+        if int(line) not in seen:
+            seen[int(line)] = Reject(
+                int(line), str(error_type), str(message), str(raw).strip("\r\n")[:_MAX_RAW_CHARS]
+            )
+    return sorted(seen.values(), key=lambda r: r.line)
 
 
 def refuse_not_utf8(con: duckdb.DuckDBPyConnection, path: Path) -> None:

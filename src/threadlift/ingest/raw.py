@@ -16,7 +16,8 @@ Accepted file layouts (checked in this order):
   object mapping scenario names to bodies (the layout of SDK test fixtures);
   concatenated documents are read one after the other.
 
-A line that is not JSON, a document that is not an object, a body that still holds
+A line that is not UTF-8 text (read with DuckDB's rejects, as ``threadlift load`` reads a
+file), a line that is not JSON, a document that is not an object, a body that still holds
 ``<PLACEHOLDER>`` values or that is not a webhook of the platform goes to
 ``quarantine`` with its file, line and reason; the rest of the file is ingested.
 """
@@ -34,6 +35,7 @@ import duckdb
 
 from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError
+from threadlift.loading import reader_rejects
 
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 """Files read document by document in Python (not JSON lines) must fit in memory."""
@@ -105,29 +107,39 @@ def stage_json_file(
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Read ``path`` into the temp table ``_lines``, one row per line, in file order."""
+    """Read ``path``, known to be UTF-8, into the temp table ``_lines``, one row per line,
+    in file order, on every thread."""
     try:
-        con.execute(sql_text("ingest/read_lines"), {"path": str(path), "max_line_size": _MAX_LINE})
+        con.execute(
+            sql_text("ingest/read_lines"),
+            {"path": str(path), "max_line_size": _MAX_LINE, "with_rejects": False},
+        )
     except duckdb.InvalidInputException as exc:
         message = str(exc)
         too_long = re.search(r"Line: (\d+).*Maximum line size .*Actual Size: ?(\d+)", message, re.S)
         if too_long is not None:
-            raise InputError(
-                f"{path}: line {too_long.group(1)} is {int(too_long.group(2)):,} bytes, longer than "
-                f"the {_MAX_LINE // 2**20} MiB a line may have; write one webhook body per line"
-            ) from exc
+            raise _line_too_long(path, int(too_long.group(1)), int(too_long.group(2))) from exc
         raise InputError(
             f"{path}: cannot be read as lines of UTF-8 text ({message.splitlines()[0]}); "
             "webhook bodies are JSON, one document per line"
         ) from exc
 
 
+def _line_too_long(path: Path, line: int, size: int) -> InputError:
+    return InputError(
+        f"{path}: line {line} is {size:,} bytes, longer than the {_MAX_LINE // 2**20} MiB a "
+        "line may have; write one webhook body per line"
+    )
+
+
 def _is_utf8(path: Path) -> bool:
     """Whether the whole file is UTF-8 text.
 
-    Checked before DuckDB reads it: DuckDB's reader fails the whole file on one bad byte,
-    and that error would abort the ingest's transaction. ASCII chunks (most webhook
-    traffic) skip the decoder; 400 MB take about 0.1 s.
+    Checked before DuckDB reads it, to choose how: a reader error aborts the ingest's
+    transaction, so a file with a bad byte must be read with rejects stored, and that
+    read runs on one thread (the parallel one drops a line longer than its buffer without
+    a reject row). ASCII chunks (most webhook traffic) skip the decoder; 400 MB take
+    about 0.1 s.
     """
     chunk = bytearray(_MAX_LINE)
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -145,26 +157,37 @@ def _is_utf8(path: Path) -> bool:
 
 
 def _read_lines_quarantining_bad_encoding(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Read ``path`` into ``_lines`` in Python: a line that is not UTF-8 goes to
-    ``_stage_rejects`` and stays in ``_lines`` as NULL, so every other line keeps its number."""
-    if path.stat().st_size > _PYTHON_FALLBACK_MAX_BYTES:
-        raise InputError(
-            f"{path}: not UTF-8 text, and larger than {_PYTHON_FALLBACK_MAX_BYTES // 2**20} MiB, "
-            "too large to sort out line by line; save it as UTF-8"
-        )
-    con.execute("CREATE OR REPLACE TEMP TABLE _lines (line VARCHAR)")
-    lines: list[tuple[str | None]] = []
-    rejects: list[tuple[str, str, str, str]] = []
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                lines.append((raw.rstrip(b"\r\n").decode("utf-8"),))
-            except UnicodeDecodeError:
-                lines.append((None,))
-                rejects.append((str(path), f"line {number}", "not UTF-8 text (save the file as UTF-8)",
-                                raw.decode("utf-8", errors="replace")))
-    con.executemany("INSERT INTO _lines VALUES (?)", lines)
-    con.executemany("INSERT INTO _stage_rejects VALUES (?, ?, ?, ?)", rejects)
+    """Read ``path`` into ``_lines`` with DuckDB's rejects, as ``threadlift load`` reads a
+    file (:func:`threadlift.loading.reader_rejects`): a line that is not UTF-8 goes to
+    ``_stage_rejects`` and stays in ``_lines`` as NULL, so every other line keeps its number.
+
+    Webhook logs are written by a program, one body per line, so a bad line is a damaged
+    body and the rest of the file is good (a CSV people export is refused whole instead:
+    see :mod:`threadlift.loading`).
+    """
+    con.execute("DROP TABLE IF EXISTS reject_errors")
+    con.execute("DROP TABLE IF EXISTS reject_scans")
+    con.execute(
+        sql_text("ingest/read_lines"),
+        {"path": str(path), "max_line_size": _MAX_LINE, "with_rejects": True},
+    )
+    rejects = reader_rejects(con)
+    for reject in rejects:
+        if reject.kind == "LINE SIZE OVER MAXIMUM":
+            size = re.search(r"Actual Size: ?(\d+)", reject.message)
+            raise _line_too_long(path, reject.line, int(size.group(1)) if size else len(reject.raw))
+        if reject.kind != "INVALID ENCODING":
+            raise RuntimeError(
+                f"{path}: line {reject.line}: DuckDB's line reader rejected it ({reject.kind}: "
+                f"{reject.message}), which it should not for lines of text (a threadlift bug "
+                "to report)"
+            )
+    con.execute(sql_text("ingest/lines_with_gaps"), {"rejected": [r.line for r in rejects]})
+    con.executemany(
+        "INSERT INTO _stage_rejects VALUES (?, ?, ?, ?)",
+        [(str(path), f"line {r.line}", "not UTF-8 text (save the file as UTF-8)", r.raw)
+         for r in rejects],
+    )
 
 
 def _first_line(path: Path) -> str | None:
