@@ -5,12 +5,14 @@ when first assigned; the CLI's exit code, message and progress display."""
 from __future__ import annotations
 
 import csv
+import io
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from experiments import two_arm_toml
 from threadlift.assign.assignment import (
@@ -285,39 +287,31 @@ def test_cli_refuses_to_add_units_to_a_once_experiment(tmp_path: Path) -> None:
 def test_cli_shows_stages_on_a_terminal_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
 ) -> None:
-    import threadlift.cli.assign as assign_cli
+    import threadlift.cli.progress as progress_module
 
     ws_path, consents = _cli_workspace(tmp_path, 12)
     experiment = tmp_path / "camp.toml"
     experiment.write_text(two_arm_toml("camp"), encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(main, ["load", "consents", str(consents), "-w", str(ws_path)]).exit_code == 0
-    monkeypatch.setattr(assign_cli, "on_terminal", lambda: terminal)
-    # shown at once instead of after a few seconds, and slowed so a refresh draws each stage
-    monkeypatch.setattr(assign_cli, "PROGRESS_AFTER_SECONDS", 0.0)
-    stages: list[str] = []
-    original = assign_cli._Stages.__call__
-
-    def slow(self: Any, stage: str) -> None:
-        import time
-
-        time.sleep(0.05)  # the timer thread has started the display by now
-        original(self, stage)
-        stages.append(stage)
-        if self._progress is not None:
-            self._progress.refresh()
-
-    monkeypatch.setattr(assign_cli._Stages, "__call__", slow)
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=100) if terminal else None
+    monkeypatch.setattr(progress_module, "stderr_console", lambda: console)
     result = runner.invoke(
         main, ["assign", str(experiment), "-w", str(ws_path), "--out", str(tmp_path / "a.csv")]
     )
     assert result.exit_code == 0, result.output
-    assert stages == ["eligibility state", "audience", "eligibility", "writing", "export: assignments"]
-    assert "camp: 12 newly assigned" in result.stdout
+    # the results stay on stdout, plain, whether or not the stages were drawn
+    assert result.stdout.splitlines()[0] == "camp: 12 newly assigned, 0 already assigned"
+    assert "\x1b" not in result.stdout
+    drawn = sink.getvalue()
     if terminal:
-        for stage in stages:
-            assert f"assign camp: {stage}" in result.stderr
+        for stage in ("eligibility state", "audience", "eligibility", "writing"):
+            assert f"assign camp: {stage}" in drawn, (stage, drawn)
+        assert "assign camp: export" in drawn
+        assert "newly assigned" not in drawn
     else:
+        assert drawn == ""
         assert result.stderr == ""
 
 

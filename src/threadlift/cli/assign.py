@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from threadlift.cli.common import (
     handle_errors,
-    on_terminal,
     workspace_option,
 )
 from threadlift.cli.main import main
 from threadlift.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @main.command(
@@ -78,13 +78,16 @@ def assign(
 
     out = out.resolve() if out is not None else None
     send_list = send_list.resolve() if send_list is not None else None
-    with Workspace.open(workspace) as ws, _Stages(on_terminal(), experiment.id) as stage:
+    label = f"assign {experiment.id}"
+    with Workspace.open(workspace) as ws:
         # The experiment file's SQL runs in this process: no file, network or extension
         # access but the workspace and the requested exports. DuckDB's COPY over an
         # existing file writes tmp_<name> beside it first, then renames it.
         exports = [path for path in (out, send_list) if path is not None]
         lock_down(ws.con, exports + [path.with_name(f"tmp_{path.name}") for path in exports])
-        result = assign_experiment(ws, experiment, new_version=new_version, progress=stage)
+        result = _with_progress(
+            label, lambda stage: assign_experiment(ws, experiment, new_version=new_version, progress=stage)
+        )
         if result.state_rebuilt:
             click.echo(
                 "eligibility state rebuilt: consents, feedback, contacts or 131050 failures "
@@ -93,12 +96,12 @@ def assign(
         _echo_assign_counts(experiment.id, result.assigned, result.already_assigned,
                             result.by_arm, result.excluded)
         if out is not None:
-            stage("export: assignments")
-            rows = export_assignments(ws, experiment, out)
+            target = out
+            rows = _with_progress(f"{label}: export", lambda _stage: export_assignments(ws, experiment, target))
             click.echo(f"wrote {rows} assignments to {out}")
         if send_list is not None:
-            stage("export: send list")
-            rows = export_send_list(ws, experiment, send_list)
+            target = send_list
+            rows = _with_progress(f"{label}: send list", lambda _stage: export_send_list(ws, experiment, target))
             click.echo(f"wrote {rows} treatment contacts to {send_list}")
             if experiment.sender_id is not None:
                 from threadlift.core.reach import send_list_warning
@@ -114,65 +117,16 @@ def assign(
                     click.secho(f"Warning: {warning}", fg="yellow", err=True)
 
 
-PROGRESS_AFTER_SECONDS = 2.0
-"""How long a run goes before its stages are shown: a quick run prints nothing extra."""
+def _with_progress(label: str, work: Callable[[Callable[[str], None]], T]) -> T:
+    """Run ``work(stage)`` under the transient progress display (stderr, terminals only).
 
-
-class _Stages:
-    """The stages of an ``assign`` run on a rich spinner on stderr.
-
-    Shown only on a terminal, and only once the run has taken
-    :data:`PROGRESS_AFTER_SECONDS` (a timer starts the display); transient, so the
-    terminal keeps only the command's own output. Call it with each stage's name.
+    The display is closed before the command prints its results, so they go to stdout
+    untouched (a live display would route them to its own stream).
     """
+    from threadlift.cli.progress import Progress
 
-    def __init__(self, enabled: bool, experiment_id: str) -> None:
-        self._label = f"assign {experiment_id}"
-        self._progress: Any = None
-        self._task: Any = None
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        if enabled:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True, force_terminal=True),
-                transient=True,
-            )
-            self._task = self._progress.add_task(f"{self._label}: starting", total=None)
-            self._timer = threading.Timer(PROGRESS_AFTER_SECONDS, self._show)
-            self._timer.daemon = True
-
-    def _show(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._progress.start()
-
-    def __call__(self, stage: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=f"{self._label}: {stage}")
-
-    def __enter__(self) -> _Stages:
-        if self._timer is not None:
-            self._timer.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        with self._lock:
-            self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._progress.stop()
+    with Progress(label) as progress:
+        return work(lambda name: progress.step(f"{label}: {name}"))
 
 
 def _echo_assign_counts(
