@@ -59,6 +59,8 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "arm_starts": [0, 1000],
     "arm_stops": [1000, 10000],
     "arm_channels": ["whatsapp"],
+    "other_channels": ["sms", "email"],
+    "position": 1,
     "category": "marketing",
     "require_consent": True,
     "marketing": True,

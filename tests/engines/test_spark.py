@@ -228,3 +228,35 @@ def test_report_all_on_spark_needs_a_lake(tmp_path: Path) -> None:
     )
     assert done.exit_code == 2
     assert "--engine spark needs --lake DIR" in done.output
+
+
+def test_a_multi_channel_experiment_assigns_the_same_population_on_spark(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """1,000 WhatsApp-only, 1,000 SMS-only, 1,000 all-three contacts: only the last
+    1,000 enter the four cells, on Spark as in DuckDB, with the same exclusions."""
+    from assign.test_assignment import make_experiment
+    from assign.test_channels import FOUR_CELLS, _world
+
+    ws = Workspace.create(tmp_path / "channels.duckdb")
+    try:
+        _world(ws)
+        ws.con.execute("CHECKPOINT")
+        export_lake(ws, tmp_path / "lake")
+        experiment = make_experiment(arms=FOUR_CELLS)
+        engine = SparkEngine(setup.spark.spark, tmp_path / "lake")
+        try:
+            on_spark = assign_spark(engine, experiment)
+            spark_rows = sorted(
+                tuple(row) for row in engine.spark.sql("SELECT contact_id, arm FROM assignments").collect()
+            )
+        finally:
+            setup.spark.refresh()  # the module's other tests read the shared session's views
+        in_duckdb = assign_experiment(ws, experiment)
+        duck_rows = sorted(ws.con.execute("SELECT contact_id, arm FROM assignments").fetchall())
+    finally:
+        ws.close()
+    assert len(duck_rows) == 1000
+    assert {c.split("-")[0] for c, _ in duck_rows} == {"all"}
+    assert spark_rows == duck_rows
+    assert on_spark.excluded == in_duckdb.excluded == {"no_consent on sms": 1000, "no_consent on whatsapp": 1000}

@@ -352,6 +352,18 @@ def _create_audience(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> 
         ) from exc
 
 
+def sent_channels(experiment: Experiment) -> list[str]:
+    """The channels ``experiment`` sends on, each once: its treatment arms' (an arm
+    without its own channel sends on the experiment's), the experiment's channel first.
+
+    Eligibility is judged on each of them, for every contact: a contact is eligible only
+    when eligible on all, so every cell (the holdout too) holds the same population.
+    """
+    used: list[str] = [arm.channel or experiment.channel for arm in experiment.arms if not arm.holdout]
+    ordered = sorted(dict.fromkeys(used), key=lambda channel: channel != experiment.channel)
+    return ordered or [experiment.channel]
+
+
 def evaluation_params(
     experiment: Experiment, at: datetime, global_holdout: GlobalHoldout | None
 ) -> dict[str, Any]:
@@ -360,8 +372,8 @@ def evaluation_params(
     ``sql/assign/evaluate.sql`` (DuckDB, and Spark through
     :func:`threadlift.engines.spark.assign_spark`) and ``sql/assign/eligibility/evaluate.sql``
     bind exactly these: ``experiment_id``, ``at``, ``salt``, the arm ranges
-    (``arm_names``, ``arm_starts``, ``arm_stops``, holdout first), ``channel``,
-    ``sender_id``, ``category``, ``require_consent``, ``marketing``, ``feedback_days``,
+    (``arm_names``, ``arm_starts``, ``arm_stops``, holdout first), ``channel`` and
+    ``other_channels`` (:func:`sent_channels`: the first and the rest), ``sender_id``, ``category``, ``require_consent``, ``marketing``, ``feedback_days``,
     the global holdout (``global_salt``, ``global_stop``; stop 0 without one) and the
     layer (``layer_salt``, ``layer_start``, ``layer_stop``). Another engine that runs the
     contract binds the same values to get the same arms.
@@ -373,6 +385,7 @@ def evaluation_params(
     """
     ranges = experiment.ranges()
     layer = experiment.layer
+    channels = sent_channels(experiment)
     return {
         "experiment_id": experiment.id,
         "at": at,
@@ -380,7 +393,8 @@ def evaluation_params(
         "arm_names": [r.name for r in ranges],
         "arm_starts": [r.start for r in ranges],
         "arm_stops": [r.stop for r in ranges],
-        "channel": experiment.channel,
+        "channel": channels[0],
+        "other_channels": channels[1:],
         "sender_id": experiment.sender_id,
         "category": experiment.category,
         "require_consent": experiment.eligibility.require_consent,
@@ -558,17 +572,19 @@ def assign_experiment(
         else:
             con.execute(sql_text("assign/eligibility/unassigned#first"))
         params = evaluation_params(experiment, at, global_holdout)
-        arms = {"salt", "arm_names", "arm_starts", "arm_stops"}
+        rules = {k: v for k, v in params.items() if k not in _NOT_RULE_PARAMS}
         stage("eligibility")
+        channels = sent_channels(experiment)
+        if len(channels) > 1:
+            _judge_each_channel(ws, rules, channels)
         # Two passes over the candidates: the counts per reason (no rows written), then
         # the insert of the eligible. Each reads the state once.
-        verdicts = {
-            r: int(n)
-            for r, n in con.execute(
-                sql_text("assign/eligibility/exclusion_counts"),
-                {k: v for k, v in params.items() if k not in arms},
-            ).fetchall()
-        }
+        verdicts: dict[str | None, int] = {}
+        for reason, channel, count in con.execute(
+            sql_text("assign/eligibility/exclusion_counts"), rules
+        ).fetchall():
+            key = None if reason is None else exclusion_key(reason, channel, params)
+            verdicts[key] = verdicts.get(key, 0) + int(count)
         eligible = verdicts.pop(None, 0)
         excluded = {str(r): n for r, n in verdicts.items()}
         if first_run and not eligible and not already_any:
@@ -579,7 +595,8 @@ def assign_experiment(
             raise EnrolmentClosedError(_enrolment_closed_message(experiment, version, eligible), eligible)
         stage("writing")
         inserted = con.execute(
-            sql_text("assign/eligibility/insert_new"), params | {"assigned_at": at}
+            sql_text("assign/eligibility/insert_new"),
+            {k: v for k, v in params.items() if k != "other_channels"} | {"assigned_at": at},
         ).fetchall()
         by_arm = _arm_counts(ws, experiment)
         con.execute("COMMIT")
@@ -598,6 +615,36 @@ def assign_experiment(
         evaluated_at=at,
         state_rebuilt=state_rebuilt,
     )
+
+
+_NOT_RULE_PARAMS = frozenset({"salt", "arm_names", "arm_starts", "arm_stops", "other_channels"})
+"""Parameters of :func:`evaluation_params` the state path's rule statements do not bind."""
+
+CHANNEL_REASONS = frozenset(
+    {"other_sender", "consent_after_assignment", "no_consent", "consent_revoked", "marketing_stopped"}
+)
+"""The rules judged per channel (consent and stops); the others are the same on every channel."""
+
+
+def exclusion_key(reason: str, channel: str | None, params: Mapping[str, Any]) -> str:
+    """``reason``, or ``"<reason> on <channel>"`` for a per-channel rule of an experiment
+    sent on several channels (so the counts say which channel excluded whom)."""
+    if params["other_channels"] and reason in CHANNEL_REASONS and channel is not None:
+        return f"{reason} on {channel}"
+    return reason
+
+
+def _judge_each_channel(ws: Workspace, rules: Mapping[str, Any], channels: Sequence[str]) -> None:
+    """Judge the unassigned candidates on each channel, then redefine ``_tl_unassigned``
+    as the combination: eligible on every channel, else the first channel's failing rule."""
+    con = ws.con
+    con.execute(sql_text("assign/eligibility/unassigned#channel_verdicts"))
+    for position, channel in enumerate(channels, start=1):
+        con.execute(
+            sql_text("assign/eligibility/unassigned#add_channel"),
+            dict(rules) | {"channel": channel, "position": position},
+        )
+    con.execute(sql_text("assign/eligibility/unassigned#channels"))
 
 
 def _evaluation_time(experiment: Experiment, first_run: bool, run_time: datetime) -> datetime:
@@ -648,9 +695,9 @@ def _nobody_eligible_message(experiment: Experiment, at: datetime, excluded: Map
         "days": experiment.eligibility.exclude_feedback_days,
     }
     fixes = "; ".join(
-        f"{reason}: {_FIXES[reason].format(**values)}"
+        f"{reason}: {_FIXES[reason.split(' on ')[0]].format(**values)}"
         for reason, _n in sorted(excluded.items(), key=lambda kv: -kv[1])
-        if reason in _FIXES
+        if reason.split(" on ")[0] in _FIXES
     )
     total = sum(excluded.values())
     who = f"All {total:,} candidates were" if total > 1 else "The only candidate was"

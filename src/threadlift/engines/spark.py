@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
-from threadlift.assign.assignment import GlobalHoldout, evaluation_params
+from threadlift.assign.assignment import GlobalHoldout, evaluation_params, exclusion_key
 from threadlift.assign.audience import audience_tables
 from threadlift.engines import dialects
 from threadlift.engines.base import Rows
@@ -296,7 +296,11 @@ def assign_spark(
     assigned = rows.count()
     if assigned:
         rows.write.mode("append").parquet(f"{engine.lake.rstrip('/')}/assignments")
-    excluded = {str(r): int(n) for r, n in engine.run("assign/exclusions").rows}
+    params = evaluation_params(experiment, when, global_holdout)
+    excluded: dict[str, int] = {}
+    for reason, channel, count in engine.run("assign/exclusions").rows:
+        key = exclusion_key(str(reason), channel, params)
+        excluded[key] = excluded.get(key, 0) + int(count)
     engine.refresh("assignments")
     by_arm = {arm.name: 0 for arm in experiment.arms}
     counts = engine.run("assign/arm_counts", {"experiment_id": experiment.id}).rows
