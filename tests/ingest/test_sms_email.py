@@ -78,3 +78,35 @@ def test_a_row_with_too_many_fields_is_quarantined_and_the_rest_ingested(
     source, location, reason = rejected[0]
     assert (source, location) == (str(path), "line 3")
     assert reason.startswith("malformed CSV row (too many columns)")
+
+
+def test_ingest_reads_a_delimiter_it_cannot_detect_when_given(tmp_path: Path) -> None:
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert "^" not in text
+    path = tmp_path / "log.csv"
+    path.write_text(text.replace(",", "^"), encoding="utf-8")
+    workspace = str(tmp_path / "w.duckdb")
+    done = CliRunner().invoke(main, ["ingest", "--platform", "sms", str(path), "-w", workspace])
+    assert done.exit_code == 2, done.output
+    header = text.splitlines()[0].replace(",", "^")
+    assert done.output.strip() == (
+        f"Error: {path}: missing column(s) message_id, event, ts; the header must name at least "
+        f"message_id, event, ts (see docs/ingest.md); the header reads as one column, {header!r}: "
+        "if its fields are separated by '^', give --delimiter '^'"
+    )
+    done = CliRunner().invoke(main, ["ingest", "--platform", "sms", str(path), "--delimiter", "^",
+                                     "-w", workspace])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"sms: 1 files, {len(text.splitlines()) - 1} new bodies")
+
+
+def test_a_delimiter_for_json_webhooks_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "bodies.jsonl"
+    path.write_text("{}\n", encoding="utf-8")
+    done = CliRunner().invoke(main, ["ingest", "--platform", "whatsapp", str(path), "--delimiter", ";",
+                                     "-w", str(tmp_path / "w.duckdb")])
+    assert done.exit_code == 2, done.output
+    assert done.output.strip() == (
+        "Error: a delimiter applies to the CSV logs of sms and email; whatsapp files are JSON "
+        "(drop --delimiter)"
+    )

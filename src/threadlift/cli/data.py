@@ -105,11 +105,16 @@ def load(
     "--unknown-identity", type=click.Choice(["create", "quarantine"]), default="create",
     show_default=True, help="An address no contact has: make a new contact, or quarantine the row.",
 )
+@click.option(
+    "--delimiter",
+    help="For sms / email CSV logs: the field delimiter, one character or 'tab' "
+    "(default: detected among comma, semicolon, tab and pipe).",
+)
 @workspace_option
 @handle_errors
 def ingest(
     platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
-    workspace: Path,
+    delimiter: str | None, workspace: Path,
 ) -> None:
     """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
 
@@ -122,8 +127,8 @@ def ingest(
     from threadlift.ingest import rebuild as rebuild_tables
     from threadlift.workspace import Workspace
 
-    if rebuild and files:
-        raise InputError("--rebuild replays the raw store; give no FILES with it")
+    if rebuild and (files or delimiter is not None):
+        raise InputError("--rebuild replays the raw store; give no FILES (or --delimiter) with it")
     if not rebuild and (platform is None or not files):
         raise InputError("give --platform and at least one FILE (or --rebuild)")
     with (
@@ -139,6 +144,7 @@ def ingest(
             result = ingest_files(
                 ws, platform, files, unknown_identity=unknown_identity,  # type: ignore[arg-type]
                 on_stage=progress.step, on_file=lambda _path: progress.advance(),
+                delimiter=delimiter,
             )
     click.echo(
         f"{result.platform}: {result.files} files, {result.bodies} new bodies, "

@@ -41,6 +41,7 @@ from threadlift.ingest import (
     whatsapp,
     writer,
 )
+from threadlift.loading import parse_delimiter
 from threadlift.workspace import Workspace
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "apple", "sms", "email")
@@ -88,6 +89,7 @@ def ingest_files(
     received_at: datetime | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
+    delimiter: str | None = None,
 ) -> IngestResult:
     """Ingest files of raw bodies of one platform into the workspace.
 
@@ -105,6 +107,8 @@ def ingest_files(
         on_stage: called with a short description as each stage starts (reading a file,
             storing the bodies, mapping them), for progress reporting.
         on_file: called with each file once it is read.
+        delimiter: for ``sms`` / ``email``: the CSV delimiter (one character, or
+            ``tab``); detected when None.
 
     Returns:
         What was read, stored, quarantined and added per canonical table.
@@ -114,6 +118,12 @@ def ingest_files(
             (``sms`` / ``email``) that is not UTF-8 or whose delimiter cannot be told.
     """
     _check_options(platform, unknown_identity)
+    if delimiter is not None and platform not in sms_email.PLATFORMS:
+        raise InputError(
+            f"a delimiter applies to the CSV logs of {' and '.join(sms_email.PLATFORMS)}; "
+            f"{platform} files are JSON (drop --delimiter)"
+        )
+    given = parse_delimiter(delimiter) if delimiter is not None else None
     stage = on_stage or _quiet
     paths = [Path(f) for f in files]
     for path in paths:
@@ -127,7 +137,7 @@ def ingest_files(
         for index, path in enumerate(paths):
             stage(f"reading {path.name}")
             if platform in sms_email.PLATFORMS:
-                sms_email.stage_csv(con, path, index)
+                sms_email.stage_csv(con, path, index, given)
             else:
                 raw.stage_json_file(con, path, index, platform)
             if on_file is not None:

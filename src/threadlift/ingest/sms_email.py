@@ -26,15 +26,18 @@ PLATFORMS = ("sms", "email")
 REQUIRED_COLUMNS = ("message_id", "event", "ts")
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, file_index: int) -> None:
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, file_index: int, delimiter: str | None = None
+) -> None:
     """Append the rows of a CSV file to ``_staged`` as JSON objects.
 
     The file is read as ``threadlift load`` reads a CSV (:func:`threadlift.loading.stage_csv_text`):
     a UTF-8 byte-order mark skipped, the delimiter detected, a file that is not UTF-8
     refused with its first bad byte, line and likely encoding. A row the reader cannot
     split into the header's fields goes to quarantine with its line; the rest is kept.
+    ``delimiter`` (checked by :func:`threadlift.loading.parse_delimiter`) is detected when None.
     """
-    staged = stage_csv_text(con, path, "_csv")
+    staged = stage_csv_text(con, path, "_csv", delimiter)
     missing = [c for c in REQUIRED_COLUMNS if c not in staged.header]
     if missing:
         raise InputError(
