@@ -163,3 +163,27 @@ def test_plot_gives_a_chart_with_svg_and_png(analyses: tuple[Analysis, Analysis,
         forest.save(tmp_path / "forest.pdf")
     with pytest.raises(InputError, match="unknown chart 'pie'; choose one of forest"):
         full.plot("pie")
+
+
+def test_formatted_frames_read_as_the_report(analyses: tuple[Analysis, Analysis, pd.DataFrame]) -> None:
+    full, _, _ = analyses
+    raw = full.to_pandas("metrics")
+    shown = full.to_pandas("metrics", formatted=True)
+    assert list(shown.columns) == list(raw.columns)
+    for index in range(len(raw)):
+        p = raw.iloc[index].pvalue
+        assert shown.iloc[index].pvalue == ("<0.0001" if p < 0.0001 else f"{p:.4f}")
+        rel = raw.iloc[index].rel_effect_size
+        assert shown.iloc[index].rel_effect_size == f"{rel * 100:+.1f}%"
+        assert shown.iloc[index].metric == raw.iloc[index].metric
+        assert shown.iloc[index].error == ("—" if raw.iloc[index].error is None else raw.iloc[index].error)
+    # the same text as the Markdown report's effects table
+    markdown = full.to_markdown()
+    first = shown.iloc[0]
+    assert f"{first.rel_effect_size} [{first.rel_effect_size_ci_lower}, {first.rel_effect_size_ci_upper}]" in markdown
+    arms = full.to_pandas("arms", formatted=True)
+    units = full.to_pandas("arms")["units"]
+    assert list(arms["units"]) == [f"{count:,}" for count in units]
+    assert all(share.endswith("%") for share in arms["observed_share"])
+    cost = full.to_pandas("cost", formatted=True).iloc[0]
+    assert cost.cost.endswith(f" {cost.currency}")

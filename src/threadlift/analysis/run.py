@@ -362,12 +362,13 @@ class Analysis:
             raise InputError(f"nothing to draw for {chart!r}: {why}")
         return Chart.from_drawing(drawing)
 
-    def to_pandas(self, section: str = "metrics") -> pd.DataFrame:
+    def to_pandas(self, section: str = "metrics", *, formatted: bool = False) -> pd.DataFrame:
         """One section of ``report.json`` as a DataFrame, one row per result row.
 
         Numbers stay numbers (NaN where a statistic is not estimable, with its ``error``
         code beside it), as tea-tasting's ``to_pandas()``; :meth:`to_markdown`,
-        :meth:`to_html` and ``print`` show them formatted.
+        :meth:`to_html` and ``print`` show them formatted, and so does
+        ``formatted=True``.
 
         Args:
             section: a key of :data:`FRAMES`: ``metrics``, ``arms``, ``srm``, ``balance``,
@@ -378,6 +379,11 @@ class Analysis:
                 ``template_quality``), ``template_events``, ``cost``,
                 ``cost_comparison``, ``alerts``, ``warnings``, ``methods``. Spaces and
                 hyphens read as underscores (``"window split"``).
+            formatted: text instead of numbers, formatted as in the report
+                (:mod:`threadlift.report.format`): p-values to four decimals or
+                ``<0.0001``, relative effects as signed percentages, absolute effects
+                signed to four significant digits, shares as percentages, money with its
+                currency, counts with thousands separators, ``—`` where missing.
 
         Returns:
             The section's rows with the fields of its result type as columns, in order
@@ -397,9 +403,11 @@ class Analysis:
                 f"section {section!r} was not computed: this is a core analysis; run "
                 "analyze(..., sections='full') for it"
             )
-        rows = self._frame_rows(name)
+        rows = [asdict(row) for row in self._frame_rows(name)]
         columns = [f.name for f in fields(row_type)]
-        return pd.DataFrame([asdict(row) for row in rows], columns=columns)
+        if formatted:
+            rows = [{column: _formatted(column, row) for column in columns} for row in rows]
+        return pd.DataFrame(rows, columns=columns)
 
     def _frame_rows(self, name: str) -> list[Any]:
         """The result rows of one :data:`FRAMES` section."""
@@ -460,6 +468,34 @@ class Analysis:
     def cost_frame(self) -> pd.DataFrame:
         """Cost per arm and category as a DataFrame: ``to_pandas("cost")``."""
         return self.to_pandas("cost")
+
+
+def _formatted(column: str, row: dict[str, Any]) -> Any:
+    """``row[column]`` as the report shows a column of that name (text stays text)."""
+    from threadlift.report import format as fmt
+
+    value = row[column]
+    if isinstance(value, bool | str | list | dict):
+        return value
+    if value is None:
+        return fmt.DASH
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if column.startswith("pvalue") or column.endswith("pvalue"):
+        return fmt.fmt_pvalue(value)
+    if column.startswith("rel_"):
+        return fmt.fmt_rel(value)
+    if column.startswith("effect_"):
+        return fmt.fmt_effect(value)
+    if column.endswith("share"):
+        return fmt.fmt_share(value)
+    if column == "standardized_mean_difference":
+        return fmt.fmt_smd(value)
+    if "currency" in row and ("cost" in column or "revenue" in column):
+        return fmt.fmt_money(value, row["currency"])
+    if isinstance(value, int):
+        return fmt.fmt_count(value)
+    return fmt.fmt_number(value)
 
 
 @dataclass(frozen=True)
