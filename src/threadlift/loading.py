@@ -388,7 +388,7 @@ def stage_csv_text(
     chosen = delimiter if delimiter is not None else _detect_delimiter(
         path, header_text, sample, complete
     )
-    header = _header_fields(path, header_text, chosen)
+    header = _header_fields(header_text, chosen)
     _check_names(path, header, "column names in the header")
     for reserved in ("_row", "_line"):
         if reserved in header:
@@ -489,7 +489,7 @@ def _decode_header(path: Path, raw: bytes) -> str:
     return text
 
 
-def _header_fields(path: Path, text: str, delimiter: str) -> list[str]:
+def _header_fields(text: str, delimiter: str) -> list[str]:
     header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return [name.strip() for name in header]
 
@@ -501,10 +501,8 @@ def _detect_delimiter(path: Path, header: str, sample: bytes, complete: bool) ->
     when more than one does, the one that splits every sampled line into as many fields
     as the header wins. A header no candidate splits is one column (read with commas).
     """
-    splitting = {
-        d: len(_header_fields(path, header, d)) for d in DELIMITERS
-        if len(_header_fields(path, header, d)) > 1
-    }
+    widths = {d: len(_header_fields(header, d)) for d in DELIMITERS}
+    splitting = {d: width for d, width in widths.items() if width > 1}
     if len(splitting) <= 1:
         return next(iter(splitting), ",")
     text = sample.decode("utf-8", errors="replace")
