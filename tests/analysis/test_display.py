@@ -67,10 +67,12 @@ def test_every_report_json_section_has_a_frame(analyses: tuple[Analysis, Analysi
         "cost": report["cost"],
         "cost_comparison": report["cost_comparison"],
         "alerts": report["alerts"],
-        "warnings": [{"message": text} for text in report["warnings"]],
-        "methods": [{"message": text} for text in report["methods"]],
+        "warnings": report["warning_details"],
+        "methods": [{"method": text} for text in report["methods"]],
     }
     assert set(listed) == set(FRAMES)
+    assert [row["message"] for row in report["warning_details"]] == report["warnings"]
+    assert report["warnings"], "the demo warns (messaging limit, template paused …)"
     for section, rows in listed.items():
         frame = full.to_pandas(section)
         row_type, _ = FRAMES[section]

@@ -432,8 +432,8 @@ class Analysis:
             "cost": lambda: list(self.cost),
             "cost_comparison": lambda: list(self.cost_comparison),
             "alerts": lambda: list(self.alerts),
-            "warnings": lambda: [Message(text) for text in self.warnings],
-            "methods": lambda: [Message(text) for text in self.methods],
+            "warnings": lambda: list(self.warning_details),
+            "methods": lambda: [MethodLine(text) for text in self.methods],
         }
         return rows[name]()
 
@@ -499,10 +499,10 @@ def _formatted(column: str, row: dict[str, Any]) -> Any:
 
 
 @dataclass(frozen=True)
-class Message:
-    """One warning or method line, as a row of :meth:`Analysis.to_pandas`."""
+class MethodLine:
+    """How one statistic was computed, in words: a row of ``to_pandas("methods")``."""
 
-    message: str
+    method: str
 
 
 FRAMES: dict[str, tuple[type[Any], str]] = {
@@ -525,8 +525,8 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "cost": (CostRow, "cost"),
     "cost_comparison": (CostComparisonRow, "cost_comparison"),
     "alerts": (Alert, "alerts"),
-    "warnings": (Message, "warnings"),
-    "methods": (Message, "methods"),
+    "warnings": (WarningDetail, "warnings"),
+    "methods": (MethodLine, "methods"),
 }
 """The sections of :meth:`Analysis.to_pandas`: each one's row type and its report.json key."""
 
