@@ -556,7 +556,7 @@ def assign_experiment(
                     {"experiment_id": experiment.id, "retired_at": run_time},
                 )
             _register(ws, experiment, design, version, run_time)
-        at = _evaluation_time(experiment, first_run, run_time)
+        at = evaluation_time(experiment, first_run, run_time)
         stage("eligibility state")
         state_rebuilt = eligibility_state.ensure_current(con)
         stage("audience")
@@ -588,11 +588,15 @@ def assign_experiment(
         eligible = verdicts.pop(None, 0)
         excluded = {str(r): n for r, n in verdicts.items()}
         if first_run and not eligible and not already_any:
-            raise NoEligibleContactsError(
-                _nobody_eligible_message(experiment, at, excluded), excluded
-            )
+            raise nobody_eligible(experiment, at, excluded)
         if not first_run and experiment.enrolment == "once" and eligible:
-            raise EnrolmentClosedError(_enrolment_closed_message(experiment, version, eligible), eligible)
+            raise enrolment_closed(
+                experiment,
+                eligible,
+                restart=f"start a new version (`threadlift assign --new-version`, or version = "
+                f"{version + 1} in the file): the current assignments are archived and the whole "
+                "audience is assigned afresh as of assigned_at",
+            )
         stage("writing")
         inserted = con.execute(
             sql_text("assign/eligibility/insert_new"),
@@ -647,7 +651,7 @@ def _judge_each_channel(ws: Workspace, rules: Mapping[str, Any], channels: Seque
     con.execute(sql_text("assign/eligibility/unassigned#channels"))
 
 
-def _evaluation_time(experiment: Experiment, first_run: bool, run_time: datetime) -> datetime:
+def evaluation_time(experiment: Experiment, first_run: bool, run_time: datetime) -> datetime:
     """When eligibility is evaluated: ``assigned_at`` on a first run and for ``once``
     enrolment, ``max(run_time, assigned_at)`` for a later run of ``rolling`` enrolment."""
     if first_run or experiment.enrolment == "once":
@@ -675,47 +679,70 @@ _FIXES = {
 }
 
 
-def _nobody_eligible_message(experiment: Experiment, at: datetime, excluded: Mapping[str, int]) -> str:
+def nobody_eligible(
+    experiment: Experiment,
+    at: datetime,
+    excluded: Mapping[str, int],
+    *,
+    unchanged: str = "nothing was assigned and the design was not registered",
+    source: str = "workspace",
+) -> NoEligibleContactsError:
+    """The error of a first run that finds nobody eligible at ``at``: the count per rule
+    (``excluded``, as :attr:`AssignResult.excluded` names them) and how to fix each.
+
+    Args:
+        experiment: The experiment being assigned.
+        at: The eligibility time (its ``assigned_at``).
+        excluded: Candidates per failing rule.
+        unchanged: What the run left undone (the engine's words).
+        source: Where the contacts come from (``workspace``, ``lake``).
+    """
     head = (
         f"experiment {experiment.id}: nobody is eligible at assigned_at = {at:%Y-%m-%d %H:%M:%S} "
-        "UTC, so nothing was assigned and the design was not registered"
+        f"UTC, so {unchanged}"
     )
     if not excluded:
-        return (
-            f"{head}: the workspace has no contacts{' and audience_sql returns none' if experiment.audience_sql else ''}. "
-            "Load them with `threadlift load contacts FILE`, then run assign again"
+        audience = " and audience_sql returns none" if experiment.audience_sql else ""
+        return NoEligibleContactsError(
+            f"{head}: the {source} has no contacts{audience}. Load them with "
+            "`threadlift load contacts FILE`, then run assign again",
+            {},
         )
-    counts = ", ".join(f"{reason} {n:,}" for reason, n in sorted(excluded.items(), key=lambda kv: -kv[1]))
-    values = {
-        "sender": repr(experiment.sender_id),
-        "at": f"{at:%Y-%m-%dT%H:%M:%SZ}",
-        "channel": experiment.channel,
-        "category": experiment.category,
-        "for_sender": f" from sender {experiment.sender_id}" if experiment.sender_id else "",
-        "days": experiment.eligibility.exclude_feedback_days,
-    }
-    fixes = "; ".join(
-        f"{reason}: {_FIXES[reason.split(' on ')[0]].format(**values)}"
-        for reason, _n in sorted(excluded.items(), key=lambda kv: -kv[1])
-        if reason.split(" on ")[0] in _FIXES
-    )
+    ordered = sorted(excluded.items(), key=lambda kv: -kv[1])
+    counts = ", ".join(f"{reason} {n:,}" for reason, n in ordered)
+    fixes = []
+    for key, _n in ordered:
+        # a multi-channel experiment counts a per-channel rule as "<reason> on <channel>"
+        reason, _on, channel = key.partition(" on ")
+        if reason in _FIXES:
+            values = {
+                "sender": repr(experiment.sender_id),
+                "at": f"{at:%Y-%m-%dT%H:%M:%SZ}",
+                "channel": channel or experiment.channel,
+                "category": experiment.category,
+                "for_sender": f" from sender {experiment.sender_id}" if experiment.sender_id else "",
+                "days": experiment.eligibility.exclude_feedback_days,
+            }
+            fixes.append(f"{key}: {_FIXES[reason].format(**values)}")
     total = sum(excluded.values())
     who = f"All {total:,} candidates were" if total > 1 else "The only candidate was"
-    return (
-        f"{head}. {who} excluded ({counts}). "
-        f"How to fix it: {fixes}. Then run assign again: everyone is still dated to assigned_at"
+    return NoEligibleContactsError(
+        f"{head}. {who} excluded ({counts}). How to fix it: {'; '.join(fixes)}. Then run "
+        "assign again: everyone is still dated to assigned_at",
+        dict(excluded),
     )
 
 
-def _enrolment_closed_message(experiment: Experiment, version: int, eligible: int) -> str:
-    return (
+def enrolment_closed(experiment: Experiment, eligible: int, *, restart: str) -> EnrolmentClosedError:
+    """The error of a later run of an ``enrolment = "once"`` experiment that finds
+    ``eligible`` contacts not assigned; ``restart`` says how this engine starts afresh."""
+    return EnrolmentClosedError(
         f"experiment {experiment.id} declares enrolment = \"once\" and had its first run; "
         f"{eligible:,} contacts that run did not assign are eligible at assigned_at = "
         f"{experiment.assigned_at:%Y-%m-%dT%H:%M:%SZ} now (consents or contacts loaded since?). "
         "Nothing was written. To add them, set enrolment = \"rolling\" in the file (each is "
-        "dated when first assigned, its outcome window starts then), or start a new version "
-        f"(`threadlift assign --new-version`, or version = {version + 1} in the file): the "
-        "current assignments are archived and the whole audience is assigned afresh as of assigned_at"
+        f"dated when first assigned, its outcome window starts then), or {restart}",
+        eligible,
     )
 
 
@@ -819,7 +846,7 @@ def eligibility_snapshot(
     run_time = _utc_naive(now) if now is not None else _now()
     global_holdout = get_global_holdout(ws)
     first_run = _current_registration(ws, experiment.id) is None
-    at = _evaluation_time(experiment, first_run, run_time)
+    at = evaluation_time(experiment, first_run, run_time)
     closed = not first_run and experiment.enrolment == "once"
     _evaluate(ws, experiment, at, global_holdout, ids)
     holdouts = {arm.name for arm in experiment.arms if arm.holdout}

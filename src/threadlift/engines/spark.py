@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
-from threadlift.assign.assignment import GlobalHoldout, evaluation_params, exclusion_key
+from threadlift.assign.assignment import (
+    GlobalHoldout,
+    enrolment_closed,
+    evaluation_params,
+    evaluation_time,
+    exclusion_key,
+    nobody_eligible,
+)
 from threadlift.assign.audience import audience_tables
 from threadlift.engines import dialects
 from threadlift.engines.base import Rows
@@ -255,13 +262,19 @@ def assign_spark(
     *,
     at: datetime | None = None,
     global_holdout: GlobalHoldout | None = None,
+    now: datetime | None = None,
 ) -> SparkAssignResult:
     """Assign the eligible audience of ``experiment`` on Spark; append it to the lake.
 
     The same statement as DuckDB's ``assign`` (``sql/assign/evaluate.sql``) decides each
     contact's bucket, eligibility and arm, so the arms are identical. Contacts already in
     the lake's ``assignments`` stay where they are; the eligible others are appended to
-    ``<lake>/assignments/`` with ``assigned_at = at``.
+    ``<lake>/assignments/`` with ``assigned_at = at``. The runs follow DuckDB's rules: a
+    first run (no assignment of the experiment in the lake) evaluates at ``assigned_at``
+    and is refused when nobody is eligible; a later run of an ``enrolment = "once"``
+    experiment evaluates at ``assigned_at`` and is refused when it would add anyone; a
+    later run of a ``rolling`` one adds the contacts eligible at ``max(now, assigned_at)``,
+    dated then.
 
     Unlike the workspace, a lake has no design registry: the caller keeps salt, weights
     and ``assigned_at`` fixed between runs (use the workspace's ``assign`` to get the
@@ -270,8 +283,14 @@ def assign_spark(
     Args:
         engine: The Spark engine over the lake.
         experiment: The validated experiment.
-        at: Eligibility time and the recorded ``assigned_at`` (default: the experiment's).
+        at: Eligibility time and the recorded ``assigned_at`` (default: by the rules above).
         global_holdout: The program-level holdout to apply, if any.
+        now: The time of this run (default: the current UTC time).
+
+    Raises:
+        NoEligibleContactsError: a first run found nobody eligible (nothing appended).
+        EnrolmentClosedError: a later run of a ``once`` experiment would add contacts
+            (nothing appended).
     """
     if experiment.assignment != "threadlift":
         raise ConfigError(
@@ -279,7 +298,10 @@ def assign_spark(
             "its arms do not come from `assign` (external: a loaded assignments file; "
             "global_holdout: the workspace's global holdout)"
         )
-    when = at or experiment.assigned_at
+    before = engine.run("assign/arm_counts", {"experiment_id": experiment.id}).rows
+    first_run = not any(int(n) for _arm, n in before)
+    run_time = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    when = at or evaluation_time(experiment, first_run, run_time)
     _audience(engine, experiment)
     engine.run("assign/candidates#all")
     engine.run("assign/evaluate", evaluation_params(experiment, when, global_holdout))
@@ -294,13 +316,25 @@ def assign_spark(
         functions.expr(dialects.literal(when).sql(dialect="spark")).alias("assigned_at"),
     )
     assigned = rows.count()
-    if assigned:
-        rows.write.mode("append").parquet(f"{engine.lake.rstrip('/')}/assignments")
     params = evaluation_params(experiment, when, global_holdout)
     excluded: dict[str, int] = {}
     for reason, channel, count in engine.run("assign/exclusions").rows:
         key = exclusion_key(str(reason), channel, params)
         excluded[key] = excluded.get(key, 0) + int(count)
+    target = f"{engine.lake.rstrip('/')}/assignments"
+    if first_run and not assigned:
+        raise nobody_eligible(
+            experiment, when, excluded, unchanged=f"nothing was appended to {target}", source="lake"
+        )
+    if not first_run and experiment.enrolment == "once" and assigned:
+        raise enrolment_closed(
+            experiment,
+            assigned,
+            restart="assign it afresh in a workspace (`threadlift assign --new-version`): the "
+            f"lake keeps no versions, so a fresh Spark run needs the experiment's rows in {target} removed",
+        )
+    if assigned:
+        rows.write.mode("append").parquet(target)
     engine.refresh("assignments")
     by_arm = {arm.name: 0 for arm in experiment.arms}
     counts = engine.run("assign/arm_counts", {"experiment_id": experiment.id}).rows
