@@ -88,11 +88,16 @@ def load(
     "--unknown-identity", type=click.Choice(["create", "quarantine"]), default="create",
     show_default=True, help="An address no contact has: make a new contact, or quarantine the row.",
 )
+@click.option(
+    "--keep-content", is_flag=True,
+    help="Store bodies as received; by default message texts, media, profile names and other "
+    "content no fact needs are redacted first (docs/privacy.md).",
+)
 @workspace_option
 @handle_errors
 def ingest(
     platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
-    workspace: Path,
+    keep_content: bool, workspace: Path,
 ) -> None:
     """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
 
@@ -112,7 +117,10 @@ def ingest(
         else:
             if platform is None or not files:
                 raise InputError("give --platform and at least one FILE (or --rebuild)")
-            result = ingest_files(ws, platform, files, unknown_identity=unknown_identity)  # type: ignore[arg-type]
+            result = ingest_files(
+                ws, platform, files, unknown_identity=unknown_identity,  # type: ignore[arg-type]
+                keep_content=keep_content,
+            )
     click.echo(
         f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
         f"{result.duplicates} duplicates, {result.quarantined} quarantined"

@@ -3,6 +3,7 @@
 Modules:
 
 * ``raw`` — reading files of bodies, the append-only raw store deduplicated by hash;
+* ``redaction`` — the content no fact needs, taken out of bodies before they are stored;
 * ``whatsapp``, ``messenger`` (Messenger and Instagram), ``apple``, ``sms_email`` — one
   mapper per platform, filling candidate rows in SQL;
 * ``identity`` — identifiers (E.164 phones, BSUIDs, PSIDs, IGSIDs, Apple opaque ids,
@@ -86,6 +87,7 @@ def ingest_files(
     *,
     unknown_identity: UnknownIdentity = "create",
     received_at: datetime | None = None,
+    keep_content: bool = False,
 ) -> IngestResult:
     """Ingest files of raw bodies of one platform into the workspace.
 
@@ -100,6 +102,9 @@ def ingest_files(
             ``"quarantine"`` the rows that need one.
         received_at: when the endpoint received the bodies (default: now), kept in the raw
             store; a timezone-aware value is converted to UTC.
+        keep_content: store bodies as received; by default the content no fact needs
+            (message texts, media, profile names…) is redacted first
+            (:mod:`threadlift.ingest.redaction`, docs/privacy.md).
 
     Returns:
         What was read, stored, quarantined and added per canonical table.
@@ -122,7 +127,9 @@ def ingest_files(
                 sms_email.stage_csv(con, path, index)
             else:
                 raw.stage_json_file(con, path, index, platform)
-        bodies, duplicates = raw.store_bodies(con, platform, _utc(received_at))
+        bodies, duplicates = raw.store_bodies(
+            con, platform, _utc(received_at), keep_content=keep_content
+        )
         rejected = writer.insert_quarantine(
             con,
             "SELECT source, location, reason, raw, 'raw_bodies' AS target_table "
