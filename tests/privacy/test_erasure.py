@@ -17,7 +17,7 @@ from threadlift.api.settings import ApiSettings
 from threadlift.api.snapshot import build_snapshot
 from threadlift.cli import main
 from threadlift.workspace import Workspace
-from webhooks import whatsapp_body
+from webhooks import meta_body, meta_echo, whatsapp_body
 
 GONE = "16505551234"
 """The person erased: +1 650-555-1234 (international digits, as wa_id carries them)."""
@@ -217,3 +217,26 @@ def test_forget_a_contact_id(world: dict[str, Path]) -> None:
     assert done.exit_code == 0, done.output
     assert _text_values_mentioning(world["ws"], OTHERS[3][1:]) == []
     assert _text_values_mentioning(world["ws"], GONE_NATIONAL) != []
+
+
+def test_forget_a_messenger_user_by_psid(tmp_path: Path) -> None:
+    """A page-scoped id, short as in the fixture, is matched as a whole value only: the page's
+    own id and other users stay."""
+    thread = Path(__file__).parents[1] / "fixtures" / "webhooks" / "synthetic" / "messenger_thread.jsonl"
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(meta_body([meta_echo("m_other", 1700000000000, user="3333")])) + "\n",
+                     encoding="utf-8")
+    ws = tmp_path / "ws.duckdb"
+    runner = CliRunner()
+    for path in (thread, other):
+        done = runner.invoke(main, ["ingest", "--platform", "messenger", str(path), "-w", str(ws)])
+        assert done.exit_code == 0, done.output
+    done = runner.invoke(main, ["forget", "--address", "2222", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    for _ in range(2):  # as erased, then after a rebuild from the raw store
+        with Workspace.open(ws, read_only=True) as w:
+            assert w.con.execute("SELECT address FROM identities").fetchall() == [("3333",)]
+            assert w.con.execute("SELECT message_id FROM messages").fetchall() == [("m_other",)]
+            bodies = [str(b) for (b,) in w.con.execute("SELECT body FROM raw_bodies").fetchall()]
+        assert len(bodies) == 1 and '"2222"' not in bodies[0] and '"1111"' in bodies[0]
+        assert runner.invoke(main, ["ingest", "--rebuild", "-w", str(ws)]).exit_code == 0

@@ -55,9 +55,9 @@ SALT_KEY = "erasure_salt"
 """The ``threadlift_meta`` key of the workspace's erasure salt."""
 
 MIN_LITERAL = 6
-"""Identifiers shorter than this (a contact id such as ``c1``) are matched only where they
-are a whole column value (``contact_id``), never inside text, where they would match
-unrelated rows."""
+"""Identifiers shorter than this (a contact id such as ``c1``, a test PSID) are matched only
+where they are a whole value (a column, a JSON string), never inside text, where they would
+match unrelated rows."""
 
 _RECORD_TABLES = frozenset(
     {"threadlift_meta", "assignment_registry", "global_holdout", "erasures", "erased_bodies",
@@ -96,7 +96,17 @@ class _Subject:
     addresses: tuple[str, ...]
     message_ids: tuple[str, ...]
     pattern: str
+    """Matches text that mentions an identifier (phone numbers however written, the others
+    of at least MIN_LITERAL characters as words)."""
+    exact: tuple[str, ...]
+    """Their addresses: a JSON string of a raw body equal to one is theirs, whatever its length
+    (a contact id is the business's own and may equal an ordinary word, so it is not here)."""
     scan: tuple[bytes, ...]
+
+    def json_pattern(self) -> str:
+        """:attr:`pattern`, or a JSON string equal to an identifier."""
+        strings = "|".join(_escape(json.dumps(e, ensure_ascii=False)[1:-1]) for e in self.exact)
+        return f'{self.pattern}|(?:"(?:{strings})")' if strings else self.pattern
 
 
 def forget(
@@ -206,7 +216,8 @@ def _subject(
             )
             scan.add(identifier.encode())
     pattern = "|".join(f"(?:{p})" for p in patterns) if patterns else r"[^\s\S]"
-    return _Subject(asked, ids, addresses, tuple(str(v) for v in row[2]), pattern,
+    exact = tuple(sorted(addresses))
+    return _Subject(asked, ids, addresses, tuple(str(v) for v in row[2]), pattern, exact,
                     tuple(sorted(scan)))
 
 
@@ -312,17 +323,19 @@ def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def _erase_raw_bodies(con: duckdb.DuckDBPyConnection, subject: _Subject) -> dict[str, int]:
     """Cut their items out of the bodies that mention them; drop bodies left empty."""
+    in_json = subject.json_pattern()
     rows = con.execute(
         "SELECT platform, body_hash, body FROM raw_bodies WHERE regexp_matches(body, $pattern)",
-        {"pattern": subject.pattern},
+        {"pattern": in_json},
     ).fetchall()
-    matcher = re.compile(subject.pattern)
+    matcher = _Matcher(re.compile(subject.pattern), frozenset(subject.exact))
+    left = re.compile(in_json)
     dropped: list[tuple[str, int]] = []
     rewritten: list[tuple[str, int, str]] = []
     for platform, body_hash, body in rows:
         pruned = _prune(json.loads(body), matcher)
         text = None if pruned is _GONE else json.dumps(pruned, ensure_ascii=False, separators=(",", ":"))
-        if text is None or matcher.search(text):
+        if text is None or left.search(text):
             dropped.append((str(platform), int(body_hash)))
         else:
             rewritten.append((str(platform), int(body_hash), text))
@@ -337,6 +350,20 @@ def _erase_raw_bodies(con: duckdb.DuckDBPyConnection, subject: _Subject) -> dict
     return {k: v for k, v in counts.items() if v}
 
 
+@dataclass(frozen=True)
+class _Matcher:
+    """Whether a value is one of ``exact`` or mentions one of the person's identifiers."""
+
+    pattern: re.Pattern[str]
+    exact: frozenset[str]
+
+    def __call__(self, value: object) -> bool:
+        if isinstance(value, bool) or value is None:
+            return False
+        text = str(value)
+        return text in self.exact or bool(self.pattern.search(text))
+
+
 class _Gone:
     """Marks a JSON value that was only about the person."""
 
@@ -344,7 +371,7 @@ class _Gone:
 _GONE = _Gone()
 
 
-def _prune(node: Any, matcher: re.Pattern[str]) -> Any:
+def _prune(node: Any, matcher: _Matcher) -> Any:
     """``node`` without the objects that mention the person, or ``_GONE``.
 
     An object with a scalar (or key) that mentions them is about them: it goes, and so does
@@ -357,11 +384,11 @@ def _prune(node: Any, matcher: re.Pattern[str]) -> Any:
         kept = [p for p in (_prune(e, matcher) for e in node) if p is not _GONE]
         return _GONE if node and not kept else kept
     if not isinstance(node, dict):
-        return _GONE if _mentions(node, matcher) else node
+        return _GONE if matcher(node) else node
     result: dict[str, Any] = {}
     arrays = emptied = 0
     for key, value in node.items():
-        if matcher.search(key):
+        if matcher(key):
             return _GONE
         pruned = _prune(value, matcher)
         if isinstance(value, list) and value:
@@ -373,12 +400,6 @@ def _prune(node: Any, matcher: re.Pattern[str]) -> Any:
             return _GONE
         result[key] = pruned
     return _GONE if arrays and emptied == arrays else result
-
-
-def _mentions(value: object, matcher: re.Pattern[str]) -> bool:
-    if isinstance(value, bool) or value is None:
-        return False
-    return bool(matcher.search(str(value)))
 
 
 def _rewrite_database(ws: Workspace) -> None:
@@ -425,12 +446,10 @@ def _erase_exposure_log(log: Path, subject: _Subject) -> int | None:
     """Delete their exposures from the API's SQLite log and leave no copy in its pages or WAL."""
     if not log.is_file():
         return None
-    matcher = re.compile(subject.pattern)
-    ids = set(subject.contact_ids)
+    matcher = _Matcher(re.compile(subject.pattern), frozenset(subject.contact_ids))
     con = sqlite3.connect(log, timeout=30, isolation_level=None)
     try:
-        con.create_function("tl_theirs", 1, lambda v: v in ids or bool(matcher.search(v or "")),
-                            deterministic=True)
+        con.create_function("tl_theirs", 1, matcher, deterministic=True)
         con.execute("PRAGMA secure_delete = ON")
         removed = con.execute("DELETE FROM exposures WHERE tl_theirs(contact_id)").rowcount
         con.execute("VACUUM")
