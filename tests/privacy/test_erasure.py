@@ -238,5 +238,7 @@ def test_forget_a_messenger_user_by_psid(tmp_path: Path) -> None:
             assert w.con.execute("SELECT address FROM identities").fetchall() == [("3333",)]
             assert w.con.execute("SELECT message_id FROM messages").fetchall() == [("m_other",)]
             bodies = [str(b) for (b,) in w.con.execute("SELECT body FROM raw_bodies").fetchall()]
-        assert len(bodies) == 1 and '"2222"' not in bodies[0] and '"1111"' in bodies[0]
+        (body,) = bodies
+        assert '"2222"' not in body
+        assert '"1111"' in body
         assert runner.invoke(main, ["ingest", "--rebuild", "-w", str(ws)]).exit_code == 0
