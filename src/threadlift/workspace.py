@@ -126,7 +126,8 @@ class Workspace:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self.con = con
-        self._private = not _is_read_only(con)
+        # an in-memory copy (the API's snapshot builder) writes no file
+        self._private = str(path) != ":memory:" and not _is_read_only(con)
         if self._private:
             _OwnerOnly.enter()
 
