@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from experiments import CONVERSION, two_arm_toml
 from threadlift.cli import main
 from threadlift.ingest import ingest_files, rebuild
+from threadlift.privacy import apply_retention, set_retention
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 from webhooks import whatsapp_body
 
@@ -142,3 +143,23 @@ def test_retention_refuses_what_cannot_be_kept(tmp_path: Path) -> None:
         done = runner.invoke(main, ["retention", "set", *args, "-w", str(ws)])
         assert done.exit_code == 2, (args, done.output)
         assert message in done.output
+
+
+def test_a_rebuild_after_retention_keeps_the_rows_of_removed_messenger_bodies(tmp_path: Path) -> None:
+    """Messenger read watermarks imply events (recorded twice in provenance); once their
+    bodies are removed, a rebuild keeps those events and every other row of the thread."""
+    thread = Path(__file__).parents[1] / "fixtures" / "webhooks" / "synthetic" / "messenger_thread.jsonl"
+    recent = _write(tmp_path / "recent.jsonl", [_status("out.new.0", PEOPLE[0], "sent", datetime(2026, 11, 3, 9))])
+    with Workspace.create(tmp_path / "ws.duckdb") as w:
+        ingest_files(w, "messenger", [thread], received_at=datetime(2023, 11, 15))
+        ingest_files(w, "whatsapp", [recent], received_at=datetime(2026, 11, 3, 12))
+        implied = w.con.execute(
+            "SELECT count(*) FROM ingest_provenance WHERE table_name = 'watermark_events'").fetchall()[0][0]
+        assert implied > 0
+        before = _tables(w)
+        set_retention(w, raw_days=30, events_days=30 * 365)
+        run = apply_retention(w, now=datetime(2026, 11, 20))
+        assert [(r.table, r.rows) for r in run.removed] == [("raw_bodies", 7), ("message_events", 0)]
+        assert w.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(1,)]
+        rebuild(w)
+        assert _tables(w) == before

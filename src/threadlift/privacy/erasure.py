@@ -47,6 +47,7 @@ from threadlift.api.exposures import LOG_NAME
 from threadlift.api.snapshot import SNAPSHOT_NAME
 from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError, WorkspaceError
+from threadlift.ingest.watermarks import IMPLIED
 from threadlift.ingest.writer import TABLES as INGEST_TABLES
 from threadlift.ingest.writer import key_expression
 from threadlift.workspace import Workspace, first_row
@@ -301,10 +302,12 @@ def _erase_rows(con: duckdb.DuckDBPyConnection, subject: _Subject) -> dict[str, 
     for name in _OWNED:
         if name in conditions:
             table = quote_identifier(name, allowed)
+            # an event a watermark implied is recorded under IMPLIED as well
+            names = [name, IMPLIED] if name == "message_events" else [name]
             con.execute(
-                "DELETE FROM ingest_provenance WHERE table_name = $table AND row_key IN "
+                "DELETE FROM ingest_provenance WHERE list_contains($names, table_name) AND row_key IN "
                 f"(SELECT {key_expression(name, table)} FROM {table} WHERE {conditions[name]})",
-                {"table": name, **_used(conditions[name], params)},
+                {"names": names, **_used(conditions[name], params)},
             )
     removed: dict[str, int] = {}
     for name, where in conditions.items():

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from threadlift.errors import InputError, WorkspaceError
+from threadlift.ingest.watermarks import IMPLIED
 from threadlift.ingest.writer import key_expression
 from threadlift.workspace import Workspace, first_row
 
@@ -129,11 +130,12 @@ def apply_retention(ws: Workspace, *, now: datetime | None = None) -> RetentionR
             removed.append(_remove(con, "raw_bodies", "received_at", cutoff))
         if policy.events_days is not None:
             cutoff = applied_at - timedelta(days=policy.events_days)
+            # an event a watermark implied is recorded under IMPLIED as well
             con.execute(
-                "DELETE FROM ingest_provenance WHERE table_name = 'message_events' AND row_key IN "
+                "DELETE FROM ingest_provenance WHERE list_contains($names, table_name) AND row_key IN "
                 f"(SELECT {key_expression('message_events', 'e')} FROM message_events AS e "
                 "WHERE e.ts < $cutoff)",
-                {"cutoff": cutoff},
+                {"cutoff": cutoff, "names": ["message_events", IMPLIED]},
             )
             removed.append(_remove(con, "message_events", "ts", cutoff))
         for done in removed:
@@ -174,10 +176,11 @@ _RELEASED: dict[str, str] = {
 def _release_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> None:
     """Take the rows the expiring bodies may have made out of ``ingest_provenance``."""
     for table, condition in _RELEASED.items():
+        names = [table, IMPLIED] if table == "message_events" else [table]
         con.execute(
-            "DELETE FROM ingest_provenance WHERE table_name = $table AND row_key IN "
+            "DELETE FROM ingest_provenance WHERE list_contains($names, table_name) AND row_key IN "
             f"(SELECT {key_expression(table, 't')} FROM {table} AS t WHERE {condition})",
-            {"table": table, "cutoff": cutoff},
+            {"names": names, "cutoff": cutoff},
         )
 
 
