@@ -181,13 +181,13 @@ def info(workspace: Path) -> None:
     from threadlift.privacy.files import readable_by_others
     from threadlift.workspace import Workspace
 
-    for path, mode in readable_by_others(workspace):
-        click.secho(
-            f"Warning: {path} is readable by others (mode {mode:04o}) and holds personal data; "
-            f"restrict it with `chmod {'700' if path.is_dir() else '600'} {path}`",
-            fg="yellow", err=True,
-        )
     with Workspace.open(workspace, read_only=True) as ws:
+        for path, mode in readable_by_others(workspace):
+            click.secho(
+                f"Warning: {path} is readable by others (mode {mode:04o}) and holds personal "
+                f"data; restrict it with `chmod {'700' if path.is_dir() else '600'} {path}`",
+                fg="yellow", err=True,
+            )
         click.echo(f"workspace {workspace} (schema version {ws.schema_version()})")
         for table, count in ws.counts().items():
             click.echo(f"  {table:<15} {count:>12,}")
