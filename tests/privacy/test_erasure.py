@@ -242,3 +242,31 @@ def test_forget_a_messenger_user_by_psid(tmp_path: Path) -> None:
         assert '"2222"' not in body
         assert '"1111"' in body
         assert runner.invoke(main, ["ingest", "--rebuild", "-w", str(ws)]).exit_code == 0
+
+
+def test_forget_an_e_mail_address_whatever_its_case(tmp_path: Path) -> None:
+    sends = tmp_path / "email.csv"
+    sends.write_text(
+        "message_id,event,ts,to,sender_id,category\n"
+        "e1,send,2026-11-03T09:00:00Z,ana.lima@example.com,news,marketing\n"
+        "e1,delivered,2026-11-03T09:01:00Z,,,\n"
+        "e2,send,2026-11-03T09:00:00Z,bo@example.com,news,marketing\n",
+        encoding="utf-8",
+    )
+    ws = tmp_path / "ws.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "--platform", "email", str(sends), "-w", str(ws)]).exit_code == 0
+    done = runner.invoke(main, ["forget", "--address", "Ana.Lima@Example.com", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    assert "erased 1 contact(s)" in done.output
+    with Workspace.open(ws, read_only=True) as w:
+        assert w.con.execute("SELECT address FROM identities").fetchall() == [("bo@example.com",)]
+        assert w.con.execute("SELECT message_id FROM messages").fetchall() == [("e2",)]
+        assert w.con.execute("SELECT count(*) FROM message_events WHERE message_id = 'e1'").fetchall() == [(0,)]
+        bodies = [str(b) for (b,) in w.con.execute("SELECT body FROM raw_bodies").fetchall()]
+    # the delivered row names only the message sent to them: it goes too
+    assert [json.loads(b)["message_id"] for b in bodies] == ["e2"]
+    assert _files_holding([ws], b"ana.lima") == []
+    assert runner.invoke(main, ["ingest", "--rebuild", "-w", str(ws)]).exit_code == 0
+    with Workspace.open(ws, read_only=True) as w:
+        assert w.con.execute("SELECT message_id FROM message_events").fetchall() == [("e2",)]

@@ -35,6 +35,7 @@ _WA_VALUE = "entry[].changes[].value"
 _META_EVENT = "entry[].messaging[]"
 _META_PATHS = (
     f"{_META_EVENT}.message.text",
+    f"{_META_EVENT}.message.nlp",
     f"{_META_EVENT}.message.attachments[].payload",
     f"{_META_EVENT}.message.quick_reply.payload",
     f"{_META_EVENT}.message.reply_to.story",

@@ -100,8 +100,10 @@ class _Subject:
     """Matches text that mentions an identifier (phone numbers however written, the others
     of at least MIN_LITERAL characters as words)."""
     exact: tuple[str, ...]
-    """Their addresses: a JSON string of a raw body equal to one is theirs, whatever its length
-    (a contact id is the business's own and may equal an ordinary word, so it is not here)."""
+    """Their addresses and the ids of the messages sent to them: a JSON string of a raw body
+    equal to one is theirs, whatever its length (a delivery event naming only the message is
+    about them too). A contact id is the business's own and may equal an ordinary word, so
+    it is not here."""
     scan: tuple[bytes, ...]
 
     def json_pattern(self) -> str:
@@ -217,7 +219,7 @@ def _subject(
             )
             scan.add(identifier.encode())
     pattern = "|".join(f"(?:{p})" for p in patterns) if patterns else r"[^\s\S]"
-    exact = tuple(sorted(addresses))
+    exact = tuple(sorted({*addresses, *(str(v) for v in row[2])}))
     return _Subject(asked, ids, addresses, tuple(str(v) for v in row[2]), pattern, exact,
                     tuple(sorted(scan)))
 
