@@ -149,3 +149,17 @@ def test_docs_list_every_redacted_path_and_kept_field() -> None:
     for platform, fields in KEPT_FIELDS.items():
         for field in fields:
             assert f"`{field}`" in text, (platform, field)
+
+
+def test_a_body_too_deep_to_redact_is_quarantined_not_stored(workspace: Workspace, tmp_path: Path) -> None:
+    deep = whatsapp_body({"messages": [{"from": "5511987654321", "id": "wamid.Z", "timestamp": "1762160400",
+                                        "type": "text", "text": "DEEP"}]})
+    line = json.dumps(deep).replace('"DEEP"', "[" * 3000 + "]" * 3000)
+    path = tmp_path / "deep.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    result = ingest_files(workspace, "whatsapp", [path])
+    assert (result.bodies, result.quarantined) == (0, 1)
+    assert workspace.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(0,)]
+    ((location, reason),) = workspace.con.execute("SELECT location, reason FROM quarantine").fetchall()
+    assert location == "line 1"
+    assert reason.startswith("nested too deeply to redact its content")

@@ -116,24 +116,41 @@ def _redact_path(node: Any, steps: list[str]) -> Any:
 
 def redact_staged(con: duckdb.DuckDBPyConnection, platform: str) -> int:
     """Redact the good bodies in ``_checked`` (their ``body_hash`` stays that of the body as
-    received); return how many changed."""
+    received); return how many changed. A body too deeply nested to parse in Python gets a
+    reason, so it is quarantined as received instead of stored unredacted."""
     candidates = _CANDIDATES.get(platform, "true")
     rows = con.execute(
         f"SELECT k, body FROM _checked WHERE reason IS NULL AND {candidates}"
     ).fetchall()
     keys: list[int] = []
-    bodies: list[str] = []
+    bodies: list[str | None] = []
+    reasons: list[str | None] = []
     for k, body in rows:
-        document = json.loads(body)
+        try:
+            document = json.loads(body)
+        except RecursionError:
+            # DuckDB reads any depth; Python's parser stops near 1000 levels. Such a body
+            # cannot be redacted, so it is not stored: it goes to quarantine with this reason.
+            keys.append(int(k))
+            bodies.append(None)
+            reasons.append("nested too deeply to redact its content (more than about 900 levels); "
+                           "webhook bodies nest a few levels, so check what wrote this line")
+            continue
         redacted = redact(platform, document)
         if redacted != document:
             keys.append(int(k))
             bodies.append(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
+            reasons.append(None)
     if not keys:
         return 0
-    con.register("_tl_redacted", pa.table({"k": pa.array(keys, pa.int64()), "body": bodies}))
+    changes = pa.table({"k": pa.array(keys, pa.int64()), "body": pa.array(bodies, pa.string()),
+                        "reason": pa.array(reasons, pa.string())})
+    con.register("_tl_redacted", changes)
     try:
-        con.execute("UPDATE _checked SET body = r.body FROM _tl_redacted AS r WHERE _checked.k = r.k")
+        con.execute(
+            "UPDATE _checked SET body = coalesce(r.body, _checked.body), reason = r.reason "
+            "FROM _tl_redacted AS r WHERE _checked.k = r.k"
+        )
     finally:
         con.unregister("_tl_redacted")
     return len(keys)

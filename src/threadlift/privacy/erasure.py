@@ -338,7 +338,10 @@ def _erase_raw_bodies(con: duckdb.DuckDBPyConnection, subject: _Subject) -> dict
     dropped: list[tuple[str, int]] = []
     rewritten: list[tuple[str, int, str]] = []
     for platform, body_hash, body in rows:
-        pruned = _prune(json.loads(body), matcher)
+        try:
+            pruned = _prune(json.loads(body), matcher)
+        except RecursionError:
+            pruned = _GONE  # too deep to take apart (a --keep-content body): it goes whole
         text = None if pruned is _GONE else json.dumps(pruned, ensure_ascii=False, separators=(",", ":"))
         if text is None or left.search(text):
             dropped.append((str(platform), int(body_hash)))
