@@ -139,7 +139,7 @@ class Workspace:
             resolved.parent.mkdir(parents=True, exist_ok=True)
         new = not resolved.exists()
         workspace = cls(resolved, _connect(resolved, read_only=False))
-        if new:
+        if new and resolved.is_file():
             # personal data: readable by its owner only, before any row is written
             os.chmod(resolved, 0o600)
         try:
