@@ -15,7 +15,8 @@ from threadlift.workspace import Workspace, latest_schema_version, migrations, r
 
 # Tables that read-only commands (report, quarantine, the API snapshot) never read.
 WRITER_ONLY_TABLES = {
-    "eligibility_state", "eligibility_state_sources", "ingest_provenance", "raw_bodies"}
+    "eligibility_state", "eligibility_state_sources", "ingest_provenance", "raw_bodies",
+    "erasures", "erased_bodies", "retention_policy", "retention_log"}
 
 
 def _workspace_at(path: Path, version: int) -> None:
@@ -52,7 +53,7 @@ def test_reader_neutral_files_only_touch_tables_readers_never_read() -> None:
     marked = [path for _, path in migrations() if readers_unaffected(path)]
     assert [path.name for path in marked] == [
         "005_eligibility_state.sql", "006_eligibility_eventful.sql", "007_provenance_numbers.sql",
-        "008_body_hash_numbers.sql"]
+        "008_body_hash_numbers.sql", "009_privacy.sql"]
     for path in marked:
         sql = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                         if not line.lstrip().startswith("--"))

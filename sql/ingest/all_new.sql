@@ -1,5 +1,5 @@
 -- purpose: whether every good staged body is new to the raw store and to this call (no
---          hash repeated, none stored yet for the platform), and where its seq numbers
+--          hash repeated, none stored yet for the platform nor erased: erased_bodies), and where its seq numbers
 --          start: when they are, the bodies need no first-occurrence table (new_bodies.sql).
 -- grain:   one row (temp table _all_new): platform, received_at, first_seq, good (bodies
 --          without a reason), all_new.
@@ -15,6 +15,12 @@ SELECT $platform AS platform,
                SELECT 1
                FROM _checked AS c
                SEMI JOIN raw_bodies AS r ON r.platform = $platform AND r.body_hash = c.body_hash
+               WHERE c.reason IS NULL
+           )
+           AND NOT EXISTS (
+               SELECT 1
+               FROM _checked AS c
+               SEMI JOIN erased_bodies AS e ON e.platform = $platform AND e.body_hash = c.body_hash
                WHERE c.reason IS NULL
            ) AS all_new
 FROM _checked

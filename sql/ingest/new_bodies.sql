@@ -1,5 +1,6 @@
 -- purpose: which good staged bodies are new to the raw store: the first occurrence of each
---          content hash not stored yet for the platform, numbered in arrival order.
+--          content hash not stored yet for the platform (nor dropped by `threadlift forget`:
+--          erased_bodies), numbered in arrival order.
 -- grain:   one row per new distinct body (temp table _keep: its k in _checked and its seq).
 -- params:  $platform VARCHAR, $received_at TIMESTAMP (NULL: now).
 -- needs:   temp table _checked (staging.sql, stage_json_lines.sql, check_staged.sql).
@@ -20,4 +21,6 @@ SELECT f.k,
 FROM firsts AS f
 WHERE NOT EXISTS (
     SELECT 1 FROM raw_bodies AS r WHERE r.platform = $platform AND r.body_hash = f.body_hash
+) AND NOT EXISTS (
+    SELECT 1 FROM erased_bodies AS e WHERE e.platform = $platform AND e.body_hash = f.body_hash
 );

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,10 @@ class Workspace:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self.con = con
+        # an in-memory copy (the API's snapshot builder) writes no file
+        self._private = str(path) != ":memory:" and not _is_read_only(con)
+        if self._private:
+            _OwnerOnly.enter()
 
     @classmethod
     def create(cls, path: str | Path | None = None) -> Self:
@@ -132,7 +137,11 @@ class Workspace:
         resolved = Path(path) if path is not None else default_workspace_path()
         if resolved.parent and not resolved.parent.exists():
             resolved.parent.mkdir(parents=True, exist_ok=True)
+        new = not resolved.exists()
         workspace = cls(resolved, _connect(resolved, read_only=False))
+        if new and resolved.is_file():
+            # personal data: readable by its owner only, before any row is written
+            os.chmod(resolved, 0o600)
         try:
             workspace.migrate()
         except BaseException:
@@ -239,6 +248,9 @@ class Workspace:
     def close(self) -> None:
         """Close the connection."""
         self.con.close()
+        if self._private:
+            self._private = False
+            _OwnerOnly.leave()
 
     def __enter__(self) -> Self:
         return self
@@ -250,6 +262,40 @@ class Workspace:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _OwnerOnly:
+    """The process's umask narrowed to 0077 while any workspace is open for writing.
+
+    DuckDB creates the WAL beside the workspace on the first write after each checkpoint,
+    with the process's umask (0644 under the usual 0022): the rows it holds would be
+    readable by every user of the machine. The first writable workspace narrows the umask,
+    the last one closed restores it, so files created meanwhile (the WAL, a send list) are
+    owner-only (docs/privacy.md).
+    """
+
+    _lock = threading.Lock()
+    _open = 0
+    _previous = 0
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls._lock:
+            if cls._open == 0:
+                cls._previous = os.umask(0o077)
+            cls._open += 1
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls._lock:
+            cls._open -= 1
+            if cls._open == 0:
+                os.umask(cls._previous)
+
+
+def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    row = first_row(con, "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()")
+    return bool(row and row[0])
 
 
 def lock_wait_seconds() -> float:

@@ -257,7 +257,8 @@ def test_every_element_of_messages_and_contacts_arrays_is_read(
     assert workspace.con.execute(
         "SELECT address, contact_id FROM identities WHERE address LIKE 'US.%' ORDER BY 1"
     ).fetchall() == [("US.200", "whatsapp:+16505550002"), ("US.500", "whatsapp:+16505550005")]
-    compact = json.dumps(no_id, separators=(",", ":"))
+    # the message text is redacted (docs/privacy.md) before anything reads the body
+    compact = json.dumps({**no_id, "text": ""}, separators=(",", ":"))
     assert sorted(workspace.con.execute(
         "SELECT location, reason, raw FROM quarantine WHERE target_table = 'inbound'"
     ).fetchall()) == [
@@ -508,6 +509,8 @@ def test_messenger_event_kinds_types_and_bad_events(workspace: Workspace, tmp_pa
         "SELECT message_id, source_type, source_id FROM message_referrals").fetchall() == [
         ("i3", "ADS", "ad1")]
     compact = [json.dumps(e, separators=(",", ":")) for e in events]
+    # message texts are redacted (docs/privacy.md) before anything reads the body
+    compact[7] = compact[7].replace('"no mid"', '""')
     assert sorted(workspace.con.execute(
         "SELECT location, reason, raw FROM quarantine").fetchall()) == [
         ("line 1 other", "event without sender.id / recipient.id", "5"),

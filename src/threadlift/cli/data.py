@@ -110,11 +110,16 @@ def load(
     help="For sms / email CSV logs: the field delimiter, one character or 'tab' "
     "(default: detected among comma, semicolon, tab and pipe).",
 )
+@click.option(
+    "--keep-content", is_flag=True,
+    help="Store bodies as received; by default message texts, media, profile names and other "
+    "content no fact needs are redacted first (docs/privacy.md).",
+)
 @workspace_option
 @handle_errors
 def ingest(
     platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
-    delimiter: str | None, workspace: Path,
+    delimiter: str | None, keep_content: bool, workspace: Path,
 ) -> None:
     """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
 
@@ -144,7 +149,7 @@ def ingest(
             result = ingest_files(
                 ws, platform, files, unknown_identity=unknown_identity,  # type: ignore[arg-type]
                 on_stage=progress.step, on_file=lambda _path: progress.advance(),
-                delimiter=delimiter,
+                delimiter=delimiter, keep_content=keep_content,
             )
     click.echo(
         f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
@@ -202,10 +207,17 @@ def quarantine(limit: int, workspace: Path) -> None:
 @workspace_option
 @handle_errors
 def info(workspace: Path) -> None:
-    """Row counts of every canonical table."""
+    """Row counts of every canonical table; warns about files others can read."""
+    from threadlift.privacy.files import readable_by_others
     from threadlift.workspace import Workspace
 
     with Workspace.open(workspace, read_only=True) as ws:
+        for path, mode in readable_by_others(workspace):
+            click.secho(
+                f"Warning: {path} is readable by others (mode {mode:04o}) and holds personal "
+                f"data; restrict it with `chmod {'700' if path.is_dir() else '600'} {path}`",
+                fg="yellow", err=True,
+            )
         click.echo(f"workspace {workspace} (schema version {ws.schema_version()})")
         for table, count in ws.counts().items():
             click.echo(f"  {table:<15} {count:>12,}")

@@ -3,6 +3,7 @@
 Modules:
 
 * ``raw`` — reading files of bodies, the append-only raw store deduplicated by hash;
+* ``redaction`` — the content no fact needs, taken out of bodies before they are stored;
 * ``whatsapp``, ``messenger`` (Messenger and Instagram), ``apple``, ``sms_email`` — one
   mapper per platform, filling candidate rows in SQL;
 * ``identity`` — identifiers (E.164 phones, BSUIDs, PSIDs, IGSIDs, Apple opaque ids,
@@ -90,6 +91,7 @@ def ingest_files(
     on_stage: Callable[[str], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
     delimiter: str | None = None,
+    keep_content: bool = False,
 ) -> IngestResult:
     """Ingest files of raw bodies of one platform into the workspace.
 
@@ -109,6 +111,9 @@ def ingest_files(
         on_file: called with each file once it is read.
         delimiter: for ``sms`` / ``email``: the CSV delimiter (one character, or
             ``tab``); detected when None.
+        keep_content: store bodies as received; by default the content no fact needs
+            (message texts, media, profile names…) is redacted first
+            (:mod:`threadlift.ingest.redaction`, docs/privacy.md).
 
     Returns:
         What was read, stored, quarantined and added per canonical table.
@@ -143,7 +148,9 @@ def ingest_files(
             if on_file is not None:
                 on_file(path)
         stage("storing new bodies")
-        bodies, duplicates = raw.store_bodies(con, platform, _utc(received_at))
+        bodies, duplicates = raw.store_bodies(
+            con, platform, _utc(received_at), keep_content=keep_content
+        )
         rejected = writer.insert_quarantine(
             con,
             "SELECT source, location, reason, raw, 'raw_bodies' AS target_table "

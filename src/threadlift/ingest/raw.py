@@ -35,6 +35,7 @@ import duckdb
 
 from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError
+from threadlift.ingest import redaction
 from threadlift.loading import reader_rejects
 
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
@@ -281,18 +282,22 @@ def _is_named_collection(document: dict[str, object]) -> bool:
 
 
 def store_bodies(
-    con: duckdb.DuckDBPyConnection, platform: str, received_at: datetime | None
+    con: duckdb.DuckDBPyConnection, platform: str, received_at: datetime | None,
+    *, keep_content: bool = False,
 ) -> tuple[int, int]:
     """Check what is still unchecked and append the new bodies to ``raw_bodies``.
 
     Returns (new bodies, duplicates). Leaves the new bodies in the temp view ``_bodies`` and
-    adds the rejected ones to ``_stage_rejects``.
+    adds the rejected ones to ``_stage_rejects``. Unless ``keep_content``, good bodies are
+    redacted (:mod:`threadlift.ingest.redaction`) after hashing, before they are stored.
     """
     in_order = con.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM _staged) AND NOT EXISTS (SELECT 1 FROM _checked WHERE split)"
     ).fetchall()[0][0]
     con.execute(sql_text("ingest/check_staged"), {"platform": platform})
     con.execute("DELETE FROM _checked WHERE split")
+    if not keep_content:
+        redaction.redact_staged(con, platform)
     con.execute(
         "INSERT INTO _stage_rejects SELECT source, location, reason, body "
         "FROM _checked WHERE reason IS NOT NULL"
