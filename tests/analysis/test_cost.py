@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from experiments import CONVERSION, two_arm_toml
@@ -123,3 +124,112 @@ def test_cost_per_incremental_conversion_interval_maps_the_effect_interval() -> 
     assert open_ended.ci_upper == float("inf")
     none = cost_per_incremental(250.0, _Effect(-0.01, -0.02, 0.0), 10_000)
     assert none.error == "no_incremental_conversions"
+
+
+# Each status order of one message, and whether WhatsApp charges it. A failure is never
+# charged, whatever the `sent` status said; only a delivery (read implies it) is.
+STATUS_ORDERS: list[tuple[str, list[tuple[str, int, str | None, bool | None]], bool]] = [
+    # name, [(status, minutes after the send, error code, billable)], billed
+    ("sent_billable_then_failed_131049",
+     [("sent", 0, None, True), ("failed", 1, "131049", None)], False),
+    ("sent_billable_then_failed_130472",
+     [("sent", 0, None, True), ("failed", 1, "130472", None)], False),
+    ("sent_billable_then_failed_131026",
+     [("sent", 0, None, True), ("failed", 2, "131026", True)], False),
+    ("failed_only", [("failed", 1, "131049", None)], False),
+    ("sent_billable_never_delivered", [("sent", 0, None, True)], False),
+    ("sent_delivered_read",
+     [("sent", 0, None, True), ("delivered", 1, None, True), ("read", 5, None, None)], True),
+    ("read_without_delivered", [("sent", 0, None, True), ("read", 3, None, True)], True),
+    ("duplicate_statuses",
+     [("sent", 0, None, True), ("sent", 0, None, True), ("delivered", 1, None, True),
+      ("delivered", 2, None, True), ("read", 4, None, None), ("read", 6, None, None)], True),
+    ("failure_after_delivery",
+     [("sent", 0, None, True), ("delivered", 1, None, True), ("failed", 30, "131026", None)],
+     True),
+    ("delivered_free_customer_service",
+     [("sent", 0, None, False), ("delivered", 1, None, False)], False),
+    ("delivered_without_pricing", [("delivered", 1, None, None)], True),
+]
+
+
+def test_each_status_order_is_billed_as_whatsapp_bills_it(workspace: Workspace) -> None:
+    # One contact and one marketing message per status order, each in its own market whose
+    # price is a distinct power of two: the arm's cost spells out which messages were billed.
+    contacts, assignments, messages, events, rates = [], [], [], [], []
+    for i, (name, statuses, _) in enumerate(STATUS_ORDERS):
+        market, sent_at = f"M{i}", T0 + timedelta(days=1)
+        contacts.append((name, market, T0))
+        assignments.append(("cost-test", name, "whatsapp", 5000, T0))
+        messages.append((f"m-{name}", name, "whatsapp", "S1", "cost-test", "whatsapp", "camp",
+                         "tpl", "marketing", sent_at))
+        events += [(f"m-{name}", status, sent_at + timedelta(minutes=minutes), code,
+                    "marketing" if billable is not None else None, billable)
+                   for status, minutes, code, billable in statuses]
+        rates.append(("whatsapp", market, "marketing", float(2**i), "USD", datetime(2025, 7, 1)))
+    contacts.append(("h1", "M0", T0))
+    assignments.append(("cost-test", "h1", "holdout", 10, T0))
+    insert_rows(workspace, "contacts", contacts)
+    insert_rows(workspace, "assignments", assignments)
+    insert_rows(workspace, "messages", messages)
+    insert_rows(workspace, "message_events", events)
+    insert_rows(workspace, "rate_card", rates)
+    result = analyze(workspace, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=30))
+    [row] = result.cost
+    billed = {name for i, (name, _, _) in enumerate(STATUS_ORDERS) if int(row.cost) >> i & 1}
+    assert billed == {name for name, _, charged in STATUS_ORDERS if charged}
+    assert row.messages_billed == len(billed)
+    assert row.messages == len(STATUS_ORDERS)
+
+
+def test_cost_with_failed_billable_sends_counts_delivered_messages_only(
+    workspace: Workspace,
+) -> None:
+    # 500 marketing messages in two markets; 4 % fail after a `sent` status that said
+    # billable, as 131049 / 130472 / 131026 do. An SMS cell's failed messages are not
+    # charged either.
+    rng = np.random.default_rng(19)
+    prices = {("whatsapp", "BR"): 0.0625, ("whatsapp", "IN"): 0.0107, ("sms", "BR"): 0.02,
+              ("sms", "IN"): 0.003}
+    contacts, assignments, messages, events, truth = [], [], [], [], []
+    for i in range(500):
+        contact, market = f"c{i}", ("BR", "IN")[i % 2]
+        channel = "whatsapp" if i < 400 else "sms"
+        arm = channel
+        sent_at = T0 + timedelta(hours=int(rng.integers(1, 300)))
+        contacts.append((contact, market, T0))
+        assignments.append(("cost-test", contact, arm, 5000, T0))
+        messages.append((f"m{i}", contact, channel, "S1", "cost-test", arm, "camp", "tpl",
+                         "marketing", sent_at))
+        failed = rng.random() < 0.04
+        billable = True if channel == "whatsapp" else None
+        events.append((f"m{i}", "sent", sent_at, None, "marketing" if billable else None,
+                       billable))
+        if failed:
+            code = str(rng.choice(["131049", "130472", "131026"]))
+            events.append((f"m{i}", "failed", sent_at + timedelta(seconds=5), code, None, None))
+        else:
+            status = "read" if rng.random() < 0.3 else "delivered"
+            events.append((f"m{i}", status, sent_at + timedelta(seconds=5), None,
+                           "marketing" if billable else None, billable))
+        truth.append((arm, channel, market, not failed))
+    contacts.append(("h1", "BR", T0))
+    assignments.append(("cost-test", "h1", "holdout", 10, T0))
+    insert_rows(workspace, "contacts", contacts)
+    insert_rows(workspace, "assignments", assignments)
+    insert_rows(workspace, "messages", messages)
+    insert_rows(workspace, "message_events", events)
+    insert_rows(workspace, "rate_card", [
+        (channel, market, "marketing", price, "USD", datetime(2025, 7, 1))
+        for (channel, market), price in prices.items()
+    ])
+    experiment = parse_experiment(
+        EXPERIMENT + '[[arms]]\nname = "sms"\nweight = 50\nchannel = "sms"\n'
+    )
+    result = analyze(workspace, experiment, as_of=T0 + timedelta(days=30))
+    rows = {r.arm: r for r in result.cost}
+    for arm in ("whatsapp", "sms"):
+        delivered = [(channel, market) for a, channel, market, ok in truth if a == arm and ok]
+        assert sum(1 for a, _, _, ok in truth if a == arm and not ok) > 0
+        assert rows[arm].messages_billed == len(delivered)
+        assert rows[arm].cost == pytest.approx(sum(prices[key] for key in delivered), abs=1e-9)

@@ -10,20 +10,23 @@
 -- Market: the country of the contact's E.164 address on the message's channel (calling
 -- codes are prefix-free, so exactly one of the 1-, 2- or 3-digit prefixes matches); the
 -- contact's `market` when it has no E.164 address on that channel.
--- Whether a message is billed, first rule that applies:
+-- Whether a message is billed: only a delivered message (a `delivered` or `read` status;
+-- read implies delivered) is ever charged, so a failure is never billed, whatever its
+-- `sent` status said (131049, 130472, 131026 … arrive after a `sent` with
+-- `billable: true`). A failure after a delivery does not undo the charge: WhatsApp charges
+-- on delivery. Other channels (sms, email): a message is charged unless it failed without
+-- being delivered. A delivered WhatsApp message is charged unless, first rule that applies:
 --   1. the platform's word: a status webhook with `billable` (WhatsApp pricing object;
---      ingest derives it from pricing.type when `billable` itself is absent);
---   2. a status webhook whose pricing category is `referral_conversion` (a free-entry-point
---      conversation under conversation-based pricing): free;
---   3. other channels (sms, email, …): every message sent is charged;
---   4. WhatsApp rules by date, when no webhook said:
+--      ingest derives it from pricing.type when `billable` itself is absent) says false;
+--   2. a status webhook's pricing category is `referral_conversion` (a free-entry-point
+--      conversation under conversation-based pricing);
+--   3. WhatsApp rules by date, when no webhook said:
 --      a. free entry point (the sends in _free_entry; see analysis/cost/free_entry_points.sql);
 --      b. non-template `service` messages are free from 2024-11-01 until 2026-10-01;
 --      c. utility templates inside an open 24-hour customer-service window (an inbound
 --         from the contact to the sender in the 24 hours before the send) are free from
---         2025-07-01 until 2026-10-01;
---      d. otherwise a delivered (or read) message is charged.
--- messages_free_entry_point counts the messages rule 4a made free.
+--         2025-07-01 until 2026-10-01.
+-- messages_free_entry_point counts the messages rule 3a made free.
 -- The category is the webhook's pricing category when present, else the send's category.
 -- The price is the rate card row for (channel, market, category) with the latest
 -- valid_from at or before the send: a mid-experiment price change applies from its date.
@@ -35,7 +38,8 @@ WITH codes AS (
 ),
 sends AS (
     SELECT message_id, arm, contact_id, channel, sender_id, category, sent_at, last_inbound_at,
-           billable, delivered_at IS NOT NULL AS delivered, pricing_category
+           billable, delivered_at IS NOT NULL AS delivered,
+           failed_at IS NOT NULL AND delivered_at IS NULL AS failed, pricing_category
     FROM _sends
 ),
 addresses AS (
@@ -78,11 +82,13 @@ priced AS (
         s.sent_at,
         coalesce(s.pricing_category, s.category) AS category,
         s.billable IS NULL AND coalesce(s.pricing_category, '') <> 'referral_conversion'
-            AND s.channel = 'whatsapp' AND fe.message_id IS NOT NULL AS free_entry_point,
+            AND s.channel = 'whatsapp' AND s.delivered AND fe.message_id IS NOT NULL
+            AS free_entry_point,
         CASE
+            WHEN s.channel <> 'whatsapp' THEN NOT s.failed
+            WHEN NOT s.delivered THEN false
             WHEN s.billable IS NOT NULL THEN s.billable
             WHEN s.pricing_category = 'referral_conversion' THEN false
-            WHEN s.channel <> 'whatsapp' THEN true
             WHEN fe.message_id IS NOT NULL THEN false
             WHEN coalesce(s.pricing_category, s.category) = 'service'
                  AND s.sent_at >= TIMESTAMP '2024-11-01' AND s.sent_at < TIMESTAMP '2026-10-01'
@@ -91,7 +97,7 @@ priced AS (
                  AND s.last_inbound_at > s.sent_at - INTERVAL 24 HOUR
                  AND s.sent_at >= TIMESTAMP '2025-07-01' AND s.sent_at < TIMESTAMP '2026-10-01'
                 THEN false
-            ELSE s.delivered
+            ELSE true
         END AS billed
     FROM sends AS s
     LEFT JOIN markets AS mk ON mk.message_id = s.message_id
