@@ -194,6 +194,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "block_rate",
                 "kind": "block",
+                "channel": "whatsapp",
                 "arm": "whatsapp",
                 "control": 0.0011,
                 "treatment": 0.0043,
@@ -210,6 +211,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "block_rate",
                 "kind": "block",
+                "channel": "sms",
                 "arm": "sms",
                 "control": 0.0011,
                 "treatment": 0.0014,
@@ -226,6 +228,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "opt_out_rate",
                 "kind": "opt_out",
+                "channel": "whatsapp",
                 "arm": "whatsapp",
                 "control": 0.0021,
                 "treatment": 0.0029,

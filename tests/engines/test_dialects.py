@@ -59,6 +59,8 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "arm_starts": [0, 1000],
     "arm_stops": [1000, 10000],
     "arm_channels": ["whatsapp"],
+    "read_arms": ["whatsapp", "holdout"],
+    "read_channels": ["whatsapp", "whatsapp"],
     "category": "marketing",
     "require_consent": True,
     "marketing": True,

@@ -740,7 +740,7 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
             _table(
                 "Guardrails: change against the allowed increase",
                 (
-                    Column("guardrail (kind)"),
+                    Column("guardrail (kind, channel)"),
                     _ARM_VS_CONTROL,
                     *_number_columns(
                         "control", "treatment", "change", "upper bound", "allowed (margin)", "p"
@@ -750,7 +750,10 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                 ),
                 (
                     (
-                        text(code(row.get("guardrail")), f" ({text_of(row.get('kind'))})"),
+                        text(
+                            code(row.get("guardrail")),
+                            f" ({text_of(row.get('kind'))}, {text_of(row.get('channel'))})",
+                        ),
                         _arm_vs_control(row),
                         fmt_number(row.get("control")),
                         fmt_number(row.get("treatment")),
