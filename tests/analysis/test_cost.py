@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -120,8 +121,13 @@ def test_cost_per_incremental_conversion_interval_maps_the_effect_interval() -> 
     assert result.estimate == pytest.approx(2.5)
     assert result.ci_lower == pytest.approx(250.0 / 160.0)
     assert result.ci_upper == pytest.approx(250.0 / 40.0)
+    assert (result.interval, result.method) == ("bounded", "fieller")
+    # the effect's interval includes zero: no finite interval (two rays), both bounds NaN
     open_ended = cost_per_incremental(250.0, _Effect(0.01, -0.002, 0.022), 10_000)
-    assert open_ended.ci_upper == float("inf")
+    assert open_ended.estimate == pytest.approx(2.5)
+    assert open_ended.interval == "complement"
+    assert math.isnan(open_ended.ci_lower)
+    assert math.isnan(open_ended.ci_upper)
     none = cost_per_incremental(250.0, _Effect(-0.01, -0.02, 0.0), 10_000)
     assert none.error == "no_incremental_conversions"
 

@@ -13,6 +13,7 @@ from threadlift.core.cost import (
     compare_cost_per_incremental,
     cost_per_incremental,
 )
+from threadlift.core.fieller import FIELLER
 from threadlift.core.markets import calling_code_markets
 from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
@@ -41,7 +42,12 @@ class CostRow:
     """The arm's conversion effect (first proportion metric) times its units."""
     cost_per_incremental_conversion: float
     cost_per_incremental_conversion_ci_lower: float
+    """Null when the conversion effect's interval includes zero (no finite interval)."""
     cost_per_incremental_conversion_ci_upper: float
+    """Null when the conversion effect's interval includes zero (no finite interval)."""
+    method: str
+    """How the interval was computed: ``fieller`` (Fieller's, with the known cost as the
+    numerator: the conversion effect's interval mapped through ``cost / (units × ·)``)."""
     incremental_revenue: float
     """The arm's revenue effect (first mean metric) times its units."""
     return_on_spend: float
@@ -64,7 +70,12 @@ class CostComparisonRow:
     ratio: float
     """``cost_per_incremental / other_cost_per_incremental``."""
     ratio_ci_lower: float
+    """Null when ``arm``'s conversion effect interval includes zero (no finite interval)."""
     ratio_ci_upper: float
+    """Null when ``arm``'s conversion effect interval includes zero (no finite interval)."""
+    method: str
+    """How the interval was computed: ``fieller`` (Fieller's interval for the ratio of the
+    two conversion effects, with the covariance of the shared holdout)."""
     pvalue: float
     """Two-sided p-value of ``ratio = 1``."""
     error: str | None
@@ -129,6 +140,7 @@ def arm_costs(
                 cost_per_incremental_conversion=per.estimate if per else math.nan,
                 cost_per_incremental_conversion_ci_lower=per.ci_lower if per else math.nan,
                 cost_per_incremental_conversion_ci_upper=per.ci_upper if per else math.nan,
+                method=per.method if per else FIELLER,
                 incremental_revenue=incremental_revenue,
                 return_on_spend=(incremental_revenue - total) / total if total > 0 else math.nan,
             )
@@ -186,6 +198,7 @@ def cost_comparison(
                     ratio=compared.ratio,
                     ratio_ci_lower=compared.ratio_ci_lower,
                     ratio_ci_upper=compared.ratio_ci_upper,
+                    method=compared.method,
                     pvalue=compared.pvalue,
                     error=compared.error,
                 )

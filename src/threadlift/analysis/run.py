@@ -447,10 +447,13 @@ def _methods(experiment: Experiment, correction: Correction) -> list[str]:
         "adjustment across all metrics and arm pairs (pvalue_adjusted).",
         "Effects on those delivered / read: complier (instrumental-variable) estimates, "
         "ITT divided by the treatment arm's delivered (read) share; never readers vs holdout.",
-        "Guardrails: one-sided non-inferiority tests of the rate increase against the margin.",
-        "Cost: billed messages priced by pricing category, market and the dated rate card "
-        "(status webhook billing first, then free-entry-point and free-window rules by date); "
-        "cost per incremental conversion interval from the conversion effect's interval.",
+        "Guardrails: one-sided non-inferiority tests of the rate increase against the margin, "
+        "each cell's signals on its own channel against the holdout's on that channel.",
+        "Cost: delivered messages priced by pricing category, market and the dated rate card "
+        "(failures never billed; status webhook billing first, then free-entry-point and "
+        "free-window rules by date); cost per incremental conversion and cost ratios between "
+        "cells: Fieller's interval, unbounded (null) when a conversion effect's interval "
+        "includes zero.",
         "Lift by 24-hour window: units split by a pre-treatment state (an inbound message in "
         "the 24 hours before assignment), never by the kind of message received; per-stratum "
         "effects are not adjusted for multiplicity.",

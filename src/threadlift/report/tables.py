@@ -1177,11 +1177,7 @@ def cost_section(report: Report, with_charts: bool) -> Section | None:
                 fmt_number(row.get("incremental_conversions")),
                 with_interval(
                     money(row.get("cost_per_incremental_conversion")),
-                    fmt_interval(
-                        row.get("cost_per_incremental_conversion_ci_lower"),
-                        row.get("cost_per_incremental_conversion_ci_upper"),
-                        money,
-                    ),
+                    _ratio_interval(row, "cost_per_incremental_conversion", money),
                 ),
                 fmt_number(row.get("incremental_revenue")),
                 fmt_percent(row.get("return_on_spend"), decimals=0, signed=True),
@@ -1214,6 +1210,15 @@ def cost_section(report: Report, with_charts: bool) -> Section | None:
     )
 
 
+def _ratio_interval(row: Row, key: str, fmt: Callable[[object], str]) -> str:
+    """The interval of ``row[key]`` (a Fieller interval): ``unbounded`` when the ratio has
+    an estimate but no finite bounds (a conversion effect's interval includes zero)."""
+    interval = fmt_interval(row.get(f"{key}_ci_lower"), row.get(f"{key}_ci_upper"), fmt)
+    if interval == DASH and as_float(row.get(key)) is not None:
+        return "[unbounded]"
+    return interval
+
+
 def cost_comparison_section(report: Report, with_charts: bool) -> Section | None:
     """Each pair of treatment arms' cost per incremental conversion, as a ratio."""
     compared = _rows(report, "cost_comparison")
@@ -1229,7 +1234,7 @@ def cost_comparison_section(report: Report, with_charts: bool) -> Section | None
                 f"{money(row.get('cost_per_incremental'))} vs "
                 f"{money(row.get('other_cost_per_incremental'))}",
                 fmt_number(row.get("ratio")),
-                fmt_interval(row.get("ratio_ci_lower"), row.get("ratio_ci_upper"), fmt_number),
+                _ratio_interval(row, "ratio", fmt_number),
                 fmt_pvalue(row.get("pvalue")),
                 _error(row),
             )
