@@ -18,7 +18,13 @@ import pandas as pd
 from threadlift import __version__
 from threadlift.analysis.alerts import Alert
 from threadlift.analysis.complier import ComplierRow, complier_effects
-from threadlift.analysis.cost import CostComparisonRow, CostRow, arm_costs, cost_comparison
+from threadlift.analysis.cost import (
+    CostComparisonRow,
+    CostRow,
+    arm_costs,
+    cost_comparison,
+    pricing_rules,
+)
 from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
 from threadlift.analysis.funnel import FunnelRow, funnel
 from threadlift.analysis.guardrails import (
@@ -385,7 +391,8 @@ def analyze(
         quality = sender_quality(con, experiment, as_of)
         ingest_tables = _has_ingest_tables(con)
         templates = template_quality(con, experiment, as_of, ingest_tables, warnings)
-        cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings)
+        rules = pricing_rules(ws.con.execute("SELECT * FROM pricing_rules").fetchall())
+        cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings, rules)
         compared = cost_comparison(experiment, metric_rows, cost, units)
 
     rejected = rejected_assignments(con, experiment)
@@ -450,8 +457,10 @@ def _methods(experiment: Experiment, correction: Correction) -> list[str]:
         "Guardrails: one-sided non-inferiority tests of the rate increase against the margin, "
         "each cell's signals on its own channel against the holdout's on that channel.",
         "Cost: delivered messages priced by pricing category, market and the dated rate card "
-        "(failures never billed; status webhook billing first, then free-entry-point and "
-        "free-window rules by date); cost per incremental conversion and cost ratios between "
+        "(failures never billed; status webhook billing first, then the free-entry-point rule "
+        "and the pricing_rules table's free windows by date and market; volume tiers by the "
+        "sender's billed messages in the calendar month); cost per incremental conversion and "
+        "cost ratios between "
         "cells: Fieller's interval, unbounded (null) when a conversion effect's interval "
         "includes zero.",
         "Lift by 24-hour window: units split by a pre-treatment state (an inbound message in "
