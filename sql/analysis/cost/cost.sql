@@ -61,7 +61,8 @@ rule_lists AS (
         unnest($rule_valid_to) AS valid_to
 ),
 rules AS (
-    SELECT channel, category, market, applies, effect,
+    -- typed here: a list of NULLs (no rule names a market, none ends) has no type of its own
+    SELECT channel, category, CAST(market AS VARCHAR) AS market, applies, effect,
            CAST(valid_from AS TIMESTAMP) AS valid_from, CAST(valid_to AS TIMESTAMP) AS valid_to
     FROM rule_lists
 ),

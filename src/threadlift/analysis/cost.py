@@ -152,20 +152,19 @@ def _utc(text: str) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def pricing_rules(workspace_rows: list[tuple[Any, ...]]) -> list[PricingRule]:
+def pricing_rules(workspace: Engine) -> list[PricingRule]:
     """The pricing rules in force: the shipped ones, each name overridden by the workspace's.
 
     Args:
-        workspace_rows: The rows of the workspace's ``pricing_rules`` table, in its column
-            order (``rule, channel, category, market, applies, effect, valid_from, valid_to,
-            source, version``).
+        workspace: The workspace's own engine (its ``pricing_rules`` table, loaded with
+            ``threadlift load pricing_rules FILE``; not a lake table).
 
     Returns:
         Every shipped rule whose name the workspace does not use, then the workspace's
         rules. A shipped rule is switched off by loading a row of its name with
         ``valid_to = valid_from``.
     """
-    loaded = [PricingRule(*row) for row in workspace_rows]
+    loaded = [PricingRule(*row) for row in workspace.run("analysis/cost/pricing_rules").rows]
     names = {rule.rule for rule in loaded}
     return [rule for rule in shipped_pricing_rules() if rule.rule not in names] + loaded
 

@@ -391,7 +391,7 @@ def analyze(
         quality = sender_quality(con, experiment, as_of)
         ingest_tables = _has_ingest_tables(con)
         templates = template_quality(con, experiment, as_of, ingest_tables, warnings)
-        rules = pricing_rules(ws.con.execute("SELECT * FROM pricing_rules").fetchall())
+        rules = pricing_rules(DuckDBEngine(ws.con))
         cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings, rules)
         compared = cost_comparison(experiment, metric_rows, cost, units)
 
