@@ -20,7 +20,8 @@
 -- `sent` status said (131049, 130472, 131026 … arrive after a `sent` with
 -- `billable: true`). A failure after a delivery does not undo the charge: WhatsApp charges
 -- on delivery. Other channels (sms, email): a message is charged unless it failed without
--- being delivered. A delivered WhatsApp message is charged unless, first rule that applies:
+-- being delivered (or a pricing rule of its channel makes it free, 3b). A delivered
+-- WhatsApp message is charged unless, first rule that applies:
 --   1. the platform's word: a status webhook with `billable` (WhatsApp pricing object;
 --      ingest derives it from pricing.type when `billable` itself is absent) says false;
 --   2. a status webhook's pricing category is `referral_conversion` (a free-entry-point
@@ -167,8 +168,8 @@ billing AS (
             AS free_entry_point,
         coalesce(h.blocked, false) AND f.delivered AS blocked_delivered,
         CASE
-            WHEN f.channel <> 'whatsapp' THEN NOT f.failed
-            WHEN NOT f.delivered THEN false
+            WHEN f.channel = 'whatsapp' AND NOT f.delivered THEN false
+            WHEN f.failed THEN false
             WHEN f.billable IS NOT NULL THEN f.billable
             WHEN f.pricing_category = 'referral_conversion' THEN false
             WHEN f.in_free_entry THEN false
