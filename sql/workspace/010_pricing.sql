@@ -8,7 +8,7 @@
 --          sender's billed messages of the channel, market and category in a calendar
 --          month (UTC) the price applies to (NULL: no bound). pricing_rules: one row per
 --          rule and period (docs/guardrails-and-cost.md, "Pricing rules").
--- params:  none. Applied once by threadlift.workspace when schema_version < 9. Reports
+-- params:  none. Applied once by threadlift.workspace when schema_version < 10. Reports
 --          read both tables, so a read-only report needs a workspace migrated by a
 --          command that writes.
 
