@@ -622,17 +622,17 @@ def load_workspace(lake: str | Path, workspace: str | Path) -> dict[str, int]:
             folder = lake / table
             if not folder.is_dir():
                 continue
-            names = ", ".join(f'"{c.name}"' for c in ws.columns(table))
+            # by name: the lake leaves out the columns it has no values for (tier bounds)
             if table in DUPLICATED_TABLES:
                 for part in sorted(folder.glob("*.parquet")):
                     ws.con.execute(
-                        f'INSERT INTO "{table}" ({names}) SELECT DISTINCT {names} '
+                        f'INSERT INTO "{table}" BY NAME SELECT DISTINCT * '
                         "FROM read_parquet($path)",
                         {"path": str(part)},
                     )
             else:
                 ws.con.execute(
-                    f'INSERT INTO "{table}" ({names}) SELECT {names} FROM read_parquet($path)',
+                    f'INSERT INTO "{table}" BY NAME SELECT * FROM read_parquet($path)',
                     {"path": str(folder / "*.parquet")},
                 )
         ws.con.execute("CHECKPOINT")

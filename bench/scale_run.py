@@ -186,7 +186,7 @@ def run_threadlift(data: Path, experiment: Any, as_of: datetime) -> dict[str, An
             "cnt_sq": ratio.denominator_sum_squares, "val_cnt": ratio.main_denominator_sum_product,
             "pre_val_sum": rev.covariate_sum, "pre_val_sq": rev.covariate_sum_squares,
             "val_pre_val": rev.main_covariate_sum_product,
-            **{k: counts.get((arm, k), 0.0) for k in GUARDRAIL_KINDS},
+            **{k: counts.get((arm, experiment.channel, k), 0.0) for k in GUARDRAIL_KINDS},
         }
     return {"per_arm": per_arm, **_stats_from_sums(experiment, per_arm)}
 

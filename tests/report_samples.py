@@ -194,6 +194,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "block_rate",
                 "kind": "block",
+                "channel": "whatsapp",
                 "arm": "whatsapp",
                 "control": 0.0011,
                 "treatment": 0.0043,
@@ -210,6 +211,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "block_rate",
                 "kind": "block",
+                "channel": "sms",
                 "arm": "sms",
                 "control": 0.0011,
                 "treatment": 0.0014,
@@ -226,6 +228,7 @@ def sample_report() -> dict[str, Any]:
             {
                 "guardrail": "opt_out_rate",
                 "kind": "opt_out",
+                "channel": "whatsapp",
                 "arm": "whatsapp",
                 "control": 0.0021,
                 "treatment": 0.0029,
@@ -386,6 +389,7 @@ def sample_report() -> dict[str, Any]:
                 "cost_per_incremental_conversion": 4.8128,
                 "cost_per_incremental_conversion_ci_lower": 3.4213,
                 "cost_per_incremental_conversion_ci_upper": 8.1762,
+                "method": "fieller",
             },
             {
                 "arm": "sms",
@@ -404,13 +408,14 @@ def sample_report() -> dict[str, Any]:
                 "cost_per_incremental_conversion": 17.0173,
                 "cost_per_incremental_conversion_ci_lower": None,
                 "cost_per_incremental_conversion_ci_upper": None,
+                "method": "fieller",
             },
         ],
         "cost_comparison": [
             {"arm": "whatsapp", "channel": "whatsapp", "other_arm": "sms", "other_channel": "sms",
              "currency": "USD", "metric": "conversion", "cost_per_incremental": 4.8128,
              "other_cost_per_incremental": 17.0173, "ratio": 0.2828, "ratio_ci_lower": 0.1311,
-             "ratio_ci_upper": 0.6102, "pvalue": 0.0013, "error": None},
+             "ratio_ci_upper": 0.6102, "method": "fieller", "pvalue": 0.0013, "error": None},
         ],
         "alerts": [
             {

@@ -15,9 +15,18 @@ from threadlift.workspace import Workspace
 
 
 def insert_rows(ws: Workspace, table: str, rows: Sequence[tuple[object, ...]]) -> None:
-    """Insert ``rows`` (tuples in the table's column order) into ``table``."""
+    """Insert ``rows`` (tuples in the table's column order) into ``table``.
+
+    A row may leave out the table's trailing columns (columns a later schema version added,
+    such as rate_card's tier bounds): they stay NULL.
+    """
+    columns = [str(c[0]) for c in ws.con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $t "
+        "ORDER BY ordinal_position", {"t": table},
+    ).fetchall()][: len(rows[0])]
+    names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in rows[0])
-    ws.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    ws.con.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
 def state_macro_arguments() -> list[str]:

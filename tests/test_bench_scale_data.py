@@ -47,8 +47,10 @@ def test_fast_load_gives_the_tables_threadlift_load_gives(lake: Path, tmp_path: 
 def test_natural_keys_stay_inside_one_part(lake: Path) -> None:
     con = duckdb.connect()
     for table in TABLES:
-        key = ", ".join(NATURAL_KEYS[table])
         glob = str(lake / table / "*.parquet")
+        # a key column the lake leaves out (rate_card's tier bounds) is NULL in every row
+        present = set(con.read_parquet(glob).columns)
+        key = ", ".join(k for k in NATURAL_KEYS[table] if k in present)
         across = con.execute(
             f"SELECT count(*) FROM (SELECT {key} FROM read_parquet($g, filename = true) "
             f"GROUP BY {key} HAVING count(DISTINCT filename) > 1)",

@@ -32,7 +32,15 @@ def _workspace_at(path: Path, version: int) -> None:
                        {"v": str(version)})
 
 
-def test_read_only_open_of_a_workspace_behind_only_reader_neutral_files(tmp_path: Path) -> None:
+def test_read_only_open_of_a_workspace_behind_only_reader_neutral_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the schema as it was up to 009 (010 adds what reports read: rate_card tiers, pricing
+    # rules), so that 005 is behind reader-neutral files only
+    import threadlift.workspace
+
+    up_to_009 = [(n, p) for n, p in migrations() if n <= 9]
+    monkeypatch.setattr(threadlift.workspace, "migrations", lambda: up_to_009)
     path = tmp_path / "ws.duckdb"
     _workspace_at(path, 5)  # 006: eligibility_state, 007: ingest_provenance, 008: raw_bodies
     with Workspace.open(path, read_only=True) as ws:

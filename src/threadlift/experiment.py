@@ -128,6 +128,11 @@ class Metric(_Model):
         return self
 
 
+FAILURE_GUARDRAIL_KINDS = ("spam_rate_limited", "marketing_cap", "undeliverable")
+"""Guardrail kinds counted from failed sends (131048, 131049, 131026): the holdout is never
+sent, so its rate is zero by construction and a relative margin can never be met."""
+
+
 class Guardrail(_Model):
     """A one-sided non-inferiority test: treatment may not exceed control by more than the margin."""
 
@@ -140,6 +145,13 @@ class Guardrail(_Model):
     def _one_margin(self) -> Self:
         if (self.max_increase is None) == (self.max_rel_increase is None):
             raise ValueError("give exactly one of max_increase (absolute) or max_rel_increase")
+        if self.kind in FAILURE_GUARDRAIL_KINDS and self.max_rel_increase is not None:
+            raise ValueError(
+                f"guardrail {self.name!r}: kind {self.kind!r} counts failed sends, and the "
+                "holdout is never sent, so its rate is always 0 and no relative increase "
+                "can be shown to stay within a margin; give an absolute margin instead, "
+                "e.g. max_increase = 0.01 (one percentage point)"
+            )
         return self
 
 

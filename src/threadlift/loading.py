@@ -45,6 +45,8 @@ DOMAINS: dict[tuple[str, str], tuple[str, ...]] = {
     ("consents", "scope"): ("marketing", "utility", "authentication", "all"),
     ("feedback", "kind"): ("block", "report", "opt_out"),
     ("sender_quality", "quality_rating"): ("GREEN", "YELLOW", "RED", "UNKNOWN", "NA"),
+    ("pricing_rules", "applies"): ("always", "in_service_window"),
+    ("pricing_rules", "effect"): ("free", "blocked"),
 }
 """Allowed values of columns with a closed vocabulary (docs/architecture.md, "Canonical tables")."""
 

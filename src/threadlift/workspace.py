@@ -55,9 +55,10 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "actions": ("action_id",),
     "feedback": ("contact_id", "channel", "sender_id", "kind", "ts"),
     "sender_quality": ("sender_id", "ts", "event", "quality_rating", "messaging_limit_tier"),
-    "rate_card": ("channel", "market", "category", "valid_from"),
+    "rate_card": ("channel", "market", "category", "valid_from", "tier_lower"),
     "assignments": ("experiment_id", "contact_id"),
     "exposures": ("experiment_id", "contact_id", "ts", "source"),
+    "pricing_rules": ("rule", "valid_from"),
 }
 """Per table, the columns that identify a row: loading a row whose key exists adds nothing."""
 
@@ -231,8 +232,8 @@ class Workspace:
         return current
 
     def columns(self, table: str) -> list[Column]:
-        """Columns of a canonical table, in order."""
-        if table not in CANONICAL_TABLES:
+        """Columns of a canonical table (or the loadable ``pricing_rules``), in order."""
+        if table not in CANONICAL_TABLES and table not in NATURAL_KEYS:
             raise WorkspaceError(f"unknown table {table!r}; tables: {', '.join(CANONICAL_TABLES)}")
         rows = self.con.execute(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "

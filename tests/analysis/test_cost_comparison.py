@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta
 
@@ -82,25 +83,34 @@ def test_report_compares_channels_cost_per_incremental_conversion(channels: Work
         "whatsapp", "whatsapp", "sms", "sms"
     )
     # written out: per-arm rates, Welch variances (sample variance of a 0/1 outcome / n),
-    # effects against the shared holdout, and the delta method on the log ratio
+    # effects against the shared holdout, and Fieller's interval for d_sms / d_wa in its
+    # textbook form (Fieller 1954; Franz 2007, eq. 5), scaled by the known costs
     p = {arm: k / N for arm, k in CONVERTED.items()}
     var = {arm: p[arm] * (1 - p[arm]) / (N - 1) for arm in p}
     d_wa, d_sms = p["whatsapp"] - p["holdout"], p["sms"] - p["holdout"]
+    v_wa, v_sms, v_12 = var["whatsapp"] + var["holdout"], var["sms"] + var["holdout"], var["holdout"]
     cpic_wa = N * PRICE["whatsapp"] / (N * d_wa)
     cpic_sms = N * PRICE["sms"] / (N * d_sms)
-    sd = math.sqrt(
-        (var["whatsapp"] + var["holdout"]) / d_wa**2
-        + (var["sms"] + var["holdout"]) / d_sms**2
-        - 2 * var["holdout"] / (d_wa * d_sms)
-    )
     z = sps.norm.ppf(0.975)
+    k = PRICE["whatsapp"] / PRICE["sms"]
+    theta = d_sms / d_wa
+    g = z**2 * v_wa / d_wa**2
+    half = z / abs(d_wa) * math.sqrt(
+        v_sms - 2 * theta * v_12 + theta**2 * v_wa - g * (v_sms - v_12**2 / v_wa)
+    )
+    lower = (theta - g * v_12 / v_wa - half) / (1 - g)
+    upper = (theta - g * v_12 / v_wa + half) / (1 - g)
     ratio = cpic_wa / cpic_sms
+    assert ratio == pytest.approx(k * theta, rel=1e-12)
     assert row.cost_per_incremental == pytest.approx(cpic_wa, rel=1e-9)
     assert row.other_cost_per_incremental == pytest.approx(cpic_sms, rel=1e-9)
     assert row.ratio == pytest.approx(ratio, rel=1e-9)
-    assert row.ratio_ci_lower == pytest.approx(ratio * math.exp(-z * sd), rel=1e-9)
-    assert row.ratio_ci_upper == pytest.approx(ratio * math.exp(z * sd), rel=1e-9)
-    assert row.pvalue == pytest.approx(2 * sps.norm.sf(abs(math.log(ratio)) / sd), rel=1e-9)
+    assert row.ratio_ci_lower == pytest.approx(k * lower, rel=1e-9)
+    assert row.ratio_ci_upper == pytest.approx(k * upper, rel=1e-9)
+    assert row.method == "fieller"
+    # ratio = 1 <=> k·d_sms − d_wa = 0, a normal linear combination
+    se = math.sqrt(k**2 * v_sms + v_wa - 2 * k * v_12)
+    assert row.pvalue == pytest.approx(2 * sps.norm.sf(abs(k * d_sms - d_wa) / se), rel=1e-9)
     assert row.currency == "USD"
     assert row.error is None
     report = result.to_dict()
@@ -134,6 +144,46 @@ def test_no_comparison_without_incremental_conversions() -> None:
     )
     assert result.error == "no_incremental_conversions"
     assert math.isnan(result.ratio)
+
+
+def test_the_interval_is_unbounded_when_the_denominator_effect_may_be_zero() -> None:
+    # arm a's effect 0.004 ± 1.96·0.003 includes zero: its cost per incremental conversion
+    # may be any size, so no finite ratio interval exists (the delta method gave one)
+    a, b = ArmCost("email", 50.0, 10_000, 0.004, 0.003), ArmCost("wa", 900.0, 10_000, 0.03, 0.004)
+    result = compare_cost_per_incremental(a, b, control_variance=2e-6)
+    assert result.error is None
+    assert result.ratio == pytest.approx((50.0 / 40.0) / (900.0 / 300.0))
+    assert result.interval in ("complement", "unbounded")
+    assert math.isnan(result.ratio_ci_lower)
+    assert math.isnan(result.ratio_ci_upper)
+    # the other way round the ratio's interval is finite but reaches below zero
+    reverse = compare_cost_per_incremental(b, a, control_variance=2e-6)
+    assert reverse.interval == "bounded"
+    assert reverse.ratio_ci_lower < 0 < reverse.ratio < reverse.ratio_ci_upper
+
+
+def test_an_unbounded_interval_is_null_in_report_json(channels: Workspace) -> None:
+    # drop most of the SMS cell's conversions: its effect's interval now includes zero
+    channels.con.execute(
+        "DELETE FROM actions WHERE action_id IN (SELECT 'o-sms-' || i FROM range(22, 32) t(i))"
+    )
+    report = analyze(channels, parse_experiment(EXPERIMENT), as_of=T0 + timedelta(days=30))
+    sms = next(r for r in report.metrics if r.arm == "sms")
+    assert sms.comparison.effect_size_ci_lower < 0 < sms.comparison.effect_size
+    written = json.loads(json.dumps(report.to_dict(), default=str))
+    compared = {(r["arm"], r["other_arm"]): r for r in written["cost_comparison"]}
+    row = compared[("whatsapp", "sms")]
+    assert row["ratio"] is not None
+    assert row["method"] == "fieller"
+    assert row["ratio_ci_lower"] is not None
+    assert row["ratio_ci_lower"] < 0
+    cost = {r["arm"]: r for r in written["cost"]}
+    assert cost["sms"]["cost_per_incremental_conversion"] is not None
+    assert cost["sms"]["cost_per_incremental_conversion_ci_lower"] is None
+    assert cost["sms"]["cost_per_incremental_conversion_ci_upper"] is None
+    from threadlift.report.markdown import render_markdown
+
+    assert "[unbounded]" in render_markdown(written)
 
 
 def test_reports_show_the_comparison(channels: Workspace) -> None:

@@ -123,3 +123,132 @@ def test_report_exits_3_on_a_breach_and_0_without(guarded: Workspace, tmp_path: 
     done = runner.invoke(main, ["report", str(clean), "--out", str(tmp_path / "b"),
                                 "--as-of", "2026-11-12T09:00:00Z", "-w", ws_path])
     assert done.exit_code == 0, done.output
+
+
+CELLS = """
+id = "cells"
+channel = "whatsapp"
+assigned_at = 2026-11-02T09:00:00Z
+window_days = 7
+[[arms]]
+name = "holdout"
+weight = 1
+holdout = true
+[[arms]]
+name = "whatsapp"
+weight = 1
+[[arms]]
+name = "sms"
+weight = 1
+channel = "sms"
+[[arms]]
+name = "email"
+weight = 1
+channel = "email"
+[[guardrails]]
+name = "opt_out_rate"
+kind = "opt_out"
+max_increase = 0.05
+[[guardrails]]
+name = "block_rate"
+kind = "block"
+max_increase = 0.01
+[[guardrails]]
+name = "bounce_rate"
+kind = "undeliverable"
+max_increase = 0.05
+"""
+CELL_UNITS = 200
+# opt-outs per (arm, channel): the holdout stops on every channel; each cell on its own
+# and, ignored for that cell, on others
+OPT_OUTS = {
+    ("holdout", "whatsapp"): 2, ("holdout", "sms"): 4, ("holdout", "email"): 6,
+    ("whatsapp", "whatsapp"): 5, ("whatsapp", "sms"): 9,
+    ("sms", "sms"): 12, ("sms", "whatsapp"): 7,
+    ("email", "email"): 10, ("email", "sms"): 3,
+}
+
+
+def _cells(workspace: Workspace, opt_outs: dict[tuple[str, str], int]) -> Workspace:
+    assignments, feedback, messages, events = [], [], [], []
+    for arm in ("holdout", "whatsapp", "sms", "email"):
+        contacts = [f"{arm}-{i}" for i in range(CELL_UNITS)]
+        assignments += [("cells", c, arm, i, T0) for i, c in enumerate(contacts)]
+        for (who, channel), n in opt_outs.items():
+            if who == arm:
+                # an SMS STOP, an e-mail unsubscribe, a WhatsApp opt-out: feedback rows
+                feedback += [(c, channel, None, "opt_out", T0 + timedelta(days=1), "STOP")
+                             for c in contacts[:n]]
+        if arm == "email":
+            # three bounces in the e-mail cell (failed e-mail sends, any code)
+            for c in contacts[:3]:
+                messages.append((f"m-{c}", c, "email", None, "cells", arm, None, None,
+                                 "marketing", T0 + timedelta(hours=1)))
+                events.append((f"m-{c}", "failed", T0 + timedelta(hours=2), "550", None, None))
+    for table, rows in (("assignments", assignments), ("feedback", feedback),
+                        ("messages", messages), ("message_events", events)):
+        if rows:
+            marks = ", ".join("?" for _ in rows[0])
+            workspace.con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    return workspace
+
+
+def test_each_cell_is_compared_on_its_own_channel(workspace: Workspace) -> None:
+    result = analyze(_cells(workspace, OPT_OUTS), parse_experiment(CELLS),
+                     as_of=T0 + timedelta(days=10))
+    rows = {(g.guardrail, g.arm): g for g in result.guardrails}
+    for arm in ("whatsapp", "sms", "email"):
+        row = rows[("opt_out_rate", arm)]
+        assert row.channel == arm
+        assert row.control == OPT_OUTS[("holdout", arm)] / CELL_UNITS
+        assert row.treatment == OPT_OUTS[(arm, arm)] / CELL_UNITS
+        # Welch's one-sided test of p_t - p_h >= margin, written out
+        h, t = OPT_OUTS[("holdout", arm)], OPT_OUTS[(arm, arm)]
+        vh = h / CELL_UNITS * (1 - h / CELL_UNITS) / (CELL_UNITS - 1)
+        vt = t / CELL_UNITS * (1 - t / CELL_UNITS) / (CELL_UNITS - 1)
+        df = (vh + vt) ** 2 / (vh**2 / (CELL_UNITS - 1) + vt**2 / (CELL_UNITS - 1))
+        statistic = ((t - h) / CELL_UNITS - 0.05) / math.sqrt(vh + vt)
+        assert row.pvalue == pytest.approx(float(sps.t.cdf(statistic, df)), rel=1e-9)
+    bounces = rows[("bounce_rate", "email")]
+    assert (bounces.control, bounces.treatment) == (0.0, 3 / CELL_UNITS)
+    report = result.to_dict()
+    assert {(g["arm"], g["channel"]) for g in report["guardrails"]} == {
+        ("whatsapp", "whatsapp"), ("sms", "sms"), ("email", "email")
+    }
+
+
+def test_an_sms_stop_in_the_sms_cell_moves_its_opt_out_guardrail(workspace: Workspace) -> None:
+    more = {**OPT_OUTS, ("sms", "sms"): OPT_OUTS[("sms", "sms")] + 20}
+    result = analyze(_cells(workspace, more), parse_experiment(CELLS),
+                     as_of=T0 + timedelta(days=10))
+    rows = {(g.guardrail, g.arm): g for g in result.guardrails}
+    assert rows[("opt_out_rate", "sms")].treatment == 32 / CELL_UNITS
+    assert rows[("opt_out_rate", "sms")].breached is True
+    # the other cells and the holdout's SMS rate are untouched
+    assert rows[("opt_out_rate", "sms")].control == 4 / CELL_UNITS
+    assert rows[("opt_out_rate", "whatsapp")].treatment == 5 / CELL_UNITS
+    assert rows[("opt_out_rate", "email")].treatment == 10 / CELL_UNITS
+
+
+def test_a_degenerate_guardrail_reports_a_null_pvalue(workspace: Workspace) -> None:
+    # nobody blocks anything: zero variance in both arms, nothing to test
+    result = analyze(_cells(workspace, OPT_OUTS), parse_experiment(CELLS),
+                     as_of=T0 + timedelta(days=10))
+    report = json.loads(json.dumps(result.to_dict(), default=str))
+    blocks = [g for g in report["guardrails"] if g["kind"] == "block"]
+    assert len(blocks) == 3
+    for row in blocks:
+        assert row["error"] == "zero_variance"
+        assert row["pvalue"] is None
+
+
+def test_a_relative_margin_on_a_failure_guardrail_is_refused() -> None:
+    from threadlift.errors import ConfigError
+
+    text = two_arm_toml("gr") + (
+        '[[guardrails]]\nname = "caps"\nkind = "marketing_cap"\nmax_rel_increase = 0.1\n'
+    )
+    with pytest.raises(ConfigError, match=r"holdout is never sent.*max_increase = 0\.01"):
+        parse_experiment(text)
+    absolute = text.replace("max_rel_increase = 0.1", "max_increase = 0.01")
+    assert parse_experiment(absolute).guardrails[0].max_increase == 0.01

@@ -143,7 +143,10 @@ def test_sufficient_statistics_are_identical(setup: Setup) -> None:
             metric: {arm: asdict(s) for arm, s in per_arm.items()}
             for metric, per_arm in metric_stats(engine, setup.experiment).items()
         }
-        guardrails = {f"{arm}:{kind}": n for (arm, kind), n in guardrail_counts(engine, setup.experiment).items()}
+        guardrails = {
+            f"{arm}:{channel}:{kind}": n
+            for (arm, channel, kind), n in guardrail_counts(engine, setup.experiment).items()
+        }
         results.append({"units": units, "moments": moments, "guardrails": guardrails})
     duck, spark = results
     assert duck["moments"]["revenue_per_order_cuped"]["whatsapp"]["covariate_sum"] > 0

@@ -76,7 +76,7 @@ def test_html_contains_every_section(page: str) -> None:
 
 def test_html_marks_breaches(page: str) -> None:
     assert 'class="verdict alert"' in page
-    assert re.search(r'<tr class="breach">(?:<td[^>]*>[^<]*</td>)*?<td>block_rate \(block\)</td>', page)
+    assert re.search(r'<tr class="breach">(?:<td[^>]*>[^<]*</td>)*?<td>block_rate \(block, whatsapp\)</td>', page)
     assert '<strong class="flag">BREACHED</strong>' in page
     assert "Guardrail breached: block_rate for whatsapp" in page_text(page)
 

@@ -45,7 +45,7 @@ def test_markdown_has_the_numbers(report: dict[str, Any]) -> None:
         "| `revenue_per_order` (ratio) | `whatsapp` vs `holdout` | — | 72.71 | — | — | no data | — |"
         in markdown
     )
-    assert "| 17.02 USD |" in markdown
+    assert "| 17.02 USD [unbounded] |" in markdown  # no finite Fieller interval
     assert "p <0.0001). The messages raised conversion" in markdown
     assert (
         "| revenue over the 28 days before assignment | `whatsapp` vs `holdout` | 14.45 | 14.61 "

@@ -1,42 +1,62 @@
--- purpose: every guardrail signal of every analysed unit inside its window, once per kind.
--- grain:   one row per (contact_id, kind); creates temp table _signals(contact_id, arm, kind).
--- params:  $channel VARCHAR (the experiment's channel).
+-- purpose: every guardrail signal of every analysed unit inside its window, once per kind,
+--          on the channel its arm is compared on.
+-- grain:   one row per (contact_id, channel, kind); creates temp table
+--          _signals(contact_id, arm, channel, kind).
+-- params:  $read_arms VARCHAR[] and $read_channels VARCHAR[] (parallel lists: the channels
+--          each arm's signals are read on). A treatment arm is read on its own channel;
+--          the holdout on every channel a treatment arm sends on, so each cell is compared
+--          with the holdout's signals on the same channel.
 -- needs:   temp table _units from analysis/units/units.sql.
--- kinds:   block / report / opt_out        from feedback on the experiment's channel
---                                          (Meta has no API for these: load exports from
---                                          WhatsApp Manager or the business's own systems);
+-- kinds:   block / report / opt_out        from feedback on the channel (Meta has no API for
+--                                          WhatsApp blocks and reports: load exports from
+--                                          WhatsApp Manager; an SMS STOP or an e-mail
+--                                          unsubscribe is an opt_out, an e-mail complaint a
+--                                          report, loaded with `threadlift load feedback`);
 --          marketing_stop                  consent revoked for marketing (incl. WhatsApp
 --                                          user_preferences stop) or a 131050 failure;
 --          spam_rate_limited (131048), marketing_cap (131049), undeliverable (131026)
---                                          from failed status events of messages to the unit.
+--                                          from failed status events of messages to the unit;
+--                                          on SMS and e-mail every failure (a bounce) is
+--                                          undeliverable.
 CREATE OR REPLACE TEMP TABLE _signals AS
-SELECT DISTINCT contact_id, arm, kind
+WITH read_on AS (
+    SELECT unnest($read_arms) AS arm, unnest($read_channels) AS channel
+),
+units AS (
+    SELECT u.contact_id, u.arm, r.channel, u.assigned_at, u.window_end
+    FROM _units AS u
+    JOIN read_on AS r ON r.arm = u.arm
+)
+SELECT DISTINCT contact_id, arm, channel, kind
 FROM (
-    SELECT u.contact_id, u.arm, f.kind
-    FROM _units AS u
-    JOIN feedback AS f ON f.contact_id = u.contact_id
-    WHERE f.channel = $channel AND f.ts >= u.assigned_at AND f.ts < u.window_end
+    SELECT u.contact_id, u.arm, u.channel, f.kind
+    FROM units AS u
+    JOIN feedback AS f ON f.contact_id = u.contact_id AND f.channel = u.channel
+    WHERE f.ts >= u.assigned_at AND f.ts < u.window_end
     UNION ALL
-    SELECT u.contact_id, u.arm, 'marketing_stop' AS kind
-    FROM _units AS u
-    JOIN consents AS c ON c.contact_id = u.contact_id
-    WHERE c.channel = $channel AND c.status = 'revoked' AND c.scope IN ('marketing', 'all')
+    SELECT u.contact_id, u.arm, u.channel, 'marketing_stop' AS kind
+    FROM units AS u
+    JOIN consents AS c ON c.contact_id = u.contact_id AND c.channel = u.channel
+    WHERE c.status = 'revoked' AND c.scope IN ('marketing', 'all')
       AND c.ts >= u.assigned_at AND c.ts < u.window_end
     UNION ALL
     SELECT
         u.contact_id,
         u.arm,
-        CASE e.error_code
-            WHEN '131050' THEN 'marketing_stop'
-            WHEN '131048' THEN 'spam_rate_limited'
-            WHEN '131049' THEN 'marketing_cap'
-            WHEN '131026' THEN 'undeliverable'
+        u.channel,
+        CASE
+            WHEN u.channel IN ('sms', 'email') THEN 'undeliverable'
+            WHEN e.error_code = '131050' THEN 'marketing_stop'
+            WHEN e.error_code = '131048' THEN 'spam_rate_limited'
+            WHEN e.error_code = '131049' THEN 'marketing_cap'
+            WHEN e.error_code = '131026' THEN 'undeliverable'
         END AS kind
-    FROM _units AS u
-    JOIN messages AS m ON m.contact_id = u.contact_id
+    FROM units AS u
+    JOIN messages AS m ON m.contact_id = u.contact_id AND m.channel = u.channel
     JOIN message_events AS e ON e.message_id = m.message_id
-    WHERE e.status = 'failed' AND e.error_code IN ('131050', '131048', '131049', '131026')
+    WHERE e.status = 'failed'
+      AND (e.error_code IN ('131050', '131048', '131049', '131026')
+           OR u.channel IN ('sms', 'email'))
       AND e.ts >= u.assigned_at AND e.ts < u.window_end
-      AND m.channel = $channel
 ) AS signals
 WHERE kind IS NOT NULL

@@ -1,11 +1,19 @@
 """Cost: billed messages priced by the dated rate card, cost per incremental conversion, and
 the comparison of that cost between arms.
+
+The rules that make a message free or undeliverable are data (:func:`pricing_rules`): the
+versioned table threadlift ships, ``sql/analysis/cost/pricing_rules.csv`` (one source per
+row), overridden rule by rule by the workspace's ``pricing_rules`` table
+(``threadlift load pricing_rules FILE``).
 """
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from threadlift.analysis.lift import MetricResult, first_against_control
 from threadlift.core.cost import (
@@ -13,9 +21,45 @@ from threadlift.core.cost import (
     compare_cost_per_incremental,
     cost_per_incremental,
 )
+from threadlift.core.fieller import FIELLER
 from threadlift.core.markets import calling_code_markets
 from threadlift.engines.base import Engine
+from threadlift.engines.sqlfiles import sql_dir
+from threadlift.errors import InputError
 from threadlift.experiment import Experiment
+
+SHIPPED_PRICING_RULES = "analysis/cost/pricing_rules.csv"
+"""The pricing rules threadlift ships, relative to ``sql/``."""
+
+
+@dataclass(frozen=True)
+class PricingRule:
+    """A rule that makes a channel's messages of a category free or undeliverable.
+
+    Attributes:
+        rule: Its name; workspace rows of a name replace the shipped rows of that name.
+        channel: The channel (``whatsapp``).
+        category: The billed pricing category it covers (``service``, ``utility``…).
+        market: The market it covers (``None``: every market).
+        applies: ``always``, or ``in_service_window``: only to sends with an inbound from
+            the contact to the sender in the 24 hours before.
+        effect: ``free`` (not charged) or ``blocked`` (not delivered, so not charged).
+        valid_from: First send time (UTC) it covers.
+        valid_to: First send time it no longer covers (``None``: open).
+        source: Where the rule is stated.
+        version: The version of the table the row belongs to.
+    """
+
+    rule: str
+    channel: str
+    category: str
+    market: str | None
+    applies: str
+    effect: str
+    valid_from: datetime
+    valid_to: datetime | None
+    source: str
+    version: str | None
 
 
 @dataclass(frozen=True)
@@ -41,7 +85,12 @@ class CostRow:
     """The arm's conversion effect (first proportion metric) times its units."""
     cost_per_incremental_conversion: float
     cost_per_incremental_conversion_ci_lower: float
+    """Null when the conversion effect's interval includes zero (no finite interval)."""
     cost_per_incremental_conversion_ci_upper: float
+    """Null when the conversion effect's interval includes zero (no finite interval)."""
+    method: str
+    """How the interval was computed: ``fieller`` (Fieller's, with the known cost as the
+    numerator: the conversion effect's interval mapped through ``cost / (units × ·)``)."""
     incremental_revenue: float
     """The arm's revenue effect (first mean metric) times its units."""
     return_on_spend: float
@@ -64,11 +113,78 @@ class CostComparisonRow:
     ratio: float
     """``cost_per_incremental / other_cost_per_incremental``."""
     ratio_ci_lower: float
+    """Null when ``arm``'s conversion effect interval includes zero (no finite interval)."""
     ratio_ci_upper: float
+    """Null when ``arm``'s conversion effect interval includes zero (no finite interval)."""
+    method: str
+    """How the interval was computed: ``fieller`` (Fieller's interval for the ratio of the
+    two conversion effects, with the covariance of the shared holdout)."""
     pvalue: float
     """Two-sided p-value of ``ratio = 1``."""
     error: str | None
     """Named error code of a degenerate comparison (``None`` when it is sound)."""
+
+
+def shipped_pricing_rules() -> list[PricingRule]:
+    """The pricing rules threadlift ships (``sql/analysis/cost/pricing_rules.csv``)."""
+    path = sql_dir() / SHIPPED_PRICING_RULES
+    with path.open(encoding="utf-8", newline="") as file:
+        return [
+            PricingRule(
+                rule=row["rule"],
+                channel=row["channel"],
+                category=row["category"],
+                market=row["market"] or None,
+                applies=row["applies"],
+                effect=row["effect"],
+                valid_from=_utc(row["valid_from"]),
+                valid_to=_utc(row["valid_to"]) if row["valid_to"] else None,
+                source=row["source"],
+                version=row["version"] or None,
+            )
+            for row in csv.DictReader(file)
+        ]
+
+
+def _utc(text: str) -> datetime:
+    """An ISO 8601 time as naive UTC."""
+    value = datetime.fromisoformat(text)
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def pricing_rules(workspace: Engine) -> list[PricingRule]:
+    """The pricing rules in force: the shipped ones, each name overridden by the workspace's.
+
+    Args:
+        workspace: The workspace's own engine (its ``pricing_rules`` table, loaded with
+            ``threadlift load pricing_rules FILE``; not a lake table).
+
+    Returns:
+        Every shipped rule whose name the workspace does not use, then the workspace's
+        rules. A shipped rule is switched off by loading a row of its name with
+        ``valid_to = valid_from``.
+    """
+    loaded = [PricingRule(*row) for row in workspace.run("analysis/cost/pricing_rules").rows]
+    names = {rule.rule for rule in loaded}
+    return [rule for rule in shipped_pricing_rules() if rule.rule not in names] + loaded
+
+
+def _rule_params(rules: list[PricingRule]) -> dict[str, list[Any]]:
+    """The rules as the parallel lists ``analysis/cost/cost.sql`` binds."""
+    if not rules:
+        raise InputError(
+            "no pricing rules: threadlift's shipped sql/analysis/cost/pricing_rules.csv is "
+            "empty or missing; reinstall threadlift"
+        )
+    return {
+        "rule_channels": [r.channel for r in rules],
+        "rule_categories": [r.category for r in rules],
+        "rule_markets": [r.market for r in rules],
+        "rule_applies": [r.applies for r in rules],
+        "rule_effects": [r.effect for r in rules],
+        "rule_valid_from": [r.valid_from for r in rules],
+        "rule_valid_to": [r.valid_to for r in rules],
+    }
 
 
 def arm_costs(
@@ -78,8 +194,12 @@ def arm_costs(
     units: dict[str, int],
     referrals: bool,
     warnings: list[str],
+    rules: list[PricingRule],
 ) -> list[CostRow]:
-    """Billed messages and cost per arm, with cost per incremental conversion and return."""
+    """Billed messages and cost per arm, with cost per incremental conversion and return.
+
+    ``rules`` are the pricing rules in force (:func:`pricing_rules`).
+    """
     mark_free_entry_points(con)
     if not referrals and experiment.channel == "whatsapp":
         warnings.append(
@@ -90,7 +210,7 @@ def arm_costs(
     codes, regions = calling_code_markets()
     rows = con.run(
         "analysis/cost/cost",
-        {"calling_codes": codes, "calling_regions": regions},
+        {"calling_codes": codes, "calling_regions": regions, **_rule_params(rules)},
     ).dicts()
     control = experiment.control_arm
     conversion = first_against_control(metrics, control, "proportion")
@@ -102,7 +222,15 @@ def arm_costs(
         if row["unpriced"]:
             warnings.append(
                 f"{row['unpriced']} billed {row['channel']} {row['category']} messages in arm "
-                f"{row['arm']} have no rate-card price for their market; load a rate_card row"
+                f"{row['arm']} have no rate-card price for their market (or volume tier); "
+                "load a rate_card row"
+            )
+        if row["blocked_delivered"]:
+            warnings.append(
+                f"{row['blocked_delivered']} {row['channel']} {row['category']} messages in arm "
+                f"{row['arm']} were delivered although a pricing rule says the platform does "
+                "not deliver them (e.g. marketing templates to US numbers since 2025-04-01); "
+                "check the contacts' markets and the status data"
             )
     result: list[CostRow] = []
     for row in rows:
@@ -129,6 +257,7 @@ def arm_costs(
                 cost_per_incremental_conversion=per.estimate if per else math.nan,
                 cost_per_incremental_conversion_ci_lower=per.ci_lower if per else math.nan,
                 cost_per_incremental_conversion_ci_upper=per.ci_upper if per else math.nan,
+                method=per.method if per else FIELLER,
                 incremental_revenue=incremental_revenue,
                 return_on_spend=(incremental_revenue - total) / total if total > 0 else math.nan,
             )
@@ -186,6 +315,7 @@ def cost_comparison(
                     ratio=compared.ratio,
                     ratio_ci_lower=compared.ratio_ci_lower,
                     ratio_ci_upper=compared.ratio_ci_upper,
+                    method=compared.method,
                     pvalue=compared.pvalue,
                     error=compared.error,
                 )

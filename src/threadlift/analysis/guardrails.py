@@ -7,6 +7,7 @@ The block-rate guardrail (and every other kind in :data:`GUARDRAIL_KINDS`) is co
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ class GuardrailResult:
     guardrail: str
     kind: str
     """The signal counted (one of :data:`GUARDRAIL_KINDS`)."""
+    channel: str
+    """The channel both arms' signals are read on: the treatment arm's own channel."""
     arm: str
     control_arm: str
     control: float
@@ -50,7 +53,7 @@ class GuardrailResult:
     error: str | None
     """Named error code of a degenerate test (``None`` when it is sound)."""
     pvalue: float
-    """One-sided p-value of the non-inferiority test."""
+    """One-sided p-value of the non-inferiority test (null when ``error`` is set)."""
     breached: bool
     """Whether the increase cannot be shown to stay within the margin (an alert)."""
 
@@ -73,19 +76,26 @@ class GuardrailBreakdownRow:
 def guardrail_tests(
     con: Engine, experiment: Experiment, units: dict[str, int], alerts: list[Alert]
 ) -> list[GuardrailResult]:
-    """Each guardrail of each treatment arm tested for non-inferiority (an alert per breach)."""
+    """Each guardrail of each treatment arm tested for non-inferiority (an alert per breach).
+
+    A treatment arm's signals are read on its own channel and compared with the holdout's
+    signals on that same channel (an SMS cell's STOPs against the holdout's SMS STOPs).
+    """
     if not experiment.guardrails:
         return []
     counts = guardrail_counts(con, experiment)
     control = experiment.control_arm
     rows: list[GuardrailResult] = []
     for guardrail in experiment.guardrails:
-        control_stats = proportion_stats(units[control], counts.get((control, guardrail.kind), 0.0))
         for arm in experiment.arms:
             if arm.name == control:
                 continue
+            channel = arm_channel(experiment, arm.name)
+            control_stats = proportion_stats(
+                units[control], counts.get((control, channel, guardrail.kind), 0.0)
+            )
             treatment_stats = proportion_stats(
-                units[arm.name], counts.get((arm.name, guardrail.kind), 0.0)
+                units[arm.name], counts.get((arm.name, channel, guardrail.kind), 0.0)
             )
             test = stats.noninferiority(
                 "proportion",
@@ -99,6 +109,7 @@ def guardrail_tests(
                 GuardrailResult(
                     guardrail=guardrail.name,
                     kind=guardrail.kind,
+                    channel=channel,
                     arm=arm.name,
                     control_arm=control,
                     control=test.control,
@@ -109,7 +120,8 @@ def guardrail_tests(
                     margin_type="relative" if test.relative else "absolute",
                     method=test.method,
                     error=test.error,
-                    pvalue=test.pvalue,
+                    # a degenerate comparison has no p-value to report (null, not 0 or 1)
+                    pvalue=test.pvalue if test.error is None else math.nan,
                     breached=bool(test.breached),
                 )
             )
@@ -119,27 +131,48 @@ def guardrail_tests(
                     if guardrail.max_increase is not None
                     else f"{guardrail.max_rel_increase:.0%} relative"
                 )
+                pvalue = f"one-sided p = {test.pvalue:.3g}" if test.error is None else test.error
                 alerts.append(
                     Alert(
                         "guardrail",
                         f"guardrail {guardrail.name} breached in arm {arm.name}: "
-                        f"{guardrail.kind} rate {test.treatment:.3%} vs {test.control:.3%} in "
-                        f"{control}; the increase cannot be shown to stay within {margin} "
-                        f"(one-sided p = {test.pvalue:.3g})",
+                        f"{guardrail.kind} rate on {channel} {test.treatment:.3%} vs "
+                        f"{test.control:.3%} in {control}; the increase cannot be shown to "
+                        f"stay within {margin} ({pvalue})",
                     )
                 )
     return rows
 
+
+def arm_channel(experiment: Experiment, arm: str) -> str:
+    """The channel an arm sends on: its own ``channel``, else the experiment's."""
+    for declared in experiment.arms:
+        if declared.name == arm and declared.channel is not None:
+            return declared.channel
+    return experiment.channel
+
+
 def guardrail_counts(
     engine: Engine, experiment: Experiment
-) -> dict[tuple[str, str], float]:
-    """Units showing each guardrail signal, keyed by (arm, kind).
+) -> dict[tuple[str, str, str], float]:
+    """Units showing each guardrail signal, keyed by (arm, channel, kind).
 
-    Leaves the temp table ``_signals`` for :func:`guardrail_breakdown`.
+    A treatment arm is counted on its own channel; the holdout on every channel a treatment
+    arm sends on. Leaves the temp table ``_signals`` for :func:`guardrail_breakdown`.
     """
-    engine.run("analysis/guardrails/signals", {"channel": experiment.channel})
+    control = experiment.control_arm
+    treatment = [arm.name for arm in experiment.arms if arm.name != control]
+    read_on = [(arm, arm_channel(experiment, arm)) for arm in treatment]
+    read_on += [(control, channel) for channel in sorted({channel for _, channel in read_on})]
+    engine.run(
+        "analysis/guardrails/signals",
+        {
+            "read_arms": [arm for arm, _ in read_on],
+            "read_channels": [channel for _, channel in read_on],
+        },
+    )
     rows = engine.run("analysis/guardrails/moments").rows
-    return {(str(arm), str(kind)): float(n) for arm, kind, n in rows}
+    return {(str(arm), str(channel), str(kind)): float(n) for arm, channel, kind, n in rows}
 
 def guardrail_breakdown(
     engine: Engine, experiment: Experiment, kinds: list[str]

@@ -27,7 +27,13 @@ from threadlift.analysis.alerts import (
     window_warning,
 )
 from threadlift.analysis.complier import ComplierRow, complier_effects
-from threadlift.analysis.cost import CostComparisonRow, CostRow, arm_costs, cost_comparison
+from threadlift.analysis.cost import (
+    CostComparisonRow,
+    CostRow,
+    arm_costs,
+    cost_comparison,
+    pricing_rules,
+)
 from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
 from threadlift.analysis.funnel import FunnelRow, funnel
 from threadlift.analysis.guardrails import (
@@ -637,7 +643,10 @@ def analyze(
             "quality_drop",
             quality_drop_warnings(quality, templates, experiment.assigned_at, as_of),
         )
-        cost = arm_costs(con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"))
+        rules = pricing_rules(DuckDBEngine(ws.con))
+        cost = arm_costs(
+            con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"), rules
+        )
         compared = cost_comparison(experiment, metric_rows, cost, units)
 
     rejected = rejected_assignments(con, experiment)
@@ -708,10 +717,15 @@ def _methods(experiment: Experiment, correction: Correction) -> list[str]:
         "adjustment across all metrics and arm pairs (pvalue_adjusted).",
         "Effects on those delivered / read: complier (instrumental-variable) estimates, "
         "ITT divided by the treatment arm's delivered (read) share; never readers vs holdout.",
-        "Guardrails: one-sided non-inferiority tests of the rate increase against the margin.",
-        "Cost: billed messages priced by pricing category, market and the dated rate card "
-        "(status webhook billing first, then free-entry-point and free-window rules by date); "
-        "cost per incremental conversion interval from the conversion effect's interval.",
+        "Guardrails: one-sided non-inferiority tests of the rate increase against the margin, "
+        "each cell's signals on its own channel against the holdout's on that channel.",
+        "Cost: delivered messages priced by pricing category, market and the dated rate card "
+        "(failures never billed; status webhook billing first, then the free-entry-point rule "
+        "and the pricing_rules table's free windows by date and market; volume tiers by the "
+        "sender's billed messages in the calendar month); cost per incremental conversion and "
+        "cost ratios between "
+        "cells: Fieller's interval, unbounded (null) when a conversion effect's interval "
+        "includes zero.",
         "Lift by 24-hour window: units split by a pre-treatment state (an inbound message in "
         "the 24 hours before assignment), never by the kind of message received; per-stratum "
         "effects are not adjusted for multiplicity.",

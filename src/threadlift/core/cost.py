@@ -1,11 +1,13 @@
 """Cost per incremental conversion (pure).
 
 The money spent on an arm is known exactly (billed messages × dated rate card); the
-uncertainty is in the number of incremental conversions, ``n_treatment × effect``. The
-cost per incremental conversion is a monotone function of the effect, so its interval
-is the effect's interval mapped through ``cost / (n × effect)`` — exact whenever the
-effect's interval excludes zero (Fieller's construction with a known numerator). When
-the interval includes zero, the upper bound is unbounded (reported as infinity).
+uncertainty is in the number of incremental conversions, ``n_treatment × effect``. Its
+interval is Fieller's set for a ratio with a known numerator
+(:func:`threadlift.core.fieller.known_numerator_interval`): the effect's interval mapped
+through ``cost / (n × effect)`` when it excludes zero; when it includes zero there is no
+finite interval (two rays, or everything), and both bounds are NaN (null in report.json).
+Two arms' costs per incremental conversion are compared with Fieller's interval for the
+ratio of their effects (:func:`threadlift.core.fieller.fieller_interval`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Protocol
+
+from threadlift.core.fieller import (
+    FIELLER,
+    IntervalKind,
+    fieller_interval,
+    known_numerator_interval,
+)
 
 
 class _Effect(Protocol):
@@ -26,7 +35,10 @@ class _Effect(Protocol):
 
 @dataclass(frozen=True)
 class CostPerIncremental:
-    """Cost per incremental conversion with its interval."""
+    """Cost per incremental conversion with its Fieller interval.
+
+    ``ci_lower`` and ``ci_upper`` are NaN unless ``interval`` is ``"bounded"``.
+    """
 
     cost: float
     incremental: float
@@ -34,6 +46,8 @@ class CostPerIncremental:
     ci_lower: float
     ci_upper: float
     error: str | None = None
+    interval: IntervalKind = "unbounded"
+    method: str = FIELLER
 
 
 def cost_per_incremental(cost: float, effect: _Effect, units: int) -> CostPerIncremental:
@@ -45,26 +59,30 @@ def cost_per_incremental(cost: float, effect: _Effect, units: int) -> CostPerInc
         units: Units in the arm.
 
     Returns:
-        ``estimate = cost / (units * effect)``; NaN with error ``no_incremental_conversions``
-        when the effect is not positive.
+        ``estimate = cost / (units * effect)`` with Fieller's interval for a known
+        numerator (the effect's interval mapped through ``cost / (units * ·)``; both
+        bounds NaN when the effect's interval includes zero); NaN with error
+        ``no_incremental_conversions`` when the effect is not positive.
 
     Examples:
         >>> class E:  # effect 0.02 (0.01, 0.03) on 1000 units costing 100
         ...     effect_size, effect_size_ci_lower, effect_size_ci_upper = 0.02, 0.01, 0.03
         >>> r = cost_per_incremental(100.0, E(), 1000)
-        >>> round(r.estimate, 4), round(r.ci_lower, 4), round(r.ci_upper, 4)
-        (5.0, 3.3333, 10.0)
+        >>> round(r.estimate, 4), round(r.ci_lower, 4), round(r.ci_upper, 4), r.interval
+        (5.0, 3.3333, 10.0, 'bounded')
     """
     incremental = units * effect.effect_size
     if not math.isfinite(incremental) or incremental <= 0:
         return CostPerIncremental(
             cost, incremental, math.nan, math.nan, math.nan, "no_incremental_conversions"
         )
-    upper_effect = effect.effect_size_ci_upper
-    lower_effect = effect.effect_size_ci_lower
-    ci_lower = cost / (units * upper_effect) if upper_effect > 0 else math.nan
-    ci_upper = cost / (units * lower_effect) if lower_effect > 0 else math.inf
-    return CostPerIncremental(cost, incremental, cost / incremental, ci_lower, ci_upper)
+    estimate = cost / incremental
+    interval = known_numerator_interval(
+        cost, units * effect.effect_size_ci_lower, units * effect.effect_size_ci_upper, estimate
+    )
+    return CostPerIncremental(
+        cost, incremental, estimate, interval.lower, interval.upper, interval=interval.kind
+    )
 
 
 @dataclass(frozen=True)
@@ -90,9 +108,11 @@ class ArmCost:
 class CostComparison:
     """Cost per incremental conversion of ``arm`` relative to ``other_arm``.
 
-    ``ratio < 1`` means ``arm`` buys an incremental conversion for less. The interval and
-    p-value (against a ratio of 1) come from the delta method on ``log ratio``, with the
-    covariance the shared holdout induces between the two arms' effects.
+    ``ratio < 1`` means ``arm`` buys an incremental conversion for less. The interval is
+    Fieller's for the ratio of the two effects (scaled by the known costs), with the
+    covariance the shared holdout induces between them; ``ratio_ci_lower`` and
+    ``ratio_ci_upper`` are NaN unless ``interval`` is ``"bounded"``. The p-value tests a
+    ratio of 1 (the same test the interval inverts).
     """
 
     arm: str
@@ -104,6 +124,8 @@ class CostComparison:
     ratio_ci_upper: float
     pvalue: float
     error: str | None = None
+    interval: IntervalKind = "unbounded"
+    method: str = FIELLER
 
 
 def compare_cost_per_incremental(
@@ -112,9 +134,16 @@ def compare_cost_per_incremental(
     """Compare two arms' cost per incremental conversion against one shared holdout.
 
     With ``c = cost / units`` and effects ``d`` (both against the same control mean, so
-    ``cov(d_a, d_b) = var(control mean)``), the ratio is ``(c_a / d_a) / (c_b / d_b)`` and
+    ``cov(d_a, d_b) = var(control mean)``), the ratio is
 
-        var(log ratio) ≈ se_a² / d_a² + se_b² / d_b² − 2 · var(control) / (d_a · d_b).
+        (c_a / d_a) / (c_b / d_b) = k · d_b / d_a,   k = c_a / c_b,
+
+    and its interval is ``k`` times Fieller's interval for ``d_b / d_a`` with normal
+    critical value ``z``: the ``θ`` with
+    ``(d_b − θ·d_a)² ≤ z²·(se_b² − 2θ·var(control) + θ²·se_a²)``. It is bounded only when
+    ``d_a``'s interval excludes zero; otherwise both bounds are NaN. The p-value of
+    ``ratio = 1`` is that of ``k·d_b − d_a = 0``:
+    ``z = (k·d_b − d_a) / √(k²·se_b² + se_a² − 2k·var(control))``.
 
     Args:
         a: The first arm.
@@ -132,7 +161,10 @@ def compare_cost_per_incremental(
         >>> b = ArmCost("sms", 300.0, 10_000, 0.01, 0.004)
         >>> r = compare_cost_per_incremental(a, b, control_variance=0.000008)
         >>> round(r.ratio, 3), round(r.ratio_ci_lower, 3), round(r.ratio_ci_upper, 3)
-        (0.556, 0.278, 1.109)
+        (0.556, 0.137, 0.934)
+
+    References:
+        - Fieller, E. C. (1954). Some problems in interval estimation. JRSS B 16, 175–185.
     """
     from scipy import stats as sps
 
@@ -144,25 +176,22 @@ def compare_cost_per_incremental(
             "no_incremental_conversions",
         )
     ratio = cpic_a / cpic_b
-    variance = (
-        (a.se / a.effect) ** 2
-        + (b.se / b.effect) ** 2
-        - 2 * control_variance / (a.effect * b.effect)
-    )
-    if not variance > 0:
+    scale = (a.cost / a.units) / (b.cost / b.units)
+    variance = scale**2 * b.se**2 + a.se**2 - 2 * scale * control_variance
+    if not (variance > 0 and a.se > 0):
         return CostComparison(
             a.arm, b.arm, cpic_a, cpic_b, ratio, math.nan, math.nan, math.nan, "zero_variance"
         )
-    sd = math.sqrt(variance)
     z = float(sps.norm.ppf(1 - alpha / 2))
-    log_ratio = math.log(ratio) if ratio > 0 else math.nan
+    effects = fieller_interval(b.effect, a.effect, b.se**2, a.se**2, control_variance, z)
     return CostComparison(
         arm=a.arm,
         other_arm=b.arm,
         cost_per_incremental=cpic_a,
         other_cost_per_incremental=cpic_b,
         ratio=ratio,
-        ratio_ci_lower=math.exp(log_ratio - z * sd),
-        ratio_ci_upper=math.exp(log_ratio + z * sd),
-        pvalue=float(2 * sps.norm.sf(abs(log_ratio) / sd)),
+        ratio_ci_lower=scale * effects.lower,
+        ratio_ci_upper=scale * effects.upper,
+        pvalue=float(2 * sps.norm.sf(abs(scale * b.effect - a.effect) / math.sqrt(variance))),
+        interval=effects.kind,
     )

@@ -80,6 +80,9 @@ _SPARK_TYPES = {
 
 
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(.*?\n\);", re.DOTALL)
+_ADD_COLUMN = re.compile(
+    r"^ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?(\w+) (\w+);", re.MULTILINE
+)
 
 
 @cache
@@ -108,6 +111,11 @@ def canonical_schemas() -> dict[str, str]:
                 kind = column.args["kind"].sql(dialect="duckdb").upper()
                 columns.append(f"`{column.name}` {_SPARK_TYPES.get(kind, 'STRING')}")
         schemas[name] = ", ".join(columns)
+    # columns later migrations added to lake tables (rate_card's tier bounds)
+    for path in sorted((sql_dir() / "workspace").glob("*.sql")):
+        for table, column, kind in _ADD_COLUMN.findall(path.read_text(encoding="utf-8")):
+            if table in schemas:
+                schemas[table] += f", `{column}` {_SPARK_TYPES.get(kind.upper(), 'STRING')}"
     return schemas
 
 
@@ -160,12 +168,18 @@ class SparkEngine:
     def refresh(self, table: str | None = None) -> None:
         """(Re-)register the lake's tables (or one of them) as temporary views."""
         # A remote lake (s3a://, abfss://, hdfs://…) is not listed: every table must exist.
+        from pyspark.sql.functions import lit
+
         present = set(lake_tables(self.lake)) if "://" not in self.lake else set(LAKE_TABLES)
         self.present = present
         schemas = canonical_schemas()
         for name in LAKE_TABLES if table is None else (table,):
             if name in present:
                 frame = self.spark.read.parquet(f"{self.lake.rstrip('/')}/{name}")
+                # a lake written before a migration added columns: they read as NULL
+                for column in self.spark.createDataFrame([], schema=schemas[name]).schema:
+                    if column.name not in frame.columns:
+                        frame = frame.withColumn(column.name, lit(None).cast(column.dataType))
             else:
                 frame = self.spark.createDataFrame([], schema=schemas[name])
             frame.createOrReplaceTempView(name)

@@ -485,11 +485,7 @@ def cost_interval(row: Row) -> str:
     money = money_formatter(row.get("currency"))
     return with_interval(
         money(row.get("cost_per_incremental_conversion")),
-        fmt_interval(
-            row.get("cost_per_incremental_conversion_ci_lower"),
-            row.get("cost_per_incremental_conversion_ci_upper"),
-            money,
-        ),
+        _ratio_interval(row, "cost_per_incremental_conversion", money),
     )
 
 
@@ -503,16 +499,14 @@ def _cost_sentence(row: Row) -> str:
             f"Cost per incremental conversion, {arm}: not measurable ({spent} spent; the "
             "messages added no measurable conversions)."
         )
-    unbounded = (
-        as_float(row.get("cost_per_incremental_conversion_ci_lower")) is not None
-        and as_float(row.get("cost_per_incremental_conversion_ci_upper")) is None
-    )
+    unbounded = as_float(row.get("cost_per_incremental_conversion_ci_upper")) is None
     return (
         f"Cost per incremental conversion, {arm}: {cost_interval(row)} ({spent} for "
         f"{fmt_number(row.get('incremental_conversions'))} incremental conversions; return on "
         f"spend {fmt_percent(row.get('return_on_spend'), decimals=0, signed=True)})."
         + (
-            " The interval has no upper end: the conversion lift's interval reaches zero."
+            " The interval is unbounded (Fieller): the conversion lift's interval reaches "
+            "zero, so no cost is ruled out."
             if unbounded
             else ""
         )
@@ -981,7 +975,7 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
             _table(
                 "Guardrails: change against the allowed increase",
                 (
-                    Column("guardrail (kind)"),
+                    Column("guardrail (kind, channel)"),
                     _ARM_VS_CONTROL,
                     *_number_columns(
                         "control",
@@ -996,7 +990,10 @@ def guardrails_section(report: Report, with_charts: bool) -> Section | None:
                 ),
                 (
                     (
-                        text(code(row.get("guardrail")), f" ({text_of(row.get('kind'))})"),
+                        text(
+                            code(row.get("guardrail")),
+                            f" ({text_of(row.get('kind'))}, {text_of(row.get('channel'))})",
+                        ),
                         _arm_vs_control(row),
                         fmt_number(row.get("control")),
                         fmt_number(row.get("treatment")),
@@ -1461,6 +1458,15 @@ def cost_section(report: Report, with_charts: bool) -> Section | None:
     )
 
 
+def _ratio_interval(row: Row, key: str, fmt: Callable[[object], str]) -> str:
+    """The interval of ``row[key]`` (a Fieller interval): ``unbounded`` when the ratio has
+    an estimate but no finite bounds (a conversion effect's interval includes zero)."""
+    interval = fmt_interval(row.get(f"{key}_ci_lower"), row.get(f"{key}_ci_upper"), fmt)
+    if interval == DASH and as_float(row.get(key)) is not None:
+        return "[unbounded]"
+    return interval
+
+
 def cost_comparison_section(report: Report, with_charts: bool) -> Section | None:
     """Each pair of treatment arms' cost per incremental conversion, as a ratio."""
     compared = _rows(report, "cost_comparison")
@@ -1476,7 +1482,7 @@ def cost_comparison_section(report: Report, with_charts: bool) -> Section | None
                 f"{money(row.get('cost_per_incremental'))} vs "
                 f"{money(row.get('other_cost_per_incremental'))}",
                 fmt_number(row.get("ratio")),
-                fmt_interval(row.get("ratio_ci_lower"), row.get("ratio_ci_upper"), fmt_number),
+                _ratio_interval(row, "ratio", fmt_number),
                 fmt_pvalue(row.get("pvalue")),
                 _error(row),
             )
