@@ -225,3 +225,12 @@ def test_summary_text_and_html_come_from_the_verdict() -> None:
     assert [w["kind"] for w in data["warnings"]] == [d["kind"] for d in report["warning_details"]]
     assert data["cost_per_incremental_conversion"][0]["cost_per_incremental_conversion"] == 4.8128
     assert summary.one_line().startswith("br-winback-2026-11 as of 2026-11-09 09:00 UTC: ALERT (")
+
+
+def test_the_status_fact_does_not_say_a_bare_ok_beside_warnings(clean: dict[str, Any]) -> None:
+    from threadlift.report.tables import context
+
+    clean["status"], clean["warnings"] = "ok", []
+    assert ("status", "ok") in context(clean).facts
+    clean["warnings"] = ["one", "two"]
+    assert ("status", "ok with 2 warnings") in context(clean).facts
