@@ -76,6 +76,7 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "fingerprint": "f",
     "design": "{}",
     "basis_points": 100,
+    "dimension": "market",
 }
 
 

@@ -38,7 +38,7 @@ from threadlift.core import stats
 from threadlift.core.moments import SufficientStats
 from threadlift.engines.base import Engine
 from threadlift.engines.duckdb import DuckDBEngine
-from threadlift.engines.sqlfiles import quote_identifier, sql_dir, statement_names
+from threadlift.engines.sqlfiles import quote_identifier, sql_dir, sql_text, statement_names
 from threadlift.errors import ConfigError
 from threadlift.experiment import Experiment, Segment
 
@@ -294,6 +294,7 @@ def _user_labels(engine: Engine, experiment: Experiment, dimension: Segment) -> 
             "pre_period_activity built-in, or analyse on the workspace"
         )
     con = engine.con
+    params: dict[str, Any] = {}
     import duckdb
 
     if dimension.by is not None:
@@ -321,13 +322,14 @@ def _user_labels(engine: Engine, experiment: Experiment, dimension: Segment) -> 
         except ValueError as exc:
             raise ConfigError(f"{where}: sql {exc}") from exc
         check_tables_exist(con, text, where, SEGMENT_SQL_FIELD)
-        for table in sorted(read):
-            engine.run(f"analysis/segments/as_of#{table}", {"assigned_at": experiment.assigned_at})
+        if read:
+            params["assigned_at"] = experiment.assigned_at
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _segment_labels AS "
             "SELECT CAST(contact_id AS VARCHAR) AS contact_id, CAST(segment AS VARCHAR) AS segment "
-            f"FROM (\n{query}\n) AS segments WHERE contact_id IS NOT NULL"
+            f"FROM (\n{query}\n) AS segments WHERE contact_id IS NOT NULL",
+            params,
         )
     except duckdb.Error as exc:
         raise ConfigError(
@@ -362,10 +364,13 @@ def internal_tables() -> frozenset[str]:
 
 
 def as_of_query(text: str) -> tuple[str, frozenset[str]]:
-    """``text`` with every canonical table it reads replaced by its as-of view.
+    """``text`` with every canonical table it reads replaced by that table as of
+    ``$assigned_at`` (the statement of ``sql/analysis/segments/as_of.sql``, as a subquery
+    under the table's alias or name).
 
     Returns:
-        The rewritten query (DuckDB's own serialisation) and the canonical tables it reads.
+        The rewritten query (DuckDB's own serialisation; bind ``$assigned_at`` when it
+        reads a canonical table) and the canonical tables it reads.
 
     Raises:
         ValueError: the query leaves the audience sandbox (a file, a table function, a
@@ -381,12 +386,19 @@ def as_of_query(text: str) -> tuple[str, frozenset[str]]:
         )
     import duckdb
 
+    canonical = as_of_tables()
     with duckdb.connect() as con:
-        row = con.execute("SELECT json_serialize_sql(?)", [text]).fetchone()
-        tree = json.loads(row[0]) if row else {}
-        canonical = as_of_tables()
+
+        def serialize(query: str) -> dict[str, Any]:
+            row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+            tree: dict[str, Any] = json.loads(row[0]) if row else {}
+            if tree.get("error"):
+                raise ValueError(f"DuckDB cannot parse it: {tree.get('error_message')}")
+            return tree
+
+        tree = serialize(text)
         read: set[str] = set()
-        for node in _nodes(tree.get("statements", [])):
+        for node in _nodes(tree["statements"]):
             cte_map = node.get("cte_map")
             if isinstance(cte_map, dict):
                 clash = sorted(
@@ -397,17 +409,24 @@ def as_of_query(text: str) -> tuple[str, frozenset[str]]:
                     raise ValueError(
                         f"names a CTE {', '.join(clash)} like a canonical table; rename it"
                     )
-            if node.get("type") == "BASE_TABLE":
-                name = str(node.get("table_name", "")).lower()
-                if name in canonical:
-                    view = f"_as_of_{name}"
-                    node.update(
-                        table_name=view,
-                        schema_name="",
-                        catalog_name="",
-                        qualified_name={"path": [view]},
-                    )
-                    read.add(name)
+            if node.get("type") != "BASE_TABLE":
+                continue
+            name = str(node.get("table_name", "")).lower()
+            if name not in canonical:
+                continue
+            as_of = serialize(sql_text(f"analysis/segments/as_of#{name}"))["statements"][0]
+            replacement = {
+                "type": "SUBQUERY",
+                "alias": node.get("alias") or str(node.get("table_name")),
+                "sample": node.get("sample"),
+                "query_location": node.get("query_location"),
+                "query_location_length": node.get("query_location_length"),
+                "subquery": as_of,
+                "column_name_alias": node.get("column_name_alias", []),
+            }
+            node.clear()
+            node.update(replacement)
+            read.add(name)
         rewritten = con.execute("SELECT json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()
     if rewritten is None:
         raise ValueError("DuckDB cannot rewrite it")
