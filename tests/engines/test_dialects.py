@@ -77,6 +77,8 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "design": "{}",
     "basis_points": 100,
     "dimension": "market",
+    "market_dimensions": ["market"],
+    "activity_dimensions": ["pre_period_activity"],
 }
 
 

@@ -2,46 +2,30 @@
 --          before treatment: the contact's market, its pre-period activity, or a label
 --          from _segment_labels (a contacts column or the experiment's segment query, read
 --          as of assigned_at by threadlift.analysis.segments). A unit without a label is in
---          segment 'unknown'. Statements run in order: create, then one insert per dimension.
+--          segment 'unknown'. create builds the built-in dimensions (every engine); on
+--          DuckDB, conflicts and labelled then add one declared dimension at a time.
 -- grain:   one row per (unit, dimension) in temp table _segment_units.
 -- needs:   temp table _units from analysis/units/units.sql.
 
 -- statement: create
--- params:  none.
+-- params:  $market_dimensions VARCHAR[] (the dimensions by the contact's market: an
+--          attribute of contacts without history, known before assignment);
+--          $activity_dimensions VARCHAR[] (the pre-period activity dimensions);
+--          $action_list VARCHAR[] (the metrics' actions); $lookback INTEGER (days before each
+--          unit's own assigned_at: the longest cuped_days, the window of CUPED's covariates).
+-- Pre-period activity: none (no action in [assigned_at - lookback, assigned_at)), some
+-- (one), frequent (two or more).
 CREATE OR REPLACE TEMP TABLE _segment_units AS
-SELECT
-    contact_id,
-    arm,
-    assigned_at,
-    window_end,
-    CAST(NULL AS VARCHAR) AS dimension,
-    CAST(NULL AS VARCHAR) AS segment
-FROM _units
-WHERE 1 = 0
-
--- statement: market
--- params:  $dimension VARCHAR (the dimension's name).
--- reads:   contacts (market: an attribute without history, known before assignment).
-INSERT INTO _segment_units
-SELECT
-    u.contact_id,
-    u.arm,
-    u.assigned_at,
-    u.window_end,
-    $dimension AS dimension,
-    coalesce(c.market, 'unknown') AS segment
-FROM _units AS u
-LEFT JOIN (
+WITH market_dimensions AS (
+    SELECT DISTINCT unnest($market_dimensions) AS dimension
+),
+activity_dimensions AS (
+    SELECT DISTINCT unnest($activity_dimensions) AS dimension
+),
+markets AS (
     SELECT contact_id, min(market) AS market FROM contacts GROUP BY contact_id
-) AS c ON c.contact_id = u.contact_id
-
--- statement: pre_period_activity
--- params:  $dimension VARCHAR; $action_list VARCHAR[] (the metrics' actions);
---          $lookback INTEGER (days before each unit's own assigned_at: the longest cuped_days).
--- reads:   actions in [assigned_at - lookback, assigned_at): none (0 actions), some (1),
---          frequent (2 or more); the same window the CUPED covariates come from.
-INSERT INTO _segment_units
-WITH counts AS (
+),
+counts AS (
     SELECT u.contact_id, count(*) AS actions
     FROM _units AS u
     JOIN actions AS a ON a.contact_id = u.contact_id
@@ -55,13 +39,25 @@ SELECT
     u.arm,
     u.assigned_at,
     u.window_end,
-    $dimension AS dimension,
+    CAST(d.dimension AS VARCHAR) AS dimension,
+    coalesce(m.market, 'unknown') AS segment
+FROM _units AS u
+CROSS JOIN market_dimensions AS d
+LEFT JOIN markets AS m ON m.contact_id = u.contact_id
+UNION ALL
+SELECT
+    u.contact_id,
+    u.arm,
+    u.assigned_at,
+    u.window_end,
+    CAST(d.dimension AS VARCHAR) AS dimension,
     CASE
         WHEN c.actions IS NULL THEN 'none'
         WHEN c.actions = 1 THEN 'some'
         ELSE 'frequent'
     END AS segment
 FROM _units AS u
+CROSS JOIN activity_dimensions AS d
 LEFT JOIN counts AS c ON c.contact_id = u.contact_id
 
 -- statement: conflicts

@@ -258,20 +258,18 @@ def _with_adjusted(row: SegmentRow, adjusted: float) -> SegmentRow:
 
 def label_units(engine: Engine, experiment: Experiment, dimensions: Sequence[Segment]) -> None:
     """Create ``_segment_units``: every analysed unit's segment in each dimension."""
-    engine.run("analysis/segments/units#create")
+    activity = [d.name for d in dimensions if d.builtin == "pre_period_activity"]
+    engine.run(
+        "analysis/segments/units#create",
+        {
+            "market_dimensions": [d.name for d in dimensions if d.by == "market"],
+            "activity_dimensions": activity,
+            "action_list": sorted({m.action for m in experiment.metrics}),
+            "lookback": experiment.activity_lookback,
+        },
+    )
     for dimension in dimensions:
-        if dimension.builtin == "pre_period_activity":
-            engine.run(
-                "analysis/segments/units#pre_period_activity",
-                {
-                    "dimension": dimension.name,
-                    "action_list": sorted({m.action for m in experiment.metrics}),
-                    "lookback": experiment.activity_lookback,
-                },
-            )
-            continue
-        if dimension.by == "market":
-            engine.run("analysis/segments/units#market", {"dimension": dimension.name})
+        if dimension.builtin is not None or dimension.by == "market":
             continue
         _user_labels(engine, experiment, dimension)
         conflicts = int(engine.run("analysis/segments/units#conflicts").rows[0][0])
