@@ -126,7 +126,7 @@ FIELDS = (
 
 
 def _assert_matches_tea_tasting(row: Any, units: pd.DataFrame) -> None:
-    expected = TEA_METRICS[row.metric].analyze(  # type: ignore[attr-defined]
+    expected = TEA_METRICS[row.metric].analyze(
         units, control=HOLDOUT_ARM, treatment=TREATMENT_ARM, variant="arm"
     )
     assert row.units_control == int((units["arm"] == HOLDOUT_ARM).sum())
