@@ -50,6 +50,9 @@ UNKNOWN = "unknown"
 
 SEGMENT_SQL_FIELD = "a segment's sql"
 
+ACTIVITY_LEVELS = ("none", "some", "frequent")
+"""The segments of ``pre_period_activity``, in the order the report lists them."""
+
 
 @dataclass(frozen=True)
 class SegmentRow:
@@ -173,7 +176,11 @@ def _dimension_lifts(
         else:
             by_segment[target] = per_metric
     pooled_names = [s for s in small if s != OTHER]
-    order = sorted(by_segment, key=lambda s: (s == OTHER, s == UNKNOWN, s))
+    levels = ACTIVITY_LEVELS if dimension.builtin == "pre_period_activity" else ()
+    order = sorted(
+        by_segment,
+        key=lambda s: (s == OTHER, s == UNKNOWN, levels.index(s) if s in levels else 0, s),
+    )
     rows: list[SegmentRow] = []
     tests: list[HeterogeneityRow] = []
     for metric in experiment.metrics:
