@@ -257,6 +257,10 @@ def _small_workspace(ws: Workspace, segment_sql: str) -> Experiment:
         "('a3', 'c3', 'order', $before, 10), ('a4', 'c4', 'order', $after, 10)",
         {"before": T0 - timedelta(days=3), "after": T0 + timedelta(hours=2)},
     )
+    return _small_workspace_experiment(segment_sql)
+
+
+def _small_workspace_experiment(segment_sql: str) -> Experiment:
     quoted = segment_sql.replace('"', '\\"')
     return parse_experiment(
         two_arm_toml("exp", tables=f"""
@@ -351,6 +355,23 @@ def test_a_segment_query_outside_the_sandbox_is_refused_when_it_runs(
     experiment = _small_workspace(workspace, sql)
     with pytest.raises(ConfigError, match=message):
         _labels(workspace, experiment)
+
+
+def test_a_segment_query_may_not_reach_past_assigned_at_through_a_view(
+    workspace: Workspace,
+) -> None:
+    experiment = _small_workspace(
+        workspace, "SELECT contact_id, 'buyer' AS segment FROM every_order"
+    )
+    workspace.con.execute("CREATE VIEW every_order AS SELECT * FROM actions")
+    with pytest.raises(ConfigError, match="view"):
+        _labels(workspace, experiment)
+    # a table of the user's own is read as it is
+    workspace.con.execute("CREATE TABLE tiers AS SELECT 'c1' AS contact_id, 'gold' AS tier")
+    experiment = _small_workspace_experiment(
+        "SELECT contact_id, tier AS segment FROM tiers"
+    )
+    assert _labels(workspace, experiment)["c1"] == "gold"
 
 
 def test_a_query_giving_a_unit_two_segments_is_refused(workspace: Workspace) -> None:

@@ -327,6 +327,19 @@ def _user_labels(engine: Engine, experiment: Experiment, dimension: Segment) -> 
         except ValueError as exc:
             raise ConfigError(f"{where}: sql {exc}") from exc
         check_tables_exist(con, text, where, SEGMENT_SQL_FIELD)
+        views = {
+            str(name).lower()
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'"
+            ).fetchall()
+        }
+        through_views = sorted((audience_tables(text, SEGMENT_SQL_FIELD) - read) & views)
+        if through_views:
+            raise ConfigError(
+                f"{where}: sql reads the view(s) {', '.join(through_views)}; a view is read as "
+                "it is, so one over a canonical table would reach past assigned_at. Read the "
+                "canonical tables directly (they are cut at assigned_at) or a table of your own"
+            )
         if read:
             params["assigned_at"] = experiment.assigned_at
     try:
