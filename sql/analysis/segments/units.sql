@@ -5,6 +5,7 @@
 --          segment 'unknown'. create builds the built-in dimensions (every engine); on
 --          DuckDB, conflicts and labelled then add one declared dimension at a time.
 -- grain:   one row per (unit, dimension) in temp table _segment_units.
+-- params:  per statement, below; values always bound.
 -- needs:   temp table _units from analysis/units/units.sql.
 
 -- statement: create
