@@ -12,6 +12,7 @@ commands and sizes behind its published figures (``--preset full`` runs those).
 | ``ingest_floor.py`` (ingest and a minimal SQL ingest vs ``read_json``) | 200k events, 3 repeats | 1M, 3 repeats |
 | ``api_bench.py`` (assignment API vs hash-only endpoint; needs ``wrk``) | 5 s × 2 rounds | 10 s × 3 rounds |
 | ``aa_simulation.py`` (A/A calibration) | 2,000 / 500 / 200 experiments | 10,000 / 2,000 / 1,000 |
+| ``heterogeneity_size.py`` (lift-by-segment heterogeneity: size and power) | 500 experiments per cell | 2,000 |
 
 Each benchmark runs in its own process, one after the other, with its output shown as it
 comes; data and JSON results go under ``--root``. A benchmark that fails (or is skipped
@@ -68,6 +69,11 @@ def commands(preset: str, root: Path) -> dict[str, list[str]]:
             "--frozen-experiments", "1000" if full else "200",
             "--json", str(results / "aa.json"),
         ],
+        "heterogeneity": [
+            "heterogeneity_size.py",
+            "--experiments", "2000" if full else "500",
+            "--json", str(results / "heterogeneity.json"),
+        ],
     }
 
 
@@ -78,7 +84,7 @@ NEEDS = {"api": "wrk"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=("small", "full"), default="small")
-    parser.add_argument("--only", help="comma-separated subset of scale,assign,ingest,ingest-floor,api,aa")
+    parser.add_argument("--only", help="comma-separated subset of scale,assign,ingest,ingest-floor,api,aa,heterogeneity")
     parser.add_argument("--root", type=Path, default=Path("/tmp/threadlift-bench"),
                         help="data and results (the scale data is reused when present)")
     args = parser.parse_args()

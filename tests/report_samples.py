@@ -338,6 +338,35 @@ def sample_report() -> dict[str, Any]:
                 )
             ],
         },
+        "segments": [
+            {"dimension": dimension, "segment": segment, "metric": "conversion",
+             "type": "proportion", "arm": "whatsapp", "control_arm": "holdout",
+             "units_control": cu, "units_treatment": tu, "control": 0.08,
+             "treatment": 0.08 + effect, "effect_size": effect,
+             "effect_size_ci_lower": effect - 0.012, "effect_size_ci_upper": effect + 0.012,
+             "rel_effect_size": effect / 0.08,
+             "rel_effect_size_ci_lower": (effect - 0.012) / 0.08,
+             "rel_effect_size_ci_upper": (effect + 0.012) / 0.08, "pvalue": p,
+             "pvalue_adjusted": min(1.0, 3 * p), "method": "welch_t", "error": None,
+             "pooled_segments": pooled}
+            for dimension, segment, cu, tu, effect, p, pooled in (
+                ("market", "BR", 6_104, 27_480, 0.0213, 0.0004, []),
+                ("market", "MX", 3_311, 14_902, 0.0051, 0.4012, []),
+                ("market", "other", 597, 2_568, 0.0093, 0.5511, ["CO", "PE"]),
+                ("pre_period_activity", "none", 7_702, 34_650, 0.0071, 0.2031, []),
+                ("pre_period_activity", "some", 1_508, 6_802, 0.0244, 0.0193, []),
+                ("pre_period_activity", "frequent", 802, 3_498, 0.0381, 0.0412, []),
+            )
+        ],
+        "heterogeneity": [
+            {"dimension": dimension, "metric": "conversion", "arm": "whatsapp",
+             "control_arm": "holdout", "segments": k, "statistic": q, "df": k - 1,
+             "pvalue": p, "method": "cochran_q", "error": None}
+            for dimension, k, q, p in (
+                ("market", 3, 6.912, 0.0316),
+                ("pre_period_activity", 3, 4.513, 0.1047),
+            )
+        ],
         "template_quality": {
             "available": True,
             "window_start": "2026-11-02T09:00:00",

@@ -17,6 +17,11 @@ Besides its core fields (id, channel, sender, arms, metrics, guardrails) an expe
   ``once`` (the default, a campaign holdout): the audience is the one eligible at
   ``assigned_at``; a later run that would add anyone is refused. ``rolling``: a later
   run adds the contacts that have become eligible, each dated when first assigned.
+* ``[[segments]]`` — dimensions the report splits every lift by (:class:`Segment`): a
+  column of ``contacts`` (``by``), a query of ``(contact_id, segment)`` (``sql``, run in
+  the audience sandbox and as of ``assigned_at``) or a built-in
+  (``builtin = "pre_period_activity"``). Without the key, the report splits by market and,
+  when a metric has ``cuped_days``, by pre-period activity (:data:`DEFAULT_SEGMENTS`).
 """
 
 from __future__ import annotations
@@ -155,6 +160,63 @@ class Guardrail(_Model):
         return self
 
 
+class Segment(_Model):
+    """A segment dimension: how the report splits every lift (docs/experiments.md).
+
+    Exactly one of ``by`` (a column of ``contacts``), ``sql`` (one SELECT returning
+    ``contact_id`` and ``segment``, read as of ``assigned_at`` in the audience sandbox) or
+    ``builtin`` (``pre_period_activity``: none / some / frequent actions of the metrics
+    over the longest ``cuped_days`` before each unit's assignment).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    by: str | None = None
+    sql: str | None = None
+    builtin: Literal["pre_period_activity"] | None = None
+    min_units: Annotated[int, Field(ge=1)] = 100
+    """A segment with fewer units than this in any arm is pooled into ``other``."""
+
+    @field_validator("by")
+    @classmethod
+    def _column_name(cls, value: str | None) -> str | None:
+        if value is not None and (
+            not _COLUMN_NAME.fullmatch(value) or value.lower() == "contact_id"
+        ):
+            raise ValueError(
+                "by: must name a column of contacts other than contact_id (letters, digits "
+                "and '_'), e.g. by = \"market\""
+            )
+        return value
+
+    @field_validator("sql")
+    @classmethod
+    def _one_select(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_segment_sql(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        given = [key for key in ("by", "sql", "builtin") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"segment {self.name!r}: give exactly one of by (a column of contacts), sql "
+                "(a query of contact_id, segment) or builtin = \"pre_period_activity\""
+                + (f"; found {', '.join(given)}" if given else "")
+            )
+        return self
+
+
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+
+DEFAULT_SEGMENTS: tuple[Segment, ...] = (
+    Segment(name="market", by="market"),
+    Segment(name="pre_period_activity", builtin="pre_period_activity"),
+)
+"""The dimensions of an experiment without ``segments``: the contact's market, and its
+pre-period activity when a metric has ``cuped_days`` (the lookback it needs)."""
+
+
 GLOBAL_HOLDOUT_ARMS = ("global_holdout", "everyone_else")
 """Arms of an ``assignment = "global_holdout"`` experiment: the held-out contacts first."""
 
@@ -192,6 +254,8 @@ class Experiment(_Model):
     eligibility: Eligibility = Eligibility()
     metrics: list[Metric] = []
     guardrails: list[Guardrail] = []
+    segments: list[Segment] | None = None
+    """Segment dimensions of the report (``None``: :data:`DEFAULT_SEGMENTS`; ``[]``: none)."""
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("id")
@@ -266,7 +330,37 @@ class Experiment(_Model):
                     f"metrics[{index}].arms: metric {metric.name!r} names unknown arm(s) "
                     f"{', '.join(unknown)}; the arms are: {', '.join(names)}"
                 )
+        self._check_segments()
         return self
+
+    def _check_segments(self) -> None:
+        segment_names = [s.name for s in self.segments or []]
+        repeated = sorted({n for n in segment_names if segment_names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"segments: names must be unique; repeated: {', '.join(repeated)}")
+        for index, segment in enumerate(self.segments or []):
+            if segment.builtin == "pre_period_activity" and self.activity_lookback == 0:
+                raise ValueError(
+                    f"segments[{index}]: pre_period_activity counts actions over the CUPED "
+                    "lookback, and no metric has cuped_days; give a metric cuped_days or "
+                    "remove this segment"
+                )
+
+    @property
+    def activity_lookback(self) -> int:
+        """Days before assignment that pre-period activity counts: the longest ``cuped_days``
+        (0 when no metric has one)."""
+        return max([m.cuped_days or 0 for m in self.metrics], default=0)
+
+    def segment_dimensions(self) -> list[Segment]:
+        """The declared segments, or the defaults (:data:`DEFAULT_SEGMENTS`) that apply."""
+        if self.segments is not None:
+            return list(self.segments)
+        return [
+            s
+            for s in DEFAULT_SEGMENTS
+            if s.builtin != "pre_period_activity" or self.activity_lookback > 0
+        ]
 
     def _check_dates(self) -> None:
         """The windows around ``assigned_at`` must stay within years 1-9999 (Python's dates)."""
@@ -370,6 +464,33 @@ def check_audience_sql(text: str) -> None:
             "(alias the id column: `SELECT id AS contact_id ...`)"
         )
     audience_tables(text)
+
+
+def check_segment_sql(text: str) -> None:
+    """Check that ``text`` is exactly one SELECT (DuckDB dialect) returning ``contact_id``
+    and ``segment`` columns that reads workspace tables only (the audience sandbox).
+
+    Raises:
+        ValueError: saying what is wrong and what is allowed.
+    """
+    allowed = "must be exactly one SELECT statement returning contact_id and segment columns"
+    try:
+        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise ValueError(f"{allowed}; it does not parse: {str(exc).splitlines()[0]}") from exc
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ValueError(f"{allowed}; found {len(statements)} statements or not a SELECT")
+    query = statements[0]
+    forbidden = next(iter(query.find_all(*_NOT_A_QUERY)), None)
+    if forbidden is not None:
+        raise ValueError(f"{allowed}; it contains a {forbidden.key.upper()}")
+    names = [name.lower() for name in query.named_selects]
+    if not {"contact_id", "segment"} <= set(names):
+        raise ValueError(
+            f"{allowed}; it returns {', '.join(names) or 'no column'} (alias them: "
+            "`SELECT id AS contact_id, tier AS segment ...`)"
+        )
+    audience_tables(text, "a segment's sql")
 
 
 def _check_toml_times(raw: dict[str, Any]) -> list[str]:

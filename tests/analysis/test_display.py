@@ -61,6 +61,8 @@ def test_every_report_json_section_has_a_frame(analyses: tuple[Analysis, Analysi
         "window_share": report["window_share"],
         "window_split": report["window_split"]["metrics"],
         "window_strata": report["window_split"]["strata"],
+        "segments": report["segments"],
+        "heterogeneity": report["heterogeneity"],
         "sender_quality": report["sender_quality"],
         "templates": report["template_quality"]["templates"],
         "template_events": report["template_quality"]["events"],
@@ -122,8 +124,8 @@ def test_the_frame_methods_are_to_pandas(analyses: tuple[Analysis, Analysis, pd.
 
 def test_unknown_and_skipped_sections_are_refused(analyses: tuple[Analysis, Analysis, pd.DataFrame]) -> None:
     full, core, _ = analyses
-    with pytest.raises(InputError, match="unknown section 'segments'; choose one of metrics, arms"):
-        full.to_pandas("segments")
+    with pytest.raises(InputError, match="unknown section 'strata'; choose one of metrics, arms"):
+        full.to_pandas("strata")
     with pytest.raises(InputError, match="'funnel' was not computed: this is a core analysis"):
         core.to_pandas("funnel")
     assert core.to_pandas("metrics").equals(full.to_pandas("metrics"))

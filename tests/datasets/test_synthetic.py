@@ -483,3 +483,26 @@ def test_welch_intervals_cover_the_truth_across_seeds() -> None:
 def test_invalid_parameters_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         generate_whatsapp_experiment(**kwargs)  # type: ignore[arg-type]
+
+
+def test_market_lift_sets_each_markets_effect_and_the_truth_follows() -> None:
+    lifts = {"BR": 0.6, "IN": 0.0}
+    data = generate_whatsapp_experiment(n_contacts=500, seed=2, market_lift=lifts)
+    plain = generate_whatsapp_experiment(n_contacts=500, seed=2)
+    k = 0.4  # the order-rate shape
+    expected_total = 0.0
+    for market in MARKETS:
+        lift = lifts.get(market.code, 0.30)
+        delivery = 0.97 * 0.99 * 0.99 * (1 - market.marketing_cap_rate)
+        baseline = 1 - (1 + market.weekly_order_rate / k) ** -k
+        effect = delivery * baseline * lift
+        assert data.truth[f"conversion_abs_effect_{market.code}"] == pytest.approx(effect, rel=1e-12)
+        assert data.truth[f"conversion_holdout_{market.code}"] == pytest.approx(baseline, rel=1e-12)
+        expected_total += market.share * effect
+    assert data.truth["conversion_abs_effect"] == pytest.approx(expected_total, rel=1e-12)
+    # the same draws: only the treated orders differ
+    for table in ("contacts", "consents", "messages"):
+        pd.testing.assert_frame_equal(data.tables[table], plain.tables[table])
+    assert not data.tables["actions"].equals(plain.tables["actions"])
+    with pytest.raises(ValueError, match="unknown market"):
+        generate_whatsapp_experiment(n_contacts=10, market_lift={"XX": 0.1})

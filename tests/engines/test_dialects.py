@@ -85,6 +85,9 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "fingerprint": "f",
     "design": "{}",
     "basis_points": 100,
+    "dimension": "market",
+    "market_dimensions": ["market"],
+    "activity_dimensions": ["pre_period_activity"],
 }
 
 

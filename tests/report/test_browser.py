@@ -35,7 +35,8 @@ def test_report_opens_offline_and_draws_its_charts(tmp_path: Path) -> None:
     assert check.requests == [html_path.resolve().as_uri()]
     assert check.external_requests == []
     assert check.title == "Lift report: br-winback-2026-11"
-    assert check.chart_count == 7  # the sample report includes the template-quality timeline
+    # the sample report includes the template-quality timeline and two segment dimensions
+    assert check.chart_count == 9
     assert check.blank_charts == []
     for chart in check.charts:
         assert chart.width > 300, chart

@@ -48,6 +48,7 @@ def test_html_contains_every_section(page: str) -> None:
         "funnel",
         "guardrails",
         "window-split",
+        "segments",
         "senders",
         "templates",
         "cost",
@@ -57,8 +58,9 @@ def test_html_contains_every_section(page: str) -> None:
         assert f'id="{anchor}"' in page, anchor
         if anchor != "verdict":
             assert f'href="#{anchor}"' in page, anchor
-    assert page.count("<svg ") == 7
-    assert page.count('role="img"') == 7
+    # seven charts and one forest plot per segment dimension
+    assert page.count("<svg ") == 9
+    assert page.count('role="img"') == 9
     text = page_text(page)
     assert "ALERT" in text
     assert "Welch's t-test" in text

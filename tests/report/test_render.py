@@ -75,6 +75,10 @@ EXPECTED: dict[str, Callable[[Any, Report], list[str]]] = {
     ],
     "window_share": lambda v, r: [f"{w['in_window_messages']:,}" for w in v],
     "window_split": lambda v, r: _window_split(v),
+    "segments": lambda v, r: [s["segment"] for s in v]
+    + [name for s in v for name in s["pooled_segments"]]
+    + [f"{s['units_treatment']:,} vs {s['units_control']:,}" for s in v],
+    "heterogeneity": lambda v, r: [h["method"] for h in v] + [h["dimension"] for h in v],
     "sender_quality": lambda v, r: [s["event"] for s in v] + [s["messaging_limit_tier"] for s in v],
     "template_quality": lambda v, r: [t["template"] for t in v["templates"]]
     + [t["template_id"] for t in v["templates"]],

@@ -12,6 +12,7 @@ turns per-arm sufficient statistics into its typed results (frozen dataclasses):
 - :mod:`~threadlift.analysis.guardrails`: block, report, opt-out … rates (non-inferiority);
 - :mod:`~threadlift.analysis.reach`: messaging-limit reach against the sender's tier;
 - :mod:`~threadlift.analysis.windows`: the 24-hour customer-service window;
+- :mod:`~threadlift.analysis.segments`: lift by segment and the heterogeneity test;
 - :mod:`~threadlift.analysis.quality`: sender quality rating and template status;
 - :mod:`~threadlift.analysis.cost`: cost and cost per incremental conversion;
 - :mod:`~threadlift.analysis.alerts`: what makes a report exit with code 3;

@@ -60,6 +60,12 @@ from threadlift.analysis.quality import (
     template_quality,
 )
 from threadlift.analysis.reach import MessagingLimitRow, messaging_limits
+from threadlift.analysis.segments import (
+    HeterogeneityRow,
+    SegmentLifts,
+    SegmentRow,
+    segment_lifts,
+)
 from threadlift.analysis.units import (
     ArmRow,
     BalanceRow,
@@ -102,6 +108,8 @@ CORE_SKIPS: tuple[str, ...] = (
     "messaging_limits",
     "window_share",
     "window_split",
+    "segments",
+    "heterogeneity",
     "sender_quality",
     "template_quality",
     "cost",
@@ -211,6 +219,10 @@ class ReportJson:
     messaging_limits: list[MessagingLimitRow]
     window_share: list[WindowShareRow]
     window_split: WindowSplit | NotComputed
+    segments: list[SegmentRow]
+    """Every metric's lift within each segment of each segment dimension."""
+    heterogeneity: list[HeterogeneityRow]
+    """Per dimension, metric and arm: do the segments' effects differ (Cochran's Q)?"""
     sender_quality: list[SenderQualityRow]
     template_quality: TemplateQuality | TemplateQualityUnavailable | NotComputed
     cost: list[CostRow]
@@ -256,6 +268,8 @@ class Analysis:
     cost_comparison: list[CostComparisonRow] = field(default_factory=list)
     warning_details: list[WarningDetail] = field(default_factory=list)
     """``warnings`` with their kinds (:class:`~threadlift.analysis.alerts.WarningDetail`)."""
+    segments: SegmentLifts = field(default_factory=lambda: SegmentLifts([], []))
+    """Lift by segment and the heterogeneity tests (empty in a core analysis)."""
 
     @property
     def status(self) -> Literal["ok", "alert"]:
@@ -288,6 +302,8 @@ class Analysis:
             messaging_limits=self.messaging_limits,
             window_share=self.window_share,
             window_split=NotComputed() if self.window_split is None else self.window_split,
+            segments=self.segments.segments,
+            heterogeneity=self.segments.heterogeneity,
             sender_quality=self.sender_quality,
             template_quality=(
                 NotComputed() if self.template_quality is None else self.template_quality
@@ -381,7 +397,8 @@ class Analysis:
                 ``complier``, ``funnel``, ``cumulative``, ``guardrails``,
                 ``guardrail_breakdown``, ``messaging_limits`` (or ``reach``),
                 ``window_share``, ``window_split`` (per-stratum lifts),
-                ``window_strata``, ``sender_quality``, ``templates`` (or
+                ``window_strata``, ``segments`` (lift per segment), ``heterogeneity``,
+                ``sender_quality``, ``templates`` (or
                 ``template_quality``), ``template_events``, ``cost``,
                 ``cost_comparison``, ``alerts``, ``warnings``, ``methods``. Spaces and
                 hyphens read as underscores (``"window split"``).
@@ -432,6 +449,8 @@ class Analysis:
             "window_share": lambda: list(self.window_share),
             "window_split": lambda: [] if split is None else list(split.metrics),
             "window_strata": lambda: [] if split is None else list(split.strata),
+            "segments": lambda: list(self.segments.segments),
+            "heterogeneity": lambda: list(self.segments.heterogeneity),
             "sender_quality": lambda: list(self.sender_quality),
             "templates": lambda: [] if templates is None else list(templates.templates),
             "template_events": lambda: [] if templates is None else list(templates.events),
@@ -470,6 +489,11 @@ class Analysis:
     def funnel_frame(self) -> pd.DataFrame:
         """The funnel by arm as a DataFrame: ``to_pandas("funnel")``."""
         return self.to_pandas("funnel")
+
+    def segments_frame(self) -> pd.DataFrame:
+        """Lift by segment as a DataFrame (one row per dimension, segment, metric and arm):
+        ``to_pandas("segments")``."""
+        return self.to_pandas("segments")
 
     def cost_frame(self) -> pd.DataFrame:
         """Cost per arm and category as a DataFrame: ``to_pandas("cost")``."""
@@ -525,6 +549,8 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "window_share": (WindowShareRow, "window_share"),
     "window_split": (WindowSplitMetricRow, "window_split"),
     "window_strata": (WindowStratumRow, "window_split"),
+    "segments": (SegmentRow, "segments"),
+    "heterogeneity": (HeterogeneityRow, "heterogeneity"),
     "sender_quality": (SenderQualityRow, "sender_quality"),
     "templates": (TemplateSummary, "template_quality"),
     "template_events": (TemplateEvent, "template_quality"),
@@ -540,6 +566,7 @@ FRAME_ALIASES: dict[str, str] = {
     "reach": "messaging_limits",
     "template_quality": "templates",
     "window_split_strata": "window_strata",
+    "segment": "segments",
 }
 """Other names :meth:`Analysis.to_pandas` accepts."""
 
@@ -615,6 +642,7 @@ def analyze(
     limits: list[MessagingLimitRow] = []
     window_share: list[WindowShareRow] = []
     split: WindowSplit | None = None
+    by_segment = SegmentLifts([], [])
     quality: list[SenderQualityRow] = []
     templates: TemplateQuality | TemplateQualityUnavailable | None = None
     cost: list[CostRow] = []
@@ -634,6 +662,7 @@ def analyze(
         split = window_split(
             con, experiment, window_share, warnings.to("no_data") if assigned else []
         )
+        by_segment = segment_lifts(con, experiment, correction)
         quality = sender_quality(con, experiment, as_of)
         ingest_tables = _has_ingest_tables(con)
         templates = template_quality(
@@ -681,6 +710,7 @@ def analyze(
         window_split=split,
         skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
         cost_comparison=compared,
+        segments=by_segment,
     )
 
 def _untested_guardrails(guardrails: list[GuardrailResult]) -> list[str]:
@@ -729,6 +759,13 @@ def _methods(experiment: Experiment, correction: Correction) -> list[str]:
         "Lift by 24-hour window: units split by a pre-treatment state (an inbound message in "
         "the 24 hours before assignment), never by the kind of message received; per-stratum "
         "effects are not adjusted for multiplicity.",
+        "Lift by segment: units split by a segment fixed before treatment (market, "
+        "pre-period activity, or the experiment's segments, whose queries read the data as "
+        "of assigned_at); each segment compared as the whole experiment (same test, CUPED "
+        "included); segments below min_units in an arm pooled into 'other'; "
+        f"{'Holm' if correction == 'holm' else 'Benjamini-Hochberg'} adjustment within each "
+        "dimension; heterogeneity: Cochran's Q on the segments' effects and standard errors "
+        "(chi-square, segments - 1 df).",
     ]
     if experiment.sequential:
         lines.append(

@@ -49,8 +49,11 @@ def _nodes(value: Any) -> Iterator[dict[str, Any]]:
 
 
 @cache
-def audience_tables(text: str) -> frozenset[str]:
+def audience_tables(text: str, field: str = "audience_sql") -> frozenset[str]:
     """The workspace tables ``text`` reads (lower case, its own CTEs left out).
+
+    ``field`` names the query in the messages (``audience_sql``, a segment's ``sql``):
+    both run in this sandbox.
 
     Raises:
         ValueError: the query reads a file or calls a table function or a denied
@@ -71,7 +74,7 @@ def audience_tables(text: str) -> frozenset[str]:
         if kind == "TABLE_FUNCTION":
             name = node.get("function", {}).get("function_name", "?")
             raise ValueError(
-                f"it calls the table function {name}(); audience_sql may read workspace tables "
+                f"it calls the table function {name}(); {field} may read workspace tables "
                 "only (load a file with `threadlift load` first)"
             )
         if kind == "BASE_TABLE":
@@ -81,17 +84,19 @@ def audience_tables(text: str) -> frozenset[str]:
                 shown = ".".join(part for part in (*where, name) if part)
                 raise ValueError(
                     f"it reads {shown!r}, which is not a plain workspace table name; "
-                    "audience_sql may read workspace tables only"
+                    f"{field} may read workspace tables only"
                 )
             tables.add(name.lower())
         if node.get("class") == "FUNCTION":
             name = str(node.get("function_name", "")).lower()
             if name in DENIED_FUNCTIONS:
-                raise ValueError(f"it calls {name}(), which audience_sql may not use")
+                raise ValueError(f"it calls {name}(), which {field} may not use")
     return frozenset(tables - ctes)
 
 
-def check_tables_exist(con: duckdb.DuckDBPyConnection, text: str, source: str) -> None:
+def check_tables_exist(
+    con: duckdb.DuckDBPyConnection, text: str, source: str, field: str = "audience_sql"
+) -> None:
     """Refuse ``text`` unless every table it reads is a table or view of the workspace
     (or a temporary one the caller created on its connection, as a notebook may).
 
@@ -105,10 +110,10 @@ def check_tables_exist(con: duckdb.DuckDBPyConnection, text: str, source: str) -
             "WHERE table_catalog IN (current_database(), 'temp') AND table_schema = 'main'"
         ).fetchall()
     }
-    missing = sorted(audience_tables(text) - present)
+    missing = sorted(audience_tables(text, field) - present)
     if missing:
         raise ConfigError(
-            f"{source}: audience_sql reads {', '.join(missing)}, which the workspace does not "
+            f"{source}: {field} reads {', '.join(missing)}, which the workspace does not "
             "have; load them first (threadlift load, or a table created in the workspace)"
         )
 

@@ -82,6 +82,7 @@ ERROR_CODES: dict[str, str] = {
     "too_few_events": "too few events in an arm for an always-valid interval yet (burn-in)",
     "no_units": "no units were observed at all",
     "single_arm": "fewer than two arms; a sample-ratio test needs at least two",
+    "too_few_segments": "fewer than two segments have an estimate; nothing to compare",
 }
 """Named degenerate-case codes carried in results' ``error`` field."""
 
@@ -1110,6 +1111,65 @@ def adjust_pvalues(
     if finite.any():
         adjusted[finite] = _multipletests(values[finite], method)[1]
     return [float(x) for x in adjusted]
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q test that independent estimates of one effect differ.
+
+    Attributes:
+        statistic: ``Q = Σ w_k (e_k − ē)²`` with ``w_k = 1/se_k²`` and ``ē`` the
+            inverse-variance weighted mean.
+        df: ``K − 1`` for ``K`` estimates.
+        pvalue: ``P(χ²_df ≥ Q)``.
+        estimates: ``K``, the estimates that entered (finite effect, finite positive se).
+        method: ``cochran_q``.
+        error: ``too_few_segments`` when fewer than two estimates entered, else None.
+    """
+
+    statistic: float
+    df: int
+    pvalue: float
+    estimates: int
+    method: str = "cochran_q"
+    error: str | None = None
+
+
+def heterogeneity(effects: Sequence[float], ses: Sequence[float]) -> Heterogeneity:
+    """Do independent estimates (one per segment) of an effect differ? Cochran's Q.
+
+    Estimates whose effect or standard error is not finite, or whose standard error is 0,
+    are left out. Under the null (one common effect) and normal estimates with known
+    variances, Q follows a chi-square with ``K − 1`` degrees of freedom; with estimated
+    variances it is an approximation that needs each estimate's sample to be large
+    (docs/statistics.md measures its size).
+
+    Args:
+        effects: The estimates (e.g. each segment's absolute effect).
+        ses: Their standard errors, in the same order.
+
+    Returns:
+        The test (``error="too_few_segments"`` and NaN when fewer than two entered).
+
+    References:
+        - Cochran, W. G. (1954). The combination of estimates from different
+          experiments. Biometrics 10(1), 101–129.
+        - ``statsmodels.stats.meta_analysis.combine_effects`` (its ``q`` and ``df``).
+    """
+    pairs = [
+        (float(e), float(s))
+        for e, s in zip(effects, ses, strict=True)
+        if math.isfinite(e) and math.isfinite(s) and s > 0
+    ]
+    if len(pairs) < 2:
+        return Heterogeneity(_NAN, max(len(pairs) - 1, 0), _NAN, len(pairs), error="too_few_segments")
+    estimate = np.array([e for e, _ in pairs])
+    weight = 1.0 / np.array([s for _, s in pairs]) ** 2
+    pooled = float(np.sum(weight * estimate) / np.sum(weight))
+    statistic = float(np.sum(weight * (estimate - pooled) ** 2))
+    df = len(pairs) - 1
+    pvalue = float(_distributions().chi2.sf(statistic, df))
+    return Heterogeneity(statistic, df, pvalue, len(pairs))
 
 
 def balance(

@@ -34,7 +34,8 @@ Effect model (everything independent across contacts, all draws from one
   so that ``P(≥ 1 order in the window)`` rises by the factor ``1 + conversion_lift``
   for delivered contacts: with ``r[m]`` the expected orders in the window,
   ``c0[m] = 1 - (1 + r[m]/k)^-k`` and
-  ``M[m] = ((1 - c0[m](1 + conversion_lift))^(-1/k) - 1)·k / r[m]``. The extra orders
+  ``M[m] = ((1 - c0[m](1 + conversion_lift))^(-1/k) - 1)·k / r[m]`` (``market_lift`` may set
+  the lift per market: a world whose effect differs by market). The extra orders
   fall after delivery and inside the window; values are unchanged. Holdout and
   undelivered contacts have no effect.
 - Feedback (``block``, ``report``, ``opt_out``): every contact has at most one event
@@ -359,6 +360,7 @@ def generate_whatsapp_experiment(
     holdout_weight: float = 10,
     treatment_weight: float = 90,
     conversion_lift: float = 0.30,
+    market_lift: Mapping[str, float] | None = None,
     block_rate_delivered: float = 0.0015,
     report_rate_delivered: float = 0.0006,
     opt_out_rate_delivered: float = 0.006,
@@ -376,6 +378,10 @@ def generate_whatsapp_experiment(
         treatment_weight: Weight of the ``whatsapp`` arm.
         conversion_lift: Relative rise of ``P(≥ 1 order in the window)`` for a contact
             whose template was delivered (0 for an A/A test).
+        market_lift: The same lift for the markets it names (codes of :data:`MARKETS`),
+            overriding ``conversion_lift`` there: a world whose effect differs by market
+            (lift by segment). ``truth`` then holds each market's effects
+            (``conversion_abs_effect_<code>`` …).
         block_rate_delivered: Probability that a delivered template makes the contact
             block the sender in the window (on top of the baseline rate).
         report_rate_delivered: Same for reporting the sender.
@@ -398,10 +404,12 @@ def generate_whatsapp_experiment(
         "report": report_rate_delivered,
         "opt_out": opt_out_rate_delivered,
     }
-    _validate(n_contacts, holdout_weight, treatment_weight, conversion_lift, window_days, induced)
+    lifts = _market_lifts(conversion_lift, market_lift)
+    for lift in sorted(set(lifts.tolist())):
+        _validate(n_contacts, holdout_weight, treatment_weight, lift, window_days, induced)
     rng = np.random.default_rng(seed)
     window = window_days * _DAY
-    multipliers = _rate_multipliers(conversion_lift, window_days)
+    multipliers = _rate_multipliers(lifts, window_days)
 
     contact_ids, market, created = _draw_contacts(rng, n_contacts)
     contacts = _Pool(contact_ids)
@@ -528,7 +536,7 @@ def generate_whatsapp_experiment(
         experiment_id=experiment_id,
         assigned_at=assigned_at,
         expected_arms=expected,
-        truth=_truth(conversion_lift, window_days, multipliers, induced),
+        truth=_truth(lifts, window_days, multipliers, induced),
         template_webhooks=_template_webhooks(assigned_at),
     )
 
@@ -624,12 +632,24 @@ def _baseline_conversion(market: Market, window_days: int) -> float:
     return float(1 - (1 + expected / _ORDER_RATE_SHAPE) ** -_ORDER_RATE_SHAPE)
 
 
-def _rate_multipliers(conversion_lift: float, window_days: int) -> FloatArray:
-    """Per market, the order-rate factor that lifts conversion by ``1 + conversion_lift``."""
+def _market_lifts(conversion_lift: float, market_lift: Mapping[str, float] | None) -> FloatArray:
+    """Per market (in :data:`MARKETS` order), the relative conversion lift of the delivered."""
+    codes = [m.code for m in MARKETS]
+    unknown = sorted(set(market_lift or {}) - set(codes))
+    if unknown:
+        raise ValueError(
+            f"market_lift names unknown market(s) {', '.join(unknown)}; the markets are "
+            f"{', '.join(codes)}"
+        )
+    return np.array([(market_lift or {}).get(code, conversion_lift) for code in codes])
+
+
+def _rate_multipliers(lifts: FloatArray, window_days: int) -> FloatArray:
+    """Per market, the order-rate factor that lifts conversion by ``1 + lifts[market]``."""
     k = _ORDER_RATE_SHAPE
     factors = []
-    for market in MARKETS:
-        lifted = _baseline_conversion(market, window_days) * (1 + conversion_lift)
+    for market, lift in zip(MARKETS, lifts, strict=True):
+        lifted = _baseline_conversion(market, window_days) * (1 + lift)
         factors.append(((1 - lifted) ** (-1 / k) - 1) * k / _window_orders(market, window_days))
     return np.array(factors)
 
@@ -641,7 +661,7 @@ def _delivery_rates() -> FloatArray:
 
 
 def _truth(
-    conversion_lift: float,
+    lifts: FloatArray,
     window_days: int,
     multipliers: FloatArray,
     induced: dict[str, float],
@@ -657,7 +677,8 @@ def _truth(
     truth: dict[str, float] = {"window_days": float(window_days)}
     truth["delivery_rate"] = float(share @ delivery)
     truth["conversion_holdout"] = float(share @ conversion)
-    truth["conversion_abs_effect"] = float(share @ (delivery * conversion * conversion_lift))
+    market_effect = delivery * conversion * lifts
+    truth["conversion_abs_effect"] = float(share @ market_effect)
     truth["conversion_treatment"] = truth["conversion_holdout"] + truth["conversion_abs_effect"]
     truth["conversion_rel_effect"] = truth["conversion_abs_effect"] / truth["conversion_holdout"]
     truth["conversion_effect_on_delivered"] = (
@@ -675,6 +696,9 @@ def _truth(
     truth["revenue_per_order_abs_effect"] = (
         truth["revenue_per_order_treatment"] - truth["revenue_per_order_holdout"]
     )
+    for market, effect, base in zip(MARKETS, market_effect, conversion, strict=True):
+        truth[f"conversion_holdout_{market.code}"] = float(base)
+        truth[f"conversion_abs_effect_{market.code}"] = float(effect)
     for kind in FEEDBACK_KINDS:
         baseline = 1 - math.exp(-_FEEDBACK_DAILY_RATE[kind] * window_days)
         increase = (1 - baseline) * induced[kind] * truth["delivery_rate"]

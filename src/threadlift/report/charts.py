@@ -285,6 +285,35 @@ def forest_drawing(metrics: Sequence[Row]) -> Drawing | None:
         )
 
 
+def segment_forest_drawings(segments: Sequence[Row]) -> list[Drawing]:
+    """One forest plot per segment dimension: the first metric's relative effect in each
+    segment, with its interval, one row per segment and arm."""
+    drawings = []
+    dimensions = list(dict.fromkeys(text_of(row.get("dimension")) for row in segments))
+    for dimension in dimensions:
+        rows = [row for row in segments if text_of(row.get("dimension")) == dimension]
+        metric = text_of(rows[0].get("metric"))
+        rows = [row for row in rows if text_of(row.get("metric")) == metric]
+        with _style("forest"):
+            drawings.append(
+                _interval_plot(
+                    rows,
+                    chart=f"segments_{dimension}",
+                    label_key="segment",
+                    value_key="rel_effect_size",
+                    lower_key="rel_effect_size_ci_lower",
+                    upper_key="rel_effect_size_ci_upper",
+                    threshold_key=None,
+                    title=f"Relative effect by segment: {dimension} ({metric}), with interval",
+                    xlabel="relative effect",
+                    percent=True,
+                    colour=_effect_colour,
+                    note=lambda row: f"not estimable ({text_of(row.get('error') or 'no estimate')})",
+                )
+            )
+    return drawings
+
+
 def guardrail_drawing(guardrails: Sequence[Row]) -> Drawing | None:
     """Each guardrail's change, its one-sided upper bound, and the allowed increase."""
     if not guardrails:
@@ -706,6 +735,12 @@ def cost_drawing(cost: Sequence[Row]) -> Drawing | None:
 def forest_plot(metrics: Sequence[Row]) -> str | None:
     """:func:`forest_drawing` as an inline ``<svg>`` element."""
     return _element(forest_drawing(metrics))
+
+
+def segment_forest_plots(segments: Sequence[Row]) -> str | None:
+    """:func:`segment_forest_drawings` as inline ``<svg>`` elements, one after another."""
+    drawings = segment_forest_drawings(segments)
+    return "\n".join(d.element() for d in drawings) if drawings else None
 
 
 def guardrail_plot(guardrails: Sequence[Row]) -> str | None:

@@ -1390,6 +1390,112 @@ def window_split_section(report: Report, with_charts: bool) -> Section | None:
     )
 
 
+def segments_section(report: Report, with_charts: bool) -> Section | None:
+    """Lift within each segment of each segment dimension, and the heterogeneity tests."""
+    segments = _rows(report, "segments")
+    tests = _rows(report, "heterogeneity")
+    if not segments and not tests:
+        return None
+    lifts = _table(
+        "Effect per segment (intent to treat within the segment; p adj. within the dimension)",
+        (
+            Column("dimension"),
+            Column("segment"),
+            Column("metric"),
+            _ARM_VS_CONTROL,
+            *_number_columns(
+                "units (arm vs control)",
+                "control",
+                "treatment",
+                "effect [CI]",
+                "rel. effect [CI]",
+                "p",
+                "p adj.",
+            ),
+            Column("method"),
+            Column("note"),
+        ),
+        (
+            (
+                text_of(row.get("dimension")),
+                code(row.get("segment")),
+                code(row.get("metric")),
+                _arm_vs_control(row),
+                f"{fmt_count(row.get('units_treatment'))} vs "
+                f"{fmt_count(row.get('units_control'))}",
+                fmt_number(row.get("control")),
+                fmt_number(row.get("treatment")),
+                _effect_ci(row),
+                _rel_ci(row),
+                _pvalue_or_no_data(row),
+                fmt_pvalue(row.get("pvalue_adjusted")),
+                text_of(row.get("method")),
+                _error(row),
+            )
+            for row in segments
+        ),
+        tones=["degenerate" if row.get("error") else "" for row in segments],
+    )
+    heterogeneity = _table(
+        "Do the effects differ across a dimension's segments? (heterogeneity)",
+        (
+            Column("dimension"),
+            Column("metric"),
+            _ARM_VS_CONTROL,
+            *_number_columns("segments", "Q (df)", "p"),
+            Column("method"),
+            Column("note"),
+        ),
+        (
+            (
+                text_of(row.get("dimension")),
+                code(row.get("metric")),
+                _arm_vs_control(row),
+                fmt_count(row.get("segments")),
+                f"{fmt_number(row.get('statistic'))} ({text_of(row.get('df'))})",
+                _pvalue_or_no_data(row),
+                text_of(row.get("method")),
+                _error(row),
+            )
+            for row in tests
+        ),
+    )
+    pooled: dict[str, list[str]] = {}
+    for row in segments:
+        names = row.get("pooled_segments") or []
+        if names:
+            pooled[text_of(row.get("dimension"))] = [text_of(name) for name in names]
+    notes = [
+        text(
+            f"{dimension}: ",
+            *[part for name in names for part in (code(name), ", ")][:-1],
+            " pooled into ",
+            code("other"),
+            " (fewer units than the dimension's min_units in an arm).",
+        )
+        for dimension, names in pooled.items()
+    ]
+    svg = _charts().segment_forest_plots(segments) if with_charts else None
+    return Section(
+        "segments",
+        "Segments",
+        "Lift by segment",
+        "Each segment of a dimension fixed before treatment (market, pre-period activity, "
+        "the experiment's own segments read as of assignment), compared as the whole "
+        "experiment: within a segment assignment is still random. A small heterogeneity p "
+        "says the effects differ across the dimension's segments more than chance allows.",
+        ("segments", "heterogeneity"),
+        figure=_figure(
+            svg,
+            "One plot per dimension, first metric: dot, relative effect in the segment; bar, "
+            "its interval (not adjusted for multiplicity). Green when the whole interval is "
+            "above zero, red when below, blue when it includes zero.",
+        ),
+        tables=(lifts, heterogeneity),
+        notes=tuple(notes),
+    )
+
+
 def cost_section(report: Report, with_charts: bool) -> Section | None:
     """What the sends cost and what one incremental conversion cost."""
     cost = _rows(report, "cost")
@@ -1538,6 +1644,7 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
     funnel_section,
     guardrails_section,
     window_split_section,
+    segments_section,
     senders_section,
     templates_section,
     cost_section,
