@@ -248,7 +248,7 @@ def _detail(served: ServedExperiment, snapshot: Snapshot) -> models.ExperimentDe
             )
             for r in experiment.ranges()
         ],
-        known_contacts=len(served.answers),
+        known_contacts=served.known_contacts,
         snapshot_at=snapshot.built_at.replace(tzinfo=UTC),
     )
 
@@ -424,7 +424,7 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
         head = json.dumps(
             {"experiment_id": experiment_id, "snapshot_at": served.snapshot_at}, ensure_ascii=False
         )[:-1]
-        answers = ",".join(served.answer(contact_id) for contact_id in dict.fromkeys(body.contact_ids))
+        answers = ",".join(served.answers(list(dict.fromkeys(body.contact_ids))))
         return Response(f'{head}, "assignments": [{answers}]}}'.encode(), media_type="application/json")
 
     @app.post(
