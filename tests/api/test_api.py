@@ -174,6 +174,26 @@ def test_errors_have_one_canonical_body(
     assert world.write_key not in str(body)
 
 
+def test_the_single_lookup_accepts_exactly_what_its_openapi_parameters_accept(client: TestClient, world: ApiWorld) -> None:
+    """The lookup route's own handler (app.LookupRoute) and FastAPI's validation agree at the limits."""
+    spec = client.get("/openapi.json").json()
+    parameters = spec["paths"]["/v1/experiments/{experiment_id}/assignments/{contact_id}"]["get"]["parameters"]
+    assert {p["name"]: (p["schema"]["minLength"], p["schema"]["maxLength"]) for p in parameters} == {
+        "experiment_id": (1, 256),
+        "contact_id": (1, 256),
+    }
+    longest = "é" * 256
+    ok = client.get(f"/v1/experiments/{MAIN}/assignments/{quote(longest)}", headers=world.headers())
+    assert ok.status_code == 200
+    assert (ok.json()["contact_id"], ok.json()["bucket"]) == (longest, bucket(MAIN, longest))
+    too_long = client.get(f"/v1/experiments/{MAIN}/assignments/{quote(longest + 'é')}", headers=world.headers())
+    assert "contact_id" in _assert_error(too_long, 422)["error"]
+    experiment = client.get(f"/v1/experiments/{'x' * 257}/assignments/c", headers=world.headers())
+    assert "experiment_id" in _assert_error(experiment, 422)["error"]
+    _assert_error(client.post(f"/v1/experiments/{MAIN}/assignments/c", headers=world.headers()), 405)
+    _assert_error(client.get(f"/v1/experiments/{MAIN}/assignments/c"), 401)
+
+
 def test_request_body_size_is_limited(world: ApiWorld) -> None:
     app = create_app(world.settings(max_body_bytes=10_000))
     with TestClient(app) as small:

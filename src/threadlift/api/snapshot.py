@@ -46,6 +46,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring  # what json.dumps(text, ensure_ascii=False) calls
 from pathlib import Path
 from typing import Any, Literal
 
@@ -133,7 +134,7 @@ class ContactIndex:
     the key (distinct ids with one 60-bit key are possible, only improbable).
     """
 
-    __slots__ = ("_blob", "_keys", "_offsets")
+    __slots__ = ("_blob", "_key_at", "_keys", "_offset_at", "_offsets")
 
     def __init__(self, keys: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], blob: bytes) -> None:
         if len(offsets) != len(keys) + 1 or int(offsets[-1]) != len(blob):
@@ -141,6 +142,10 @@ class ContactIndex:
         self._keys = keys
         self._offsets = offsets
         self._blob = blob
+        # Views of the same memory: an element of a memoryview is a Python int, read
+        # several times faster than a numpy scalar (the lookup reads a few per request).
+        self._key_at = keys.data
+        self._offset_at = offsets.data
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -153,10 +158,11 @@ class ContactIndex:
     def row(self, contact_id: str) -> int:
         """The row of ``contact_id``, or -1 when the snapshot does not know it."""
         encoded = contact_id.encode()
-        return self._row(encoded, index_key(encoded), int(self._keys.searchsorted(index_key(encoded))))
+        key = index_key(encoded)
+        return self._row(encoded, key, int(self._keys.searchsorted(key)))
 
     def _row(self, encoded: bytes, key: int, position: int) -> int:
-        keys, offsets, blob = self._keys, self._offsets, self._blob
+        keys, offsets, blob = self._key_at, self._offset_at, self._blob
         while position < len(keys) and keys[position] == key:
             if blob[offsets[position] : offsets[position + 1]] == encoded:
                 return position
@@ -203,6 +209,10 @@ _SENTINEL_ID = "\x00contact"
 _SENTINEL_BUCKET = 987_654_321
 
 
+def _view(column: npt.NDArray[Any] | None) -> memoryview:
+    return (np.zeros(0, dtype=np.uint8) if column is None else column).data
+
+
 def _time_of(microseconds: int) -> datetime:
     return _EPOCH + timedelta(microseconds=microseconds)
 
@@ -241,7 +251,8 @@ class ServedExperiment:
     """
 
     __slots__ = (
-        "_columns", "_index", "_templates", "_unknown", "arm_names", "counts", "evaluated_at", "experiment",
+        "_arm_at", "_assigned_at", "_at_us_at", "_bucket_at", "_columns", "_index", "_reason_at", "_templates",
+        "_unknown", "arm_names", "counts", "evaluated_at", "experiment",
         "holdout_arms", "known_contacts", "problem", "reason_names", "snapshot_at", "source", "state",
     )
 
@@ -277,9 +288,17 @@ class ServedExperiment:
         """Reason of code ``i + 1``."""
         self._index = index
         self._columns = columns
+        # Views of the columns' memory, read one element per answer (a Python int or bool
+        # per element, faster than numpy scalars).
+        self._reason_at = _view(None if columns is None else columns.reason)
+        self._arm_at = _view(None if columns is None else columns.arm)
+        self._assigned_at = _view(None if columns is None else columns.assigned)
+        self._bucket_at = _view(None if columns is None else columns.bucket)
+        self._at_us_at = _view(None if columns is None else columns.assigned_at_us)
         self.known_contacts = 0 if columns is None else int(np.count_nonzero(columns.reason != NOT_CANDIDATE))
         """Contacts the snapshot evaluated for this experiment."""
-        self._templates: dict[tuple[int, int, bool], tuple[str, str, str, str]] = {}
+        self._templates: dict[tuple[int, int, int], tuple[str, str, str, str]] = {}
+        """Answer templates per (reason code, arm code, assigned), made when first needed."""
         self._unknown = self._template(self._not_in_audience(_SENTINEL_ID, _SENTINEL_BUCKET))
 
     @property
@@ -336,14 +355,12 @@ class ServedExperiment:
         )
 
     def _answer(self, contact_id: str, row: int) -> str:
-        columns = self._columns
-        reason_code = NOT_CANDIDATE if row < 0 or columns is None else int(columns.reason[row])
+        reason_code = NOT_CANDIDATE if row < 0 or self._columns is None else self._reason_at[row]
         if reason_code == NOT_CANDIDATE:
             head, middle, at, tail = self._unknown
             bucket_value = bucket(self.experiment.effective_salt, contact_id)
-            return f"{head}{json.dumps(contact_id, ensure_ascii=False)}{middle}{bucket_value}{at}null{tail}"
-        assert columns is not None
-        key = (reason_code, int(columns.arm[row]), bool(columns.assigned[row]))
+            return f"{head}{encode_basestring(contact_id)}{middle}{bucket_value}{at}null{tail}"
+        key = (reason_code, self._arm_at[row], self._assigned_at[row])
         template = self._templates.get(key)
         if template is None:
             status = self._status(_SENTINEL_ID, row)
@@ -352,9 +369,9 @@ class ServedExperiment:
                 replace(status, bucket=_SENTINEL_BUCKET, assigned_at=None)
             )
         head, middle, at, tail = template
-        at_us = int(columns.assigned_at_us[row])
+        at_us = self._at_us_at[row]
         at_text = "null" if at_us == NO_TIME else _time_text(at_us)
-        return f"{head}{json.dumps(contact_id, ensure_ascii=False)}{middle}{int(columns.bucket[row])}{at}{at_text}{tail}"
+        return f"{head}{encode_basestring(contact_id)}{middle}{self._bucket_at[row]}{at}{at_text}{tail}"
 
     def answer(self, contact_id: str) -> str:
         """JSON answer for ``contact_id``; an id the snapshot does not know is ``not_in_audience``.
