@@ -14,6 +14,9 @@ import pyarrow as pa
 import pytest
 
 from api_world import ApiWorld, make_world
+from experiments import two_arm_toml
+from threadlift.api.security import new_api_key
+from threadlift.api.settings import ApiSettings
 from threadlift.api.snapshot import (
     ContactIndex,
     Snapshot,
@@ -22,7 +25,9 @@ from threadlift.api.snapshot import (
     index_key,
     load_snapshot,
 )
+from threadlift.core.bucketing import bucket
 from threadlift.engines.sqlfiles import sql_text
+from threadlift.workspace import Workspace
 
 MAIN = "wa-reactivation-2026-09"
 THIRD = "wa-reactivation-copy"
@@ -128,3 +133,19 @@ def test_a_worker_holds_at_most_64_bytes_per_contact_and_experiment(snapshot_fil
     assert traced - snapshot.nbytes < 0.05 * traced
     per_pair = traced / (contacts * len(evaluated))
     assert per_pair <= BYTES_PER_CONTACT_EXPERIMENT, f"{per_pair:.1f} bytes per (contact, experiment)"
+
+
+def test_a_workspace_without_contacts_is_served_from_buckets_alone(tmp_path: Path) -> None:
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    (experiments / "empty.toml").write_text(two_arm_toml("empty"), encoding="utf-8")
+    Workspace.create(tmp_path / "ws.duckdb").close()
+    _, line = new_api_key("crm", ["read"])
+    settings = ApiSettings(experiments_dir=experiments, workspace=tmp_path / "ws.duckdb", keys=line)
+    snapshot = load_snapshot(build_snapshot(settings))
+    served = snapshot.experiments["empty"]
+    assert (len(snapshot.contacts), served.known_contacts, served.state) == (0, 0, "ok")
+    status = served.status_of("anyone")
+    assert (status.reason, status.bucket, status.evaluated_at) == ("not_in_audience", bucket("empty", "anyone"), served.evaluated_at)
+    assert served.evaluated_at is not None
+    assert served.answers(["anyone"]) == [answer_text(status, served.holdout_arms, served.snapshot_at)]
