@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import gc
 import random
 import string
@@ -15,6 +16,7 @@ import pytest
 
 from api_world import ApiWorld, make_world
 from experiments import two_arm_toml
+from threadlift.api import snapshot as snapshot_module
 from threadlift.api.security import new_api_key
 from threadlift.api.settings import ApiSettings
 from threadlift.api.snapshot import (
@@ -67,6 +69,11 @@ def test_the_index_key_is_the_one_duckdb_orders_the_contacts_by() -> None:
     assert keys == sorted(keys)
     assert all(key == index_key(contact_id.encode()) for _, key, contact_id in rows)
     assert all(0 <= key < 2**60 for key in keys)
+
+
+def test_the_docstring_examples_hold() -> None:
+    failures, tried = doctest.testmod(snapshot_module)
+    assert (failures, tried > 0) == (0, True)
 
 
 def test_ids_sharing_a_key_are_told_apart_by_their_text() -> None:

@@ -120,7 +120,7 @@ def index_key(encoded_id: bytes) -> int:
 
     Examples:
         >>> index_key("cus_1".encode())
-        1039521342961537785
+        142480238492167984
     """
     return int.from_bytes(hashlib.md5(encoded_id, usedforsecurity=False).digest()[:8], "big") >> 4
 
@@ -235,10 +235,6 @@ def answer_text(status: ContactStatus, holdout_arms: frozenset[str], snapshot_at
     return json.dumps(
         assignment_body(status, holdout_arms, snapshot_at), ensure_ascii=False, separators=(",", ":")
     )
-
-
-def _parse_utc(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text.removesuffix("Z"))
 
 
 class ServedExperiment:
