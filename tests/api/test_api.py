@@ -22,6 +22,7 @@ from api_world import ApiWorld, make_world
 from tables import state_verdicts
 from threadlift.api.app import create_app
 from threadlift.api.exposures import ExposureLog, import_exposures
+from threadlift.api.models import assignment_body
 from threadlift.api.security import KeyRing, hash_secret, load_keys, new_api_key, parse_keys
 from threadlift.api.snapshot import SnapshotService, build_snapshot, load_snapshot
 from threadlift.assign.assignment import assign_experiment, eligibility_snapshot
@@ -173,6 +174,26 @@ def test_errors_have_one_canonical_body(
     assert world.write_key not in str(body)
 
 
+def test_the_single_lookup_accepts_exactly_what_its_openapi_parameters_accept(client: TestClient, world: ApiWorld) -> None:
+    """The lookup route's own handler (app.LookupRoute) and FastAPI's validation agree at the limits."""
+    spec = client.get("/openapi.json").json()
+    parameters = spec["paths"]["/v1/experiments/{experiment_id}/assignments/{contact_id}"]["get"]["parameters"]
+    assert {p["name"]: (p["schema"]["minLength"], p["schema"]["maxLength"]) for p in parameters} == {
+        "experiment_id": (1, 256),
+        "contact_id": (1, 256),
+    }
+    longest = "é" * 256
+    ok = client.get(f"/v1/experiments/{MAIN}/assignments/{quote(longest)}", headers=world.headers())
+    assert ok.status_code == 200
+    assert (ok.json()["contact_id"], ok.json()["bucket"]) == (longest, bucket(MAIN, longest))
+    too_long = client.get(f"/v1/experiments/{MAIN}/assignments/{quote(longest + 'é')}", headers=world.headers())
+    assert "contact_id" in _assert_error(too_long, 422)["error"]
+    experiment = client.get(f"/v1/experiments/{'x' * 257}/assignments/c", headers=world.headers())
+    assert "experiment_id" in _assert_error(experiment, 422)["error"]
+    _assert_error(client.post(f"/v1/experiments/{MAIN}/assignments/c", headers=world.headers()), 405)
+    _assert_error(client.get(f"/v1/experiments/{MAIN}/assignments/c"), 401)
+
+
 def test_request_body_size_is_limited(world: ApiWorld) -> None:
     app = create_app(world.settings(max_body_bytes=10_000))
     with TestClient(app) as small:
@@ -237,7 +258,20 @@ def test_api_and_threadlift_assign_agree_on_100k_random_ids(tmp_path: Path) -> N
             assert len(answers) == len(ids)
             return answers
 
+        def assert_answers_are_eligibility_snapshot(answers: dict[str, dict[str, dict[str, object]]]) -> None:
+            """Every field of every answer is what eligibility_snapshot gives at the snapshot's time."""
+            for experiment_id, experiment in experiments.items():
+                (snapshot_at,) = {str(a["snapshot_at"]) for a in answers[experiment_id].values()}
+                holdouts = frozenset(arm.name for arm in experiment.arms if arm.holdout)
+                at = datetime.fromisoformat(snapshot_at.removesuffix("Z"))
+                with Workspace.open(world.workspace, read_only=True) as ws:
+                    direct = eligibility_snapshot(ws, experiment, ids, now=at)
+                assert len(direct) == len(ids)
+                for status in direct:
+                    assert answers[experiment_id][status.contact_id] == assignment_body(status, holdouts, snapshot_at)
+
         before = {experiment_id: through_api(experiment_id) for experiment_id in experiments}
+        assert_answers_are_eligibility_snapshot(before)
         for contact_id in rng.sample(ids, 1_000):  # the single-contact face gives the same answers
             single = api.get(f"/v1/experiments/{MAIN}/assignments/{quote(contact_id, safe='')}", headers=world.headers())
             assert single.json() == before[MAIN][contact_id]
@@ -282,6 +316,7 @@ def test_api_and_threadlift_assign_agree_on_100k_random_ids(tmp_path: Path) -> N
             assert time.monotonic() < deadline
             time.sleep(0.05)
         after = {experiment_id: through_api(experiment_id) for experiment_id in experiments}
+        assert_answers_are_eligibility_snapshot(after)
         for experiment_id in experiments:
             for contact_id, answer in after[experiment_id].items():
                 previous = before[experiment_id][contact_id]

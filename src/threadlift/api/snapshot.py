@@ -17,33 +17,42 @@ exclusive ``flock`` on ``<state_dir>/builder.lock``):
    the experiment's assigned contacts and its audience (:func:`threadlift.assign.assignment.candidate_ids`).
    Any other id is ``not_in_audience`` by the first rule of that SQL, so it is answered
    from its bucket alone.
-3. The results and the experiment files' text are written to a new DuckDB file, which
-   replaces ``<state_dir>/snapshot.duckdb`` by an atomic rename.
+3. The results are written as small codes (reason, arm, assigned, bucket, assigned_at)
+   with every contact id stored once, and the experiment files' text, to a new DuckDB
+   file, which replaces ``<state_dir>/snapshot.duckdb`` by an atomic rename.
 
 Every worker (:class:`SnapshotService`) checks the file every ``refresh_seconds``, opens a
 new one read-only, loads it into memory and swaps it in: a request sees one whole
-snapshot, old or new, never a mixture. The builder rebuilds when the workspace (or its
-WAL) or the experiment files change and have then stayed unchanged for one tick, and at
-least every ``max_snapshot_age_seconds`` so time-dependent rules (feedback windows) move on.
+snapshot, old or new, never a mixture. In memory a snapshot is a :class:`ContactIndex`
+(every id once, sorted by a 60-bit hash, searched by bisection) and per experiment one
+numpy column per field (:class:`EligibilityColumns`): 13 bytes per (contact, experiment)
+plus 16 bytes and the id per contact. Answers are built per request from templates cut
+out of :func:`answer_text`. The builder rebuilds when the workspace (or its WAL) or the
+experiment files change and have then stayed unchanged for one tick, and at least every
+``max_snapshot_age_seconds`` so time-dependent rules (feedback windows) move on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring  # what json.dumps(text, ensure_ascii=False) calls
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from threadlift.assign.assignment import ContactStatus, candidate_ids, eligibility_snapshot
@@ -61,7 +70,7 @@ logger = logging.getLogger("threadlift.api")
 
 SNAPSHOT_NAME = "snapshot.duckdb"
 LOCK_NAME = "builder.lock"
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 
 EVALUATION_TABLES = (
     "contacts",
@@ -92,8 +101,133 @@ class ExperimentFile:
     problem: str | None
 
 
+NO_TIME = -(2**63)
+"""``assigned_at`` of a contact that has none, in the int64 microsecond column."""
+
+NOT_CANDIDATE = 255
+"""Reason code of a contact row the experiment did not evaluate (another experiment's
+candidate): it is answered as an id the snapshot does not know."""
+
+_MAX_CODES = 254
+"""Distinct arms (or reasons) one experiment may have: codes 1–254 (0 is none)."""
+
+
+def index_key(encoded_id: bytes) -> int:
+    """The contact index's key of a UTF-8 contact id: the first 15 hex digits of its md5.
+
+    ``sql/api/snapshot.sql#contacts`` orders the snapshot's contacts by the same value
+    computed in DuckDB; a test checks the two equal.
+
+    Examples:
+        >>> index_key("cus_1".encode())
+        142480238492167984
+    """
+    return int.from_bytes(hashlib.md5(encoded_id, usedforsecurity=False).digest()[:8], "big") >> 4
+
+
+class ContactIndex:
+    """The contact ids of one snapshot, stored once for all its experiments.
+
+    Rows are sorted by :func:`index_key`; ids are one UTF-8 ``bytes`` with their offsets.
+    So a contact costs 16 bytes plus its id, however many experiments evaluate it, and
+    finding its row is a binary search of the keys and a comparison of the ids that share
+    the key (distinct ids with one 60-bit key are possible, only improbable).
+    """
+
+    __slots__ = ("_blob", "_key_at", "_keys", "_offset_at", "_offsets")
+
+    def __init__(self, keys: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64], blob: bytes) -> None:
+        if len(offsets) != len(keys) + 1 or int(offsets[-1]) != len(blob):
+            raise WorkspaceError("API snapshot: contact index offsets do not match its ids")
+        self._keys = keys
+        self._offsets = offsets
+        self._blob = blob
+        # Views of the same memory: an element of a memoryview is a Python int, read
+        # several times faster than a numpy scalar (the lookup reads a few per request).
+        self._key_at = keys.data
+        self._offset_at = offsets.data
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the keys, offsets and ids."""
+        return int(self._keys.nbytes + self._offsets.nbytes) + len(self._blob)
+
+    def row(self, contact_id: str) -> int:
+        """The row of ``contact_id``, or -1 when the snapshot does not know it."""
+        encoded = contact_id.encode()
+        key = index_key(encoded)
+        return self._row(encoded, key, int(self._keys.searchsorted(key)))
+
+    def _row(self, encoded: bytes, key: int, position: int) -> int:
+        keys, offsets, blob = self._key_at, self._offset_at, self._blob
+        while position < len(keys) and keys[position] == key:
+            if blob[offsets[position] : offsets[position + 1]] == encoded:
+                return position
+            position += 1
+        return -1
+
+    def rows(self, contact_ids: Sequence[str]) -> list[int]:
+        """:meth:`row` of each id (one vectorised search for all)."""
+        encoded = [contact_id.encode() for contact_id in contact_ids]
+        keys = [index_key(e) for e in encoded]
+        positions = self._keys.searchsorted(np.array(keys, dtype=np.int64)).tolist()
+        return [self._row(e, k, p) for e, k, p in zip(encoded, keys, positions, strict=True)]
+
+    def contact_id(self, row: int) -> str:
+        """The id of ``row``."""
+        return self._blob[self._offsets[row] : self._offsets[row + 1]].decode()
+
+
+@dataclass(frozen=True)
+class EligibilityColumns:
+    """One experiment's evaluated contacts, one small column per field, aligned with the
+    snapshot's :class:`ContactIndex` (row i of each column is row i of the index).
+
+    ``reason`` and ``arm`` are codes into :attr:`ServedExperiment.reason_names` and
+    :attr:`ServedExperiment.arm_names`, shifted by one (0 is none); ``reason`` is
+    :data:`NOT_CANDIDATE` on rows the experiment did not evaluate. ``assigned_at_us`` is
+    microseconds since 1970 (UTC), :data:`NO_TIME` when there is none.
+    """
+
+    reason: npt.NDArray[np.uint8]
+    arm: npt.NDArray[np.uint8]
+    assigned: npt.NDArray[np.bool_]
+    bucket: npt.NDArray[np.uint16]
+    assigned_at_us: npt.NDArray[np.int64]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the columns."""
+        return sum(int(column.nbytes) for column in (self.reason, self.arm, self.assigned, self.bucket, self.assigned_at_us))
+
+
+_EPOCH = datetime(1970, 1, 1)
 _SENTINEL_ID = "\x00contact"
 _SENTINEL_BUCKET = 987_654_321
+
+
+def _view(column: npt.NDArray[Any] | None) -> memoryview:
+    return (np.zeros(0, dtype=np.uint8) if column is None else column).data
+
+
+def _time_of(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=microseconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(microseconds: int) -> str:
+    # A snapshot holds few distinct assignment times (one per assign run), so they are cached.
+    return json.dumps(utc_text(_time_of(microseconds)))
+
+
+def _split_once(text: str, marker: str) -> tuple[str, str]:
+    if text.count(marker) != 1:
+        raise ThreadliftError(f"answer template {text!r} does not hold {marker!r} exactly once")
+    head, tail = text.split(marker)
+    return head, tail
 
 
 def answer_text(status: ContactStatus, holdout_arms: frozenset[str], snapshot_at: str) -> str:
@@ -103,18 +237,20 @@ def answer_text(status: ContactStatus, holdout_arms: frozenset[str], snapshot_at
     )
 
 
-def _parse_utc(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text.removesuffix("Z"))
-
-
 class ServedExperiment:
-    """An experiment as one snapshot serves it, with every known contact's answer pre-serialised.
+    """An experiment as one snapshot serves it: compact columns, answers built per request.
 
-    Answers are kept as JSON text, so a lookup is a dictionary access and a batch is a
-    join: no per-request object building or serialisation of known contacts.
+    An answer is :func:`answer_text` of the contact's :class:`ContactStatus`, built from a
+    template per (reason, arm, assigned) combination, itself cut out of
+    :func:`answer_text`'s output, so the two cannot drift apart; only the id, the bucket
+    and ``assigned_at`` are filled in per request.
     """
 
-    __slots__ = ("_unknown", "answers", "counts", "evaluated_at", "experiment", "holdout_arms", "problem", "snapshot_at", "source", "state")
+    __slots__ = (
+        "_arm_at", "_assigned_at", "_at_us_at", "_bucket_at", "_columns", "_index", "_reason_at", "_templates",
+        "_unknown", "arm_names", "counts", "evaluated_at", "experiment",
+        "holdout_arms", "known_contacts", "problem", "reason_names", "snapshot_at", "source", "state",
+    )
 
     def __init__(
         self,
@@ -122,7 +258,10 @@ class ServedExperiment:
         source: str,
         state: ExperimentState,
         problem: str | None,
-        answers: Mapping[str, str],
+        index: ContactIndex,
+        columns: EligibilityColumns | None,
+        arm_names: tuple[str, ...],
+        reason_names: tuple[str, ...],
         counts: Mapping[str, int],
         built_at: datetime,
         evaluated_at: datetime | None,
@@ -139,12 +278,29 @@ class ServedExperiment:
         self.snapshot_at = utc_text(built_at)
         self.counts = {arm.name: 0 for arm in experiment.arms} | dict(counts)
         """Eligible (assigned or assignable) known contacts per arm."""
-        self.answers = answers
-        """JSON answer (:func:`answer_text`) of every candidate contact the snapshot evaluated."""
-        template = answer_text(self._not_in_audience(_SENTINEL_ID, _SENTINEL_BUCKET), self.holdout_arms, self.snapshot_at)
-        head, rest = template.split(json.dumps(_SENTINEL_ID), 1)
-        middle, tail = rest.split(str(_SENTINEL_BUCKET), 1)
-        self._unknown = (head, middle, tail)
+        self.arm_names = arm_names
+        """Arm of code ``i + 1``."""
+        self.reason_names = reason_names
+        """Reason of code ``i + 1``."""
+        self._index = index
+        self._columns = columns
+        # Views of the columns' memory, read one element per answer (a Python int or bool
+        # per element, faster than numpy scalars).
+        self._reason_at = _view(None if columns is None else columns.reason)
+        self._arm_at = _view(None if columns is None else columns.arm)
+        self._assigned_at = _view(None if columns is None else columns.assigned)
+        self._bucket_at = _view(None if columns is None else columns.bucket)
+        self._at_us_at = _view(None if columns is None else columns.assigned_at_us)
+        self.known_contacts = 0 if columns is None else int(np.count_nonzero(columns.reason != NOT_CANDIDATE))
+        """Contacts the snapshot evaluated for this experiment."""
+        self._templates: dict[tuple[int, int, int], tuple[str, str, str, str]] = {}
+        """Answer templates per (reason code, arm code, assigned), made when first needed."""
+        self._unknown = self._template(self._not_in_audience(_SENTINEL_ID, _SENTINEL_BUCKET))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of this experiment's columns (the contact index is shared, not counted)."""
+        return 0 if self._columns is None else self._columns.nbytes
 
     def _not_in_audience(self, contact_id: str, bucket_value: int) -> ContactStatus:
         return ContactStatus(
@@ -160,6 +316,59 @@ class ServedExperiment:
             evaluated_at=self.evaluated_at,
         )
 
+    def _template(self, status: ContactStatus) -> tuple[str, str, str, str]:
+        """``answer_text(status)`` cut around its id, bucket and ``assigned_at`` (which must be null)."""
+        text = answer_text(status, self.holdout_arms, self.snapshot_at)
+        head, rest = _split_once(text, json.dumps(_SENTINEL_ID))
+        middle, rest = _split_once(rest, str(_SENTINEL_BUCKET))
+        at_marker = '"assigned_at":null'
+        before_at, tail = _split_once(rest, at_marker)
+        return head, middle, before_at + at_marker.removesuffix("null"), tail
+
+    def _status(self, contact_id: str, row: int) -> ContactStatus | None:
+        """The status of ``row`` (``None`` when the experiment did not evaluate it)."""
+        columns = self._columns
+        if row < 0 or columns is None:
+            return None
+        reason_code = int(columns.reason[row])
+        if reason_code == NOT_CANDIDATE:
+            return None
+        arm_code = int(columns.arm[row])
+        reason = self.reason_names[reason_code - 1] if reason_code else None
+        arm = self.arm_names[arm_code - 1] if arm_code else None
+        at = int(columns.assigned_at_us[row])
+        return ContactStatus(
+            experiment_id=self.experiment.id,
+            contact_id=contact_id,
+            bucket=int(columns.bucket[row]),
+            assigned=bool(columns.assigned[row]),
+            eligible=reason is None,
+            reason=reason,
+            arm=arm,
+            holdout=(arm in self.holdout_arms) if arm is not None else None,
+            assigned_at=None if at == NO_TIME else _time_of(at),
+            evaluated_at=self.evaluated_at,
+        )
+
+    def _answer(self, contact_id: str, row: int) -> str:
+        reason_code = NOT_CANDIDATE if row < 0 or self._columns is None else self._reason_at[row]
+        if reason_code == NOT_CANDIDATE:
+            head, middle, at, tail = self._unknown
+            bucket_value = bucket(self.experiment.effective_salt, contact_id)
+            return f"{head}{encode_basestring(contact_id)}{middle}{bucket_value}{at}null{tail}"
+        key = (reason_code, self._arm_at[row], self._assigned_at[row])
+        template = self._templates.get(key)
+        if template is None:
+            status = self._status(_SENTINEL_ID, row)
+            assert status is not None
+            template = self._templates[key] = self._template(
+                replace(status, bucket=_SENTINEL_BUCKET, assigned_at=None)
+            )
+        head, middle, at, tail = template
+        at_us = self._at_us_at[row]
+        at_text = "null" if at_us == NO_TIME else _time_text(at_us)
+        return f"{head}{encode_basestring(contact_id)}{middle}{self._bucket_at[row]}{at}{at_text}{tail}"
+
     def answer(self, contact_id: str) -> str:
         """JSON answer for ``contact_id``; an id the snapshot does not know is ``not_in_audience``.
 
@@ -167,29 +376,18 @@ class ServedExperiment:
         audience returns is a candidate, so an unknown id fails that rule whatever else
         is true of it; its bucket is still given.)
         """
-        found = self.answers.get(contact_id)
-        if found is not None:
-            return found
-        head, middle, tail = self._unknown
-        salt = self.experiment.effective_salt
-        return f"{head}{json.dumps(contact_id, ensure_ascii=False)}{middle}{bucket(salt, contact_id)}{tail}"
+        return self._answer(contact_id, self._index.row(contact_id))
+
+    def answers(self, contact_ids: Sequence[str]) -> list[str]:
+        """:meth:`answer` of each id, the index searched once for all."""
+        return [self._answer(c, row) for c, row in zip(contact_ids, self._index.rows(contact_ids), strict=True)]
 
     def status_of(self, contact_id: str) -> ContactStatus:
-        """The contact's status as a domain object (parsed back from its answer)."""
-        body = json.loads(self.answer(contact_id))
-        assigned_at = body["assigned_at"]
-        return ContactStatus(
-            experiment_id=body["experiment_id"],
-            contact_id=body["contact_id"],
-            bucket=body["bucket"],
-            assigned=body["assigned"],
-            eligible=body["eligible"],
-            reason=body["reason"],
-            arm=body["arm"],
-            holdout=body["holdout"],
-            assigned_at=_parse_utc(assigned_at),
-            evaluated_at=_parse_utc(body["evaluated_at"]),
-        )
+        """The contact's status as a domain object (read from the columns)."""
+        status = self._status(contact_id, self._index.row(contact_id))
+        if status is None:
+            return self._not_in_audience(contact_id, bucket(self.experiment.effective_salt, contact_id))
+        return status
 
 
 @dataclass(frozen=True)
@@ -205,6 +403,13 @@ class Snapshot:
     """Experiment files that could not be served, and why."""
     file_id: tuple[int, int]
     """``(inode, mtime_ns)`` of the file it was loaded from."""
+    contacts: ContactIndex
+    """Every contact id some experiment evaluated, shared by all experiments' columns."""
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the contact index and every experiment's columns."""
+        return self.contacts.nbytes + sum(served.nbytes for served in self.experiments.values())
 
 
 def snapshot_path(settings: ApiSettings) -> Path:
@@ -344,6 +549,56 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _encode(
+    experiment: Experiment, statuses: list[ContactStatus], evaluated_at: datetime | None
+) -> tuple[dict[str, list[object]], tuple[str, ...], tuple[str, ...]]:
+    """``statuses`` as the snapshot file's candidate rows (codes), with the arm and reason names.
+
+    The columns keep every field of a status but those :class:`ServedExperiment`
+    recomputes the way :func:`~threadlift.assign.eligibility_snapshot` computes them
+    (``eligible``, ``holdout``) or holds once (``evaluated_at``); a status where they
+    disagree would not come back whole, so it stops the build.
+    """
+    holdouts = {arm.name for arm in experiment.arms if arm.holdout}
+    arms: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    rows: dict[str, list[object]] = {
+        name: [] for name in ("experiment_id", "contact_id", "reason", "arm", "assigned", "bucket", "assigned_at")
+    }
+    for status in statuses:
+        if (
+            status.eligible != (status.reason is None)
+            or status.holdout != ((status.arm in holdouts) if status.arm is not None else None)
+            or status.evaluated_at != evaluated_at
+        ):
+            raise ThreadliftError(f"API snapshot: the status of {status.contact_id!r} in {experiment.id} is not consistent: {status}")
+        reason = 0 if status.reason is None else reasons.setdefault(status.reason, len(reasons) + 1)
+        arm = 0 if status.arm is None else arms.setdefault(status.arm, len(arms) + 1)
+        rows["experiment_id"].append(experiment.id)
+        rows["contact_id"].append(status.contact_id)
+        rows["reason"].append(reason)
+        rows["arm"].append(arm)
+        rows["assigned"].append(status.assigned)
+        rows["bucket"].append(status.bucket)
+        rows["assigned_at"].append(status.assigned_at)
+    if len(arms) > _MAX_CODES or len(reasons) > _MAX_CODES:
+        raise ThreadliftError(f"API snapshot: {experiment.id} has more than {_MAX_CODES} arms or reasons")
+    return rows, tuple(arms), tuple(reasons)
+
+
+_CANDIDATE_SCHEMA = pa.schema(
+    [
+        ("experiment_id", pa.string()), ("contact_id", pa.string()), ("reason", pa.uint8()),
+        ("arm", pa.uint8()), ("assigned", pa.bool_()), ("bucket", pa.uint16()),
+        ("assigned_at", pa.timestamp("us")),
+    ]
+)
+
+Catalogue = list[tuple[str | None, str, str, str, str | None, datetime | None, list[str], list[str]]]
+"""The snapshot file's experiments rows: id, source, TOML text, state, problem,
+evaluated_at, arm names, reason names."""
+
+
 def build_snapshot(settings: ApiSettings, *, now: datetime | None = None) -> Path:
     """Build a snapshot from the workspace and experiment files; replace the current one atomically.
 
@@ -363,57 +618,35 @@ def build_snapshot(settings: ApiSettings, *, now: datetime | None = None) -> Pat
     at = (now.astimezone(UTC).replace(tzinfo=None) if now and now.tzinfo else now) or datetime.now(
         UTC
     ).replace(tzinfo=None)
-    snapshot_at = utc_text(at)
     files = read_experiment_files(settings.experiments_dir)
     experiments = [f.experiment for f in files if f.experiment is not None]
     memory = copy_workspace(settings.workspace, _audience_tables(experiments))
     lock_down(memory.con)  # the experiment files' SQL reads the copy, and nothing else
-    rows: dict[str, list[object]] = {
-        name: []
-        for name in (
-            "experiment_id", "contact_id", "bucket", "assigned", "eligible", "reason", "arm",
-            "holdout", "assigned_at", "evaluated_at", "answer",
-        )
-    }
-    catalogue: list[tuple[str | None, str, str, str, str | None, datetime | None]] = []
+    batches: list[pa.RecordBatch] = []
+    catalogue: Catalogue = []
     try:
         for entry in files:
             if entry.experiment is None:
-                catalogue.append((None, entry.path.name, "", "error", entry.problem, None))
+                catalogue.append((None, entry.path.name, "", "error", entry.problem, None, [], []))
                 continue
             state, problem, evaluated_at, statuses = _evaluate(memory, entry, entry.experiment, at)
-            catalogue.append((entry.experiment.id, entry.path.name, entry.text, state, problem, evaluated_at))
-            holdouts = frozenset(arm.name for arm in entry.experiment.arms if arm.holdout)
-            for status in statuses:
-                rows["answer"].append(answer_text(status, holdouts, snapshot_at))
-                rows["experiment_id"].append(status.experiment_id)
-                rows["contact_id"].append(status.contact_id)
-                rows["bucket"].append(status.bucket)
-                rows["assigned"].append(status.assigned)
-                rows["eligible"].append(status.eligible)
-                rows["reason"].append(status.reason)
-                rows["arm"].append(status.arm)
-                rows["holdout"].append(status.holdout)
-                rows["assigned_at"].append(status.assigned_at)
-                rows["evaluated_at"].append(status.evaluated_at)
+            rows, arm_names, reason_names = _encode(entry.experiment, statuses, evaluated_at)
+            del statuses
+            batches.append(pa.RecordBatch.from_pydict(rows, schema=_CANDIDATE_SCHEMA))
+            catalogue.append(
+                (entry.experiment.id, entry.path.name, entry.text, state, problem, evaluated_at,
+                 list(arm_names), list(reason_names))
+            )
     finally:
         memory.close()
-    schema = pa.schema(
-        [
-            ("experiment_id", pa.string()), ("contact_id", pa.string()), ("bucket", pa.int32()),
-            ("assigned", pa.bool_()), ("eligible", pa.bool_()), ("reason", pa.string()),
-            ("arm", pa.string()), ("holdout", pa.bool_()), ("assigned_at", pa.timestamp("us")),
-            ("evaluated_at", pa.timestamp("us")), ("answer", pa.string()),
-        ]
-    )
-    table = pa.table(rows, schema=schema)
-    return _write(settings, table, catalogue, fingerprint, at)
+    candidates = pa.Table.from_batches(batches, schema=_CANDIDATE_SCHEMA)
+    return _write(settings, candidates, catalogue, fingerprint, at)
 
 
 def _write(
     settings: ApiSettings,
-    eligibility: pa.Table,
-    catalogue: list[tuple[str | None, str, str, str, str | None, datetime | None]],
+    candidates: pa.Table,
+    catalogue: Catalogue,
     fingerprint: str,
     built_at: datetime,
 ) -> Path:
@@ -439,13 +672,15 @@ def _write(
             )
             con.execute(
                 "CREATE TABLE experiments (experiment_id VARCHAR, source VARCHAR, toml VARCHAR, "
-                "state VARCHAR, problem VARCHAR, evaluated_at TIMESTAMP)"
+                "state VARCHAR, problem VARCHAR, evaluated_at TIMESTAMP, arm_names VARCHAR[], "
+                "reason_names VARCHAR[])"
             )
             if catalogue:
-                con.executemany("INSERT INTO experiments VALUES ($1, $2, $3, $4, $5, $6)", catalogue)
-            con.register("eligibility_rows", eligibility)
-            con.execute("CREATE TABLE eligibility AS SELECT * FROM eligibility_rows")
-            con.unregister("eligibility_rows")
+                con.executemany("INSERT INTO experiments VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", catalogue)
+            con.register("candidates", candidates)
+            con.execute(sql_text("api/snapshot#contacts"))
+            con.execute(sql_text("api/snapshot#eligibility"))
+            con.unregister("candidates")
         finally:
             con.close()
         os.chmod(temporary, 0o600)
@@ -458,6 +693,44 @@ def _write(
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     return target
+
+
+def _owned(values: npt.NDArray[Any], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A copy of ``values`` as ``dtype`` in memory numpy owns (not an Arrow or DuckDB buffer)."""
+    return np.array(values, dtype=dtype, copy=True)
+
+
+def _load_index(con: duckdb.DuckDBPyConnection) -> ContactIndex:
+    table = con.sql(sql_text("api/snapshot#contact_index")).to_arrow_table()
+    keys = _owned(table.column("index_key").to_numpy(), np.int64)
+    ids = table.column("contact_id").combine_chunks().cast(pa.large_string())
+    del table
+    _, offsets_buffer, data_buffer = ids.buffers()
+    assert offsets_buffer is not None
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64, count=len(ids) + 1, offset=ids.offset * 8)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    blob = b"" if data_buffer is None else data_buffer.to_pybytes()[start:stop]
+    return ContactIndex(keys, _owned(offsets - start, np.int64), blob)
+
+
+def _load_columns(con: duckdb.DuckDBPyConnection, experiment_id: str, rows: int) -> EligibilityColumns:
+    found = con.execute(
+        sql_text("api/snapshot#columns"), {"experiment_id": experiment_id, "no_time": NO_TIME}
+    ).fetchnumpy()
+    at = np.asarray(found["row"], dtype=np.int64)
+    columns = EligibilityColumns(
+        reason=np.full(rows, NOT_CANDIDATE, dtype=np.uint8),
+        arm=np.zeros(rows, dtype=np.uint8),
+        assigned=np.zeros(rows, dtype=np.bool_),
+        bucket=np.zeros(rows, dtype=np.uint16),
+        assigned_at_us=np.full(rows, NO_TIME, dtype=np.int64),
+    )
+    columns.reason[at] = found["reason"]
+    columns.arm[at] = found["arm"]
+    columns.assigned[at] = found["assigned"]
+    columns.bucket[at] = found["bucket"]
+    columns.assigned_at_us[at] = found["assigned_at_us"]
+    return columns
 
 
 def load_snapshot(path: Path) -> Snapshot:
@@ -476,22 +749,27 @@ def load_snapshot(path: Path) -> Snapshot:
         if meta.get("format") != FORMAT_VERSION:
             raise WorkspaceError(f"API snapshot {path} has format {meta.get('format')}, expected {FORMAT_VERSION}")
         built_at = datetime.fromisoformat(meta["built_at"])
+        index = _load_index(con)
         served: dict[str, ServedExperiment] = {}
         problems: list[str] = []
-        for experiment_id, source, text, state, problem, evaluated_at in con.execute(
-            "SELECT experiment_id, source, toml, state, problem, evaluated_at FROM experiments "
-            "ORDER BY source"
+        for experiment_id, source, text, state, problem, evaluated_at, arm_names, reason_names in con.execute(
+            "SELECT experiment_id, source, toml, state, problem, evaluated_at, arm_names, reason_names "
+            "FROM experiments ORDER BY source"
         ).fetchall():
             if problem:
                 problems.append(str(problem))
             if experiment_id is None:
                 continue
             experiment = parse_experiment(str(text), source=str(source))
-            params = {"experiment_id": experiment.id}
-            answers = dict(con.execute(sql_text("api/snapshot#answers"), params).fetchall())
-            counts = dict(con.execute(sql_text("api/snapshot#arm_counts"), params).fetchall())
+            arms = tuple(str(name) for name in arm_names)
+            columns = _load_columns(con, experiment.id, len(index)) if state == "ok" else None
+            counts = {
+                arms[int(code) - 1]: int(contacts)
+                for code, contacts in con.execute(sql_text("api/snapshot#arm_counts"), {"experiment_id": experiment.id}).fetchall()
+            }
             served[experiment.id] = ServedExperiment(
-                experiment, str(source), state, problem, answers, counts, built_at, evaluated_at
+                experiment, str(source), state, problem, index, columns, arms,
+                tuple(str(name) for name in reason_names), counts, built_at, evaluated_at,
             )
         return Snapshot(
             built_at=built_at,
@@ -499,6 +777,7 @@ def load_snapshot(path: Path) -> Snapshot:
             experiments=served,
             problems=tuple(problems),
             file_id=(info.st_ino, info.st_mtime_ns),
+            contacts=index,
         )
     finally:
         con.close()
