@@ -52,7 +52,13 @@ def assign(
     spark_master: str,
     workspace: Path,
 ) -> None:
-    """Assign the eligible audience of EXPERIMENT_FILE to arms (stable, idempotent)."""
+    """Assign the eligible audience of EXPERIMENT_FILE to arms (stable, idempotent).
+
+    A first run that finds nobody eligible exits 2 with the count per eligibility rule
+    and records nothing. A later run adds newly eligible contacts only when the file
+    says enrolment = "rolling"; with "once" (the default) it exits 2 when there are any
+    (docs/experiments.md).
+    """
     from threadlift.experiment import load_experiment
 
     experiment = load_experiment(experiment_file)
