@@ -423,7 +423,9 @@ def test_each_rule_is_written_once_and_both_paths_include_it() -> None:
         # the global holdout's arm label (sql/assign/global_holdout.sql#units) is not a rule
         assert holders - {"global_holdout.sql"} == {"_eligibility_reason.sql"}, reason
     log_path = sql_text("assign/evaluate")
-    state_path = sql_text("assign/eligibility/verdicts")
+    state_path = "\n".join(
+        sql_text(f"assign/eligibility/verdicts#{s}") for s in ("plain", "eventful", "all")
+    )
     for fragment in RULE_FRAGMENTS:
         body = strip_header(sql_text(fragment)).strip()
         lines = [line.strip() for line in body.splitlines()]

@@ -46,13 +46,12 @@ WHERE a.contact_id IS NOT NULL OR s.in_contacts;
 -- statement: eventful_events
 -- The eligibility events of the eventful candidates as rows: the first grant of their
 -- eligibility_state row and its lists unnested (kind 'granted', 'revoked', 'stop',
--- 'feedback'). Written once per run, so the two passes of `assign` over
--- sql/assign/eligibility/verdicts.sql do not unnest the lists twice.
--- grain:   one row per event of an eventful candidate; writes TEMP TABLE
+-- 'feedback'). A view: a first run judges them once (unassigned.sql#judge_eventful).
+-- grain:   one row per event of an eventful candidate; the TEMP VIEW
 --          _tl_eventful_events(contact_id, in_audience, kind, channel, scope, sender_id, ts).
 -- reads:   temp view _tl_state_candidates (`contacts` or `audience`).
 -- params:  none.
-CREATE OR REPLACE TEMP TABLE _tl_eventful_events AS
+CREATE OR REPLACE TEMP VIEW _tl_eventful_events AS
 WITH eventful_state AS (
     SELECT * FROM _tl_state_candidates WHERE eventful
 )

@@ -18,24 +18,44 @@ SELECT EXISTS (
     SELECT 1 FROM assignments WHERE experiment_id = CAST($experiment_id AS VARCHAR)
 ) AS any_assigned;
 
+-- statement: judge_eventful
+-- The verdicts of the eventful candidates of a first run, judged once for both of its
+-- passes (counts and insert): grouping their events is the costly part of their rules.
+-- Run before `first`, and again for each channel a multi-channel experiment judges.
+-- grain:   one row per eventful candidate; writes TEMP TABLE _tl_run_eventful(contact_id,
+--          reason, reason_channel).
+-- reads:   temp macro _tl_eventful_verdicts (sql/assign/eligibility/verdicts.sql).
+-- params:  the eligibility parameters of sql/assign/eligibility/exclusion_counts.sql.
+CREATE OR REPLACE TEMP TABLE _tl_run_eventful AS
+SELECT contact_id, reason, CAST($channel AS VARCHAR) AS reason_channel
+FROM _tl_eventful_verdicts(
+    $experiment_id, $at, $channel, $sender_id, $category, $require_consent, $marketing,
+    $feedback_days, $global_salt, $global_stop, $layer_salt, $layer_start, $layer_stop
+);
+
 -- statement: first
 -- The verdicts of the candidates not yet assigned, for an experiment with no
--- assignments at all (its first run): every candidate's verdict, nothing looked up.
--- Same macro as `rerun`; `assign` defines one of them.
+-- assignments at all (its first run): every candidate's verdict, nothing looked up. The
+-- plain candidates are judged with the macro's arguments; the eventful ones were judged
+-- for this run by `judge_eventful` (with the same parameters). Same macro as `rerun`;
+-- `assign` defines one of them.
 -- grain:   one row per candidate contact_id. Defined as the TEMP table macro
 --          _tl_unassigned(p_experiment_id, p_at, …) → (contact_id, reason, reason_channel:
 --          the channel judged, the same for every row).
--- reads:   temp macro _tl_verdicts (sql/assign/eligibility/verdicts.sql).
+-- reads:   temp macro _tl_plain_verdicts (sql/assign/eligibility/verdicts.sql), temp table
+--          _tl_run_eventful (`judge_eventful`).
 -- params:  none bound; the macro's arguments are those of _tl_verdicts.
 CREATE OR REPLACE TEMP MACRO _tl_unassigned(
     p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
     p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
 ) AS TABLE
 SELECT contact_id, reason, CAST(p_channel AS VARCHAR) AS reason_channel
-FROM _tl_verdicts(
+FROM _tl_plain_verdicts(
     p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
     p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
-);
+)
+UNION ALL
+SELECT contact_id, reason, reason_channel FROM _tl_run_eventful;
 
 -- statement: rerun
 -- The verdicts of the candidates not yet assigned, for an experiment that already

@@ -13,9 +13,11 @@
 --          and the constant kind folded away (as fast as rules written out for plain rows,
 --          without a second copy); the `eventful` ones' events, unnested once per run
 --          (_tl_eventful_events), are judged and combined as the logs are.
--- grain:   one row per candidate contact_id. Defined as the TEMP table macro
---          _tl_verdicts(p_experiment_id, p_at, …) (a view cannot take parameters).
--- reads:   temp view _tl_state_candidates and temp table _tl_eventful_events
+-- grain:   named statements defining TEMP table macros (a view cannot take parameters):
+--          _tl_plain_verdicts and _tl_eventful_verdicts, one row per plain / eventful
+--          candidate, and _tl_verdicts(p_experiment_id, p_at, …), both: one row per
+--          candidate contact_id. All take the arguments below.
+-- reads:   temp views _tl_state_candidates and _tl_eventful_events
 --          (sql/assign/eligibility/candidates.sql).
 -- params:  none bound here; the macro's arguments, in order, are these parameters of
 --          sql/assign/evaluate.sql (threadlift.assign.assignment.evaluation_params) prefixed p_
@@ -26,23 +28,36 @@
 --          holdout), $layer_salt VARCHAR (NULL: no layer), $layer_start INTEGER, $layer_stop
 --          INTEGER. (p_experiment_id is not read; it keeps the argument list that of
 --          sql/assign/evaluate.sql.)
-CREATE OR REPLACE TEMP MACRO _tl_verdicts(
+-- statement: plain
+-- The verdicts of the plain candidates: the rules inlined over their one event as one
+-- expression (see the header), so DuckDB folds what a constant kind 'granted' decides.
+-- grain:   one row per plain candidate; the TEMP table macro _tl_plain_verdicts(p_…).
+-- reads:   temp view _tl_state_candidates.
+CREATE OR REPLACE TEMP MACRO _tl_plain_verdicts(
     p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
     p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
 ) AS TABLE
-WITH
-plain AS (
-    -- One event at most: its facts are the contact's. The rules are inlined over the
-    -- event's facts, its match and the row's grant as one expression (see the header),
-    -- so DuckDB folds what a constant kind 'granted' decides.
-    SELECT
-        contact_id,
-        -- inline: assign/_eligibility_reason over assign/_eligibility_event_facts, assign/_eligibility_event_match, assign/eligibility/_plain_event
-        AS reason
-    FROM _tl_state_candidates
-    WHERE NOT eventful
-),
-eventful AS (
+SELECT
+    contact_id,
+    -- inline: assign/_eligibility_reason over assign/_eligibility_event_facts, assign/_eligibility_event_match, assign/eligibility/_plain_event
+    AS reason
+FROM _tl_state_candidates
+WHERE NOT eventful;
+
+-- statement: eventful
+-- The verdicts of the eventful candidates: their events judged and combined as the
+-- logs are.
+-- grain:   one row per eventful candidate; the TEMP table macro _tl_eventful_verdicts(p_…).
+-- reads:   temp view _tl_eventful_events.
+CREATE OR REPLACE TEMP MACRO _tl_eventful_verdicts(
+    p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
+    p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
+) AS TABLE
+SELECT
+    contact_id,
+    -- include: assign/_eligibility_reason
+    AS reason
+FROM (
     SELECT
         contact_id,
         in_audience,
@@ -60,11 +75,21 @@ eventful AS (
         ) AS e
     ) AS f
     GROUP BY contact_id, in_audience
+);
+
+-- statement: all
+-- Every candidate's verdict: the plain and the eventful ones.
+-- grain:   one row per candidate contact_id; the TEMP table macro _tl_verdicts(p_…).
+CREATE OR REPLACE TEMP MACRO _tl_verdicts(
+    p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
+    p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
+) AS TABLE
+SELECT contact_id, reason FROM _tl_plain_verdicts(
+    p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
+    p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
 )
-SELECT contact_id, reason FROM plain
 UNION ALL
-SELECT
-    contact_id,
-    -- include: assign/_eligibility_reason
-    AS reason
-FROM eventful
+SELECT contact_id, reason FROM _tl_eventful_verdicts(
+    p_experiment_id, p_at, p_channel, p_sender_id, p_category, p_require_consent, p_marketing,
+    p_feedback_days, p_global_salt, p_global_stop, p_layer_salt, p_layer_start, p_layer_stop
+);

@@ -443,7 +443,8 @@ def _define_state_evaluation(ws: Workspace, experiment: Experiment) -> None:
         _create_audience(con, experiment)
         con.execute(sql_text("assign/eligibility/candidates#audience"))
     con.execute(sql_text("assign/eligibility/candidates#eventful_events"))
-    con.execute(sql_text("assign/eligibility/verdicts"))
+    for statement in ("plain", "eventful", "all"):
+        con.execute(sql_text(f"assign/eligibility/verdicts#{statement}"))
     con.execute(sql_text("assign/eligibility/evaluate"))
 
 
@@ -565,18 +566,20 @@ def assign_experiment(
             con, sql_text("assign/eligibility/unassigned#any_assigned"), {"experiment_id": experiment.id}
         )
         already_any = bool(any_assigned and any_assigned[0])
-        # Without any assignment there is nothing to look up: the first run reads the
-        # verdicts alone, which spares a join over every candidate.
-        if already_any:
-            con.execute(sql_text("assign/eligibility/unassigned#rerun"))
-        else:
-            con.execute(sql_text("assign/eligibility/unassigned#first"))
         params = evaluation_params(experiment, at, global_holdout)
         rules = {k: v for k, v in params.items() if k not in _NOT_RULE_PARAMS}
         stage("eligibility")
+        # Without any assignment there is nothing to look up: the first run reads the
+        # verdicts alone, which spares a join over every candidate, and judges the
+        # eventful candidates once for its two passes.
+        if already_any:
+            con.execute(sql_text("assign/eligibility/unassigned#rerun"))
+        else:
+            con.execute(sql_text("assign/eligibility/unassigned#judge_eventful"), rules)
+            con.execute(sql_text("assign/eligibility/unassigned#first"))
         channels = sent_channels(experiment)
         if len(channels) > 1:
-            _judge_each_channel(ws, rules, channels)
+            _judge_each_channel(ws, rules, channels, judge_eventful=not already_any)
         # Two passes over the candidates: the counts per reason (no rows written), then
         # the insert of the eligible. Each reads the state once.
         verdicts: dict[str | None, int] = {}
@@ -638,12 +641,21 @@ def exclusion_key(reason: str, channel: str | None, params: Mapping[str, Any]) -
     return reason
 
 
-def _judge_each_channel(ws: Workspace, rules: Mapping[str, Any], channels: Sequence[str]) -> None:
+def _judge_each_channel(
+    ws: Workspace, rules: Mapping[str, Any], channels: Sequence[str], *, judge_eventful: bool
+) -> None:
     """Judge the unassigned candidates on each channel, then redefine ``_tl_unassigned``
-    as the combination: eligible on every channel, else the first channel's failing rule."""
+    as the combination: eligible on every channel, else the first channel's failing rule.
+    ``judge_eventful``: a first run's ``_tl_unassigned`` reads the eventful candidates'
+    verdicts judged for one channel (``unassigned#judge_eventful``): judge them per channel."""
     con = ws.con
     con.execute(sql_text("assign/eligibility/unassigned#channel_verdicts"))
     for position, channel in enumerate(channels, start=1):
+        if judge_eventful:
+            con.execute(
+                sql_text("assign/eligibility/unassigned#judge_eventful"),
+                dict(rules) | {"channel": channel},
+            )
         con.execute(
             sql_text("assign/eligibility/unassigned#add_channel"),
             dict(rules) | {"channel": channel, "position": position},
