@@ -113,3 +113,22 @@ def test_load_and_ingest_draw_their_stages_on_a_terminal(
     for text in expected:
         assert text in drawn, (text, drawn)
     assert "\x1b" not in done.output  # the results on stdout stay plain
+
+
+def test_report_draws_its_sections_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threadlift.datasets.demo import run_demo
+
+    demo = run_demo(tmp_path / "demo", n_contacts=2_000, seed=3)
+    console, sink = _terminal()
+    monkeypatch.setattr(progress_module, "stderr_console", lambda: console)
+    done = CliRunner().invoke(main, [
+        "report", str(tmp_path / "demo" / "experiment.toml"), "--out", str(tmp_path / "r"),
+        "-w", str(tmp_path / "demo" / "demo.duckdb"),
+        "--as-of", demo.report_as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ])
+    assert done.exit_code in (0, 3), done.output
+    drawn = sink.getvalue()
+    for stage in ("arms", "metric lifts", "guardrails", "funnel", "segments", "cost",
+                  "writing report.json"):
+        assert stage in drawn, (stage, drawn)
+    assert "\x1b" not in done.output

@@ -596,6 +596,7 @@ def analyze(
     correction: Correction = "holm",
     engine: Engine | None = None,
     sections: Sections = "full",
+    on_stage: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Run the analysis of ``experiment`` as of ``as_of`` (default: now).
 
@@ -609,11 +610,15 @@ def analyze(
             units, sample-ratio check, metric lifts, balance and guardrail tests only, which
             are what a scheduled guardrail check needs and cost a fraction of the time on
             large logs. A core report lists the skipped sections in ``skipped_sections``.
+        on_stage: called with the name of each section as its computation starts (the
+            CLI's progress display).
     """
+    stage = on_stage or (lambda _name: None)
     if sections not in SECTIONS:
         raise ConfigError(f"sections must be one of {', '.join(SECTIONS)}; got {sections!r}")
     as_of = as_of or default_as_of()
     con: Engine = engine if engine is not None else DuckDBEngine(ws.con)
+    stage("arms")
     units = prepare_units(con, experiment, as_of)
     alerts: list[Alert] = []
     warnings = WarningLog()
@@ -627,10 +632,12 @@ def analyze(
     # untested: the one "no units" warning says so instead of an empty_arm per row.
     assigned = any(units.values())
     no_data = warnings.to("no_data") if assigned else []
+    stage("metric lifts")
     all_stats = metric_stats(con, experiment)
     metric_rows = compare_metrics(all_stats, experiment, correction, no_data)
     balance_rows = covariate_balance(all_stats, experiment)
     guardrail_alerts: list[Alert] = []
+    stage("guardrails")
     guardrails = guardrail_tests(con, experiment, units, guardrail_alerts)
     if assigned:
         alerts.extend(guardrail_alerts)
@@ -648,21 +655,28 @@ def analyze(
     cost: list[CostRow] = []
     compared: list[CostComparisonRow] = []
     if sections == "full":
+        stage("funnel")
         prepare_sends(con, experiment)
         primary = experiment.metrics[0] if experiment.metrics else None
         funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
+        stage("effects on those reached")
         complier = complier_effects(con, experiment, as_of, all_stats)
+        stage("cumulative lift")
         cumulative = cumulative_lift(con, experiment, as_of)
         if experiment.guardrails:
             breakdown = guardrail_breakdown(
                 con, experiment, sorted({g.kind for g in experiment.guardrails})
             )
+        stage("messaging limits")
         limits = messaging_limits(con, experiment, as_of, warnings.to("messaging_limit"))
+        stage("24-hour window")
         window_share = window_shares(con)
         split = window_split(
             con, experiment, window_share, warnings.to("no_data") if assigned else []
         )
+        stage("segments")
         by_segment = segment_lifts(con, experiment, correction)
+        stage("quality")
         quality = sender_quality(con, experiment, as_of)
         ingest_tables = _has_ingest_tables(con)
         templates = template_quality(
@@ -672,6 +686,7 @@ def analyze(
             "quality_drop",
             quality_drop_warnings(quality, templates, experiment.assigned_at, as_of),
         )
+        stage("cost")
         rules = pricing_rules(DuckDBEngine(ws.con))
         cost = arm_costs(
             con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"), rules

@@ -15,6 +15,7 @@ from threadlift.cli.common import (
     workspace_option,
 )
 from threadlift.cli.main import main
+from threadlift.cli.progress import Progress
 from threadlift.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -117,10 +118,15 @@ def report(
                                       ensure_ascii=False, allow_nan=False))
             sys.exit(run.exit_code)
         assert experiment is not None
-        with Workspace.open(workspace, read_only=True) as ws:
-            analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
-                               engine=sql_engine, sections="core" if core else "full")
-    written = write_report(analysis, out, fail_on=fail_on)
+        # Stages on a terminal only (cli/progress.py); `report --all` prints a line per
+        # experiment instead, which a live display would garble.
+        with Progress(f"report {experiment.id}") as progress:
+            with Workspace.open(workspace, read_only=True) as ws:
+                analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
+                                   engine=sql_engine, sections="core" if core else "full",
+                                   on_stage=progress.step)
+            progress.step("writing report.json, report.md, report.html")
+            written = write_report(analysis, out, fail_on=fail_on)
     for line, colour in written.summary.stderr_lines():
         click.secho(line, fg=colour, err=True)
     if output_format == "json":
