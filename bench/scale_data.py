@@ -558,7 +558,7 @@ def generate_lake(
     reference = ds.generate_whatsapp_experiment(n_contacts=100, seed=seed)
     window_days = int(reference.truth["window_days"])
     induced = {"block": 0.0015, "report": 0.0006, "opt_out": 0.006}
-    multipliers = ds._rate_multipliers(0.30, window_days)
+    multipliers = ds._rate_multipliers(ds._market_lifts(0.30, None), window_days)
     assigned_at = reference.assigned_at.strftime("%Y-%m-%d %H:%M:%S")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
