@@ -82,3 +82,22 @@ def test_funnel_and_takeup_count_units_by_their_events_up_to_as_of(workspace: Wo
     prepare_sends(engine, EXPERIMENT)
     rows = {row.arm: row for row in funnel(engine, EXPERIMENT, later, "order")}
     assert (rows["whatsapp"].delivered, rows["whatsapp"].read) == (5, 3)
+
+
+def test_sends_without_the_experiments_id_are_warned_about(workspace: Workspace) -> None:
+    from threadlift.analysis.units import untagged_sends_warning
+
+    insert_rows(workspace, "assignments", [("f", "a", "whatsapp", 5000, T0), ("f", "h", "holdout", 1, T0)])
+    engine = DuckDBEngine(workspace.con)
+    prepare_units(engine, EXPERIMENT, AS_OF)
+    assert untagged_sends_warning(engine, EXPERIMENT) is None  # nothing sent: nothing to say
+    untagged = [(m, "a", "whatsapp", "S1", None, "whatsapp", None, "promo", "marketing", T0 + HOUR)
+                for m in ("m1", "m2")]
+    insert_rows(workspace, "messages", untagged)
+    warning = untagged_sends_warning(engine, EXPERIMENT)
+    assert warning is not None
+    assert warning.startswith("2 messages to this experiment's contacts inside their windows carry no experiment_id")
+    assert "experiment_id = 'f'" in warning
+    insert_rows(workspace, "messages", [("m3", "a", "whatsapp", "S1", "f", "whatsapp", None, "promo",
+                                         "marketing", T0 + HOUR)])
+    assert untagged_sends_warning(engine, EXPERIMENT) is None  # some are tagged: the sections read them

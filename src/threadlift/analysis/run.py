@@ -76,6 +76,7 @@ from threadlift.analysis.units import (
     prepare_sends,
     prepare_units,
     rejected_assignments,
+    untagged_sends_warning,
 )
 from threadlift.analysis.windows import (
     WindowShareRow,
@@ -657,6 +658,8 @@ def analyze(
     if sections == "full":
         stage("funnel")
         prepare_sends(con, experiment)
+        untagged = untagged_sends_warning(con, experiment)
+        warnings.extend("no_data", [untagged] if untagged else [])
         primary = experiment.metrics[0] if experiment.metrics else None
         funnel_rows = funnel(con, experiment, as_of, primary.action if primary else "")
         stage("effects on those reached")

@@ -229,3 +229,19 @@ def prepare_sends(engine: Engine, experiment: Experiment) -> None:
     guardrail breakdown read it; lift and guardrail tests do not, so a core report skips it.
     """
     engine.run("analysis/units/sends", {"experiment_id": experiment.id})
+
+
+def untagged_sends_warning(engine: Engine, experiment: Experiment) -> str | None:
+    """A warning when the experiment's contacts got messages in their windows, none of
+    them tagged with its id: the send-based sections (funnel, take-up, cost, 24-hour
+    window) would otherwise read as if nothing had been sent."""
+    rows = engine.run("analysis/units/untagged_sends", {"experiment_id": experiment.id}).rows
+    tagged, untagged = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
+    if tagged or not untagged:
+        return None
+    return (
+        f"{untagged:,} messages to this experiment's contacts inside their windows carry no "
+        f"experiment_id, and none carries {experiment.id!r}: the funnel, take-up, cost and "
+        "24-hour-window sections count only tagged messages, so they show no sends. Load "
+        f"messages with experiment_id = {experiment.id!r} (a column of the messages file)"
+    )
