@@ -101,32 +101,27 @@ def _read(name: str, included_by: tuple[str, ...]) -> str:
         raise WorkspaceError(f"no SQL file named {name!r} (looked for {path})")
     text = path.read_text(encoding="utf-8")
 
-    def expand(match: re.Match[str]) -> str:
-        fragment = match["name"]
+    def fragment_text(fragment: str, verb: str) -> str:
+        """The text of a fragment this file ``verb``s (includes, inlines), refusing a
+        cycle or a query."""
         if fragment in (*included_by, name):
             chain = " -> ".join((*included_by, name, fragment))
             raise WorkspaceError(f"SQL fragments include each other in a cycle: {chain}")
         if not is_fragment(fragment):
             raise WorkspaceError(
-                f"sql/{name}.sql includes {fragment!r}, which is a query, not a fragment "
+                f"sql/{name}.sql {verb} {fragment!r}, which is a query, not a fragment "
                 "(fragment files are named _<name>.sql)"
             )
-        body = strip_header(_read(fragment, (*included_by, name))).strip("\n")
+        return _read(fragment, (*included_by, name))
+
+    def expand(match: re.Match[str]) -> str:
+        body = strip_header(fragment_text(match["name"], "includes")).strip("\n")
         indent = match["indent"]
         return "\n".join(indent + line if line.strip() else "" for line in body.splitlines())
 
     def inline(match: re.Match[str]) -> str:
         names = [match["name"], *(part.strip() for part in match["over"].split(","))]
-        for fragment in names:
-            if fragment in (*included_by, name):
-                chain = " -> ".join((*included_by, name, fragment))
-                raise WorkspaceError(f"SQL fragments include each other in a cycle: {chain}")
-            if not is_fragment(fragment):
-                raise WorkspaceError(
-                    f"sql/{name}.sql inlines {fragment!r}, which is a query, not a fragment "
-                    "(fragment files are named _<name>.sql)"
-                )
-        bodies = [_code(_read(f, (*included_by, name))) for f in names]
+        bodies = [_code(fragment_text(fragment, "inlines")) for fragment in names]
         expression = bodies[0]
         for fragment, body in zip(names[1:], bodies[1:], strict=True):
             expression = _substitute(expression, _select_items(body, fragment, name))
