@@ -26,9 +26,10 @@ import select
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from PIL import Image, ImageChops
 
@@ -272,6 +273,51 @@ def _ink(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> fl
     return 1.0 - unchanged / (region.width * region.height)
 
 
+def _box_ink(image: Image.Image, box: Mapping[str, Any]) -> float:
+    """:func:`_ink` inside an element's box (``x``, ``y``, ``width``, ``height`` in page pixels)."""
+    return _ink(
+        image,
+        (
+            int(box["x"]),
+            int(box["y"]),
+            int(box["x"] + box["width"]),
+            int(box["y"] + box["height"]),
+        ),
+    )
+
+
+_Result = TypeVar("_Result")
+
+
+def _in_chromium(url: str, visit: Callable[[_Pipe, str, float], _Result], timeout: float) -> _Result:
+    """Start headless Chromium, ``visit(pipe, url, timeout)``, stop it; a failure carries
+    Chromium's last log lines.
+
+    Raises:
+        FileNotFoundError: when ``/usr/bin/chromium`` is missing.
+        RuntimeError: when Chromium does not answer.
+    """
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing; run scripts/install_chromium.sh")
+    with (
+        tempfile.TemporaryDirectory(
+            prefix="threadlift-chromium-", ignore_cleanup_errors=True
+        ) as user_data_dir,
+        tempfile.TemporaryFile() as log,
+    ):
+        pipe = _start(user_data_dir, log)
+        try:
+            return visit(pipe, url, timeout)
+        except (RuntimeError, TimeoutError) as error:
+            log.seek(0)
+            said = log.read().decode(errors="replace").strip().splitlines()[-15:]
+            raise RuntimeError(
+                f"{error}; Chromium's last log lines:\n" + "\n".join(said)
+            ) from error
+        finally:
+            _stop(pipe)
+
+
 def _console_errors(events: list[dict[str, Any]]) -> list[str]:
     """Console errors, uncaught exceptions and error log entries among the events."""
     errors: list[str] = []
@@ -379,27 +425,9 @@ def check_report_in_browser(
     Raises:
         FileNotFoundError: when ``/usr/bin/chromium`` is missing.
     """
-    if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing; run scripts/install_chromium.sh")
     url = Path(html_path).resolve().as_uri()
     screenshot = Path(screenshot_path)
-    with (
-        tempfile.TemporaryDirectory(
-            prefix="threadlift-chromium-", ignore_cleanup_errors=True
-        ) as user_data_dir,
-        tempfile.TemporaryFile() as log,
-    ):
-        pipe = _start(user_data_dir, log)
-        try:
-            visit = _visit(pipe, url, timeout)
-        except (RuntimeError, TimeoutError) as error:
-            log.seek(0)
-            said = log.read().decode(errors="replace").strip().splitlines()[-15:]
-            raise RuntimeError(
-                f"{error}; Chromium's last log lines:\n" + "\n".join(said)
-            ) from error
-        finally:
-            _stop(pipe)
+    visit = _in_chromium(url, _visit, timeout)
     boxes, info, shot, events = visit.boxes, visit.info, visit.screenshot, visit.events
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -412,15 +440,7 @@ def check_report_in_browser(
                 width=float(box["width"]),
                 height=float(box["height"]),
                 shapes=int(box["shapes"]),
-                ink=_ink(
-                    image,
-                    (
-                        int(box["x"]),
-                        int(box["y"]),
-                        int(box["x"] + box["width"]),
-                        int(box["y"] + box["height"]),
-                    ),
-                ),
+                ink=_box_ink(image, box),
             )
             for box in boxes
         ]

@@ -19,7 +19,6 @@ Usage (from a test)::
 from __future__ import annotations
 
 import base64
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,12 @@ from typing import Any
 from PIL import Image
 
 from browser_check import (
-    CHROMIUM,
     MIN_INK,
     VIEWPORT_WIDTH,
+    _box_ink,
     _console_errors,
-    _ink,
+    _in_chromium,
     _Pipe,
-    _start,
-    _stop,
 )
 
 _IMAGES_JS = """
@@ -163,25 +160,9 @@ def check_images_in_browser(
         FileNotFoundError: when ``/usr/bin/chromium`` is missing.
         RuntimeError: when Chromium does not answer.
     """
-    if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing; run scripts/install_chromium.sh")
     url = Path(html_path).resolve().as_uri()
     screenshot = Path(screenshot_path)
-    with (
-        tempfile.TemporaryDirectory(
-            prefix="threadlift-chromium-", ignore_cleanup_errors=True
-        ) as user_data_dir,
-        tempfile.TemporaryFile() as log,
-    ):
-        pipe = _start(user_data_dir, log)
-        try:
-            boxes, shot, events = _visit(pipe, url, timeout)
-        except (RuntimeError, TimeoutError) as error:
-            log.seek(0)
-            said = log.read().decode(errors="replace").strip().splitlines()[-15:]
-            raise RuntimeError(f"{error}; Chromium's last log lines:\n" + "\n".join(said)) from error
-        finally:
-            _stop(pipe)
+    boxes, shot, events = _in_chromium(url, _visit, timeout)
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.write_bytes(base64.b64decode(shot))
     with Image.open(screenshot) as image:
@@ -195,15 +176,7 @@ def check_images_in_browser(
                 natural_height=float(box["naturalHeight"]),
                 width=float(box["width"]),
                 height=float(box["height"]),
-                ink=_ink(
-                    image,
-                    (
-                        int(box["x"]),
-                        int(box["y"]),
-                        int(box["x"] + box["width"]),
-                        int(box["y"] + box["height"]),
-                    ),
-                ),
+                ink=_box_ink(image, box),
             )
             for box in boxes
         ]
