@@ -90,14 +90,17 @@ def test_sends_without_the_experiments_id_are_warned_about(workspace: Workspace)
     insert_rows(workspace, "assignments", [("f", "a", "whatsapp", 5000, T0), ("f", "h", "holdout", 1, T0)])
     engine = DuckDBEngine(workspace.con)
     prepare_units(engine, EXPERIMENT, AS_OF)
+    prepare_sends(engine, EXPERIMENT)
     assert untagged_sends_warning(engine, EXPERIMENT) is None  # nothing sent: nothing to say
     untagged = [(m, "a", "whatsapp", "S1", None, "whatsapp", None, "promo", "marketing", T0 + HOUR)
                 for m in ("m1", "m2")]
     insert_rows(workspace, "messages", untagged)
+    prepare_sends(engine, EXPERIMENT)
     warning = untagged_sends_warning(engine, EXPERIMENT)
     assert warning is not None
     assert warning.startswith("2 messages to this experiment's contacts inside their windows carry no experiment_id")
     assert "experiment_id = 'f'" in warning
     insert_rows(workspace, "messages", [("m3", "a", "whatsapp", "S1", "f", "whatsapp", None, "promo",
                                          "marketing", T0 + HOUR)])
+    prepare_sends(engine, EXPERIMENT)
     assert untagged_sends_warning(engine, EXPERIMENT) is None  # some are tagged: the sections read them

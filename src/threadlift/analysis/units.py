@@ -234,10 +234,12 @@ def prepare_sends(engine: Engine, experiment: Experiment) -> None:
 def untagged_sends_warning(engine: Engine, experiment: Experiment) -> str | None:
     """A warning when the experiment's contacts got messages in their windows, none of
     them tagged with its id: the send-based sections (funnel, take-up, cost, 24-hour
-    window) would otherwise read as if nothing had been sent."""
-    rows = engine.run("analysis/units/untagged_sends", {"experiment_id": experiment.id}).rows
-    tagged, untagged = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
-    if tagged or not untagged:
+    window) would otherwise read as if nothing had been sent. Needs ``_sends``
+    (:func:`prepare_sends`); messages are scanned again only when it is empty."""
+    if engine.run("analysis/units/untagged_sends#any_tagged").rows[0][0]:
+        return None
+    untagged = int(engine.run("analysis/units/untagged_sends#untagged").rows[0][0] or 0)
+    if not untagged:
         return None
     return (
         f"{untagged:,} messages to this experiment's contacts inside their windows carry no "
