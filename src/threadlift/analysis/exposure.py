@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from threadlift.analysis.alerts import Alert
 from threadlift.analysis.lift import (
@@ -32,15 +32,11 @@ from threadlift.analysis.lift import (
     _stats_by_metric,
     compare_metrics,
 )
+from threadlift.api.exposures import Mismatch
 from threadlift.core import stats
 from threadlift.core.moments import SufficientStats
 from threadlift.engines.base import Engine
 from threadlift.experiment import Experiment
-
-COUNTERFACTUAL = "counterfactual"
-"""The ``source`` of a would-be exposure logged for a holdout contact."""
-
-MismatchKind = Literal["not_assigned", "wrong_arm", "counterfactual_in_treatment", "sent_to_holdout"]
 
 MISMATCH_WORDS: dict[str, str] = {
     "not_assigned": "for contacts not assigned to the experiment",
@@ -81,7 +77,7 @@ class ExposureArmRow:
 class ExposureMismatchRow:
     """Exposures that do not match the assignment, counted by what is wrong with them."""
 
-    mismatch: MismatchKind
+    mismatch: Mismatch
     """``not_assigned`` (the contact is not a unit of the experiment), ``wrong_arm`` (the
     exposure names another arm), ``counterfactual_in_treatment`` (a counterfactual
     exposure of a treatment unit) or ``sent_to_holdout`` (a real send to a holdout unit)."""
