@@ -16,6 +16,11 @@ window, in every arm, by the same comparison as the intent-to-treat lift (the sa
 :func:`~threadlift.analysis.lift.compare_metrics`, CUPED where the metric has it): it is
 unbiased only when the holdout's would-be exposures are logged as the treatment's real ones
 are, so it is shown only when the holdout arm has counterfactual exposures.
+
+References:
+    Deng, A. and Hu, V. (2015). Diluted treatment effect estimation for trigger analysis in
+    online controlled experiments. WSDM '15, 349-358. Kohavi, R., Tang, D. and Xu, Y.
+    (2020). Trustworthy Online Controlled Experiments, ch. 20.
 """
 
 from __future__ import annotations
