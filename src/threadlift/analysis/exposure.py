@@ -94,9 +94,9 @@ class ExposureMismatchRow:
     """The exposure's ``source`` (empty when not given)."""
     exposures: int
     contacts: int
-    first_ts: str
-    """The first such exposure (ISO 8601, UTC)."""
-    last_ts: str
+    first_ts: datetime
+    """The first such exposure (UTC)."""
+    last_ts: datetime
 
 
 @dataclass(frozen=True)
@@ -249,8 +249,8 @@ def _mismatch_row(row: dict[str, Any]) -> ExposureMismatchRow:
         source=str(row["source"]),
         exposures=int(row["exposures"]),
         contacts=int(row["contacts"]),
-        first_ts=row["first_ts"].isoformat(),
-        last_ts=row["last_ts"].isoformat(),
+        first_ts=row["first_ts"],
+        last_ts=row["last_ts"],
     )
 
 
