@@ -23,6 +23,7 @@ import tea_tasting as tt
 from click.testing import CliRunner
 
 from experiments import CONVERSION, two_arm_toml
+from portable import PortableDuckDB
 from threadlift.analysis import analyze
 from threadlift.cli import main
 from threadlift.experiment import parse_experiment
@@ -366,3 +367,27 @@ def test_an_experiment_without_exposures_says_nothing_of_them(workspace: Workspa
     assert "Exposures" not in render_markdown(report)
     assert not any("xposure" in check for check in result.summary().verdict.checks)
     assert result.to_pandas("exposure").empty
+
+
+def test_other_engines_portable_sql_gives_the_same_exposure_section(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The rewrites other engines run (``PortableDuckDB``) keep every number of the section."""
+    _mismatched_world(workspace, tmp_path)
+    experiment = parse_experiment(EXPERIMENT)
+    reference = analyze(workspace, experiment, as_of=AS_OF).to_dict()["exposure"]
+    portable = analyze(workspace, experiment, as_of=AS_OF, engine=PortableDuckDB(workspace.con))
+    theirs = portable.to_dict()["exposure"]
+    assert reference["triggered"]
+    assert reference["mismatches"]
+    assert {k: v for k, v in theirs.items() if k != "triggered"} == {
+        k: v for k, v in reference.items() if k != "triggered"
+    }
+    # the moments are summed by sum instead of fsum there: equal to rounding
+    for mine, other in zip(reference["triggered"], theirs["triggered"], strict=True):
+        assert other.keys() == mine.keys()
+        for name, value in mine.items():
+            if isinstance(value, float):
+                assert other[name] == pytest.approx(value, rel=1e-9), name
+            else:
+                assert other[name] == value, name
