@@ -446,6 +446,35 @@ def sample_report() -> dict[str, Any]:
              "other_cost_per_incremental": 17.0173, "ratio": 0.2828, "ratio_ci_lower": 0.1311,
              "ratio_ci_upper": 0.6102, "method": "fieller", "pvalue": 0.0013, "error": None},
         ],
+        "exposure": {
+            "exposures": 4210,
+            "arms": [
+                {"arm": "holdout", "holdout": True, "units": 1512, "exposures": 455,
+                 "exposed_units": 0, "exposed_share": 0.0, "counterfactual_units": 452,
+                 "counterfactual_share": 0.2989, "triggered_units": 452,
+                 "mismatched_exposures": 3, "mismatched_share": 0.0066},
+                {"arm": "whatsapp", "holdout": False, "units": 13488, "exposures": 3755,
+                 "exposed_units": 4046, "exposed_share": 0.3, "counterfactual_units": 0,
+                 "counterfactual_share": 0.0, "triggered_units": 4046,
+                 "mismatched_exposures": 0, "mismatched_share": 0.0},
+            ],
+            "mismatches": [
+                {"mismatch": "sent_to_holdout", "assigned_arm": "holdout", "exposure_arm": "holdout",
+                 "source": "api", "exposures": 3, "contacts": 2,
+                 "first_ts": "2026-11-03T10:00:00", "last_ts": "2026-11-04T11:30:00"},
+            ],
+            "triggered": [
+                {"metric": "conversion", "type": "proportion", "arm": "whatsapp",
+                 "control_arm": "holdout", "control_units": 452, "treatment_units": 4046,
+                 "control": 0.1504, "treatment": 0.2101, "effect_size": 0.0597,
+                 "effect_size_ci_lower": 0.0221, "effect_size_ci_upper": 0.0973,
+                 "rel_effect_size": 0.3969, "rel_effect_size_ci_lower": 0.1201,
+                 "rel_effect_size_ci_upper": 0.7421, "pvalue": 0.0019, "pvalue_adjusted": 0.0019,
+                 "method": "welch_t", "error": None},
+            ],
+            "triggered_shown": True,
+            "triggered_note": "4,498 of 15,000 units triggered",
+        },
         "alerts": [
             {
                 "kind": "guardrail",

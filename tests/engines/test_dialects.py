@@ -88,6 +88,7 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "dimension": "market",
     "market_dimensions": ["market"],
     "activity_dimensions": ["pre_period_activity"],
+    "holdout_arm": "holdout",
 }
 
 
@@ -174,6 +175,7 @@ MOMENT_QUERIES = (
     "analysis/lift/action_moments",
     "analysis/lift/action_moments_one_lookback",
     "analysis/windows/state_moments",
+    "analysis/exposure/triggered_moments",
 )
 
 

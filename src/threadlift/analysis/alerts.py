@@ -28,7 +28,8 @@ class Alert:
     """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
 
     kind: str
-    """``srm`` (sample-ratio mismatch) or ``guardrail`` (a breached guardrail)."""
+    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail) or
+    ``exposure_mismatch`` (exposures that do not match the assignment)."""
     message: str
 
 
@@ -41,6 +42,7 @@ WarningKind = Literal[
     "quality_drop",
     "cost",
     "quarantine",
+    "exposure",
 ]
 """What a warning is about (``warning_details[].kind``)."""
 
@@ -58,8 +60,8 @@ class WarningDetail:
     sender reached more unique contacts than its tier allows), ``template_status`` (a
     template paused, disabled or flagged inside the window), ``quality_drop`` (a sender's
     or template's quality rating fell inside the window), ``cost`` (messages without a
-    price, a pricing rule not applied) or ``quarantine`` (assignment rows rejected when
-    loaded)."""
+    price, a pricing rule not applied), ``quarantine`` (assignment rows rejected when
+    loaded) or ``exposure`` (triggered units unbalanced across arms)."""
     message: str
     """The warning, as in ``warnings``."""
 

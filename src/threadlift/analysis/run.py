@@ -35,6 +35,15 @@ from threadlift.analysis.cost import (
     pricing_rules,
 )
 from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
+from threadlift.analysis.exposure import (
+    NO_EXPOSURES,
+    ExposureAnalysis,
+    ExposureArmRow,
+    ExposureMismatchRow,
+    TriggeredMetricRow,
+    exposure_analysis,
+    exposure_methods,
+)
 from threadlift.analysis.funnel import FunnelRow, funnel
 from threadlift.analysis.guardrails import (
     GuardrailBreakdownRow,
@@ -228,6 +237,8 @@ class ReportJson:
     template_quality: TemplateQuality | TemplateQualityUnavailable | NotComputed
     cost: list[CostRow]
     cost_comparison: list[CostComparisonRow]
+    exposure: ExposureAnalysis
+    """Exposures per arm, mismatches and the triggered analysis (0 exposures: none logged)."""
     alerts: list[Alert]
     warnings: list[str]
     warning_details: list[WarningDetail]
@@ -271,6 +282,8 @@ class Analysis:
     """``warnings`` with their kinds (:class:`~threadlift.analysis.alerts.WarningDetail`)."""
     segments: SegmentLifts = field(default_factory=lambda: SegmentLifts([], []))
     """Lift by segment and the heterogeneity tests (empty in a core analysis)."""
+    exposure: ExposureAnalysis = NO_EXPOSURES
+    """Exposures per arm, mismatches and the triggered analysis."""
 
     @property
     def status(self) -> Literal["ok", "alert"]:
@@ -311,6 +324,7 @@ class Analysis:
             ),
             cost=self.cost,
             cost_comparison=self.cost_comparison,
+            exposure=self.exposure,
             alerts=self.alerts,
             warnings=self.warnings,
             warning_details=self.warning_details,
@@ -401,7 +415,9 @@ class Analysis:
                 ``window_strata``, ``segments`` (lift per segment), ``heterogeneity``,
                 ``sender_quality``, ``templates`` (or
                 ``template_quality``), ``template_events``, ``cost``,
-                ``cost_comparison``, ``alerts``, ``warnings``, ``methods``. Spaces and
+                ``cost_comparison``, ``exposure`` (exposures per arm),
+                ``exposure_mismatches``, ``triggered`` (the triggered analysis),
+                ``alerts``, ``warnings``, ``methods``. Spaces and
                 hyphens read as underscores (``"window split"``).
             formatted: text instead of numbers, formatted as in the report
                 (:mod:`threadlift.report.format`): p-values to four decimals or
@@ -457,6 +473,9 @@ class Analysis:
             "template_events": lambda: [] if templates is None else list(templates.events),
             "cost": lambda: list(self.cost),
             "cost_comparison": lambda: list(self.cost_comparison),
+            "exposure": lambda: list(self.exposure.arms),
+            "exposure_mismatches": lambda: list(self.exposure.mismatches),
+            "triggered": lambda: list(self.exposure.triggered),
             "alerts": lambda: list(self.alerts),
             "warnings": lambda: list(self.warning_details),
             "methods": lambda: [MethodLine(text) for text in self.methods],
@@ -557,6 +576,9 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "template_events": (TemplateEvent, "template_quality"),
     "cost": (CostRow, "cost"),
     "cost_comparison": (CostComparisonRow, "cost_comparison"),
+    "exposure": (ExposureArmRow, "exposure"),
+    "exposure_mismatches": (ExposureMismatchRow, "exposure"),
+    "triggered": (TriggeredMetricRow, "exposure"),
     "alerts": (Alert, "alerts"),
     "warnings": (WarningDetail, "warnings"),
     "methods": (MethodLine, "methods"),
@@ -568,6 +590,7 @@ FRAME_ALIASES: dict[str, str] = {
     "template_quality": "templates",
     "window_split_strata": "window_strata",
     "segment": "segments",
+    "exposures": "exposure",
 }
 """Other names :meth:`Analysis.to_pandas` accepts."""
 
@@ -643,6 +666,11 @@ def analyze(
     if assigned:
         alerts.extend(guardrail_alerts)
         no_data.extend(_untested_guardrails(guardrails))
+    stage("exposures")
+    exposure = exposure_analysis(
+        con, experiment, as_of, correction, alerts, warnings.to("exposure"),
+        warnings.to("no_data"),
+    )
     funnel_rows: list[FunnelRow] = []
     complier: list[ComplierRow] = []
     cumulative: list[CumulativeRow] = []
@@ -703,6 +731,7 @@ def analyze(
             "(unknown arm or contact, duplicates); see `threadlift quarantine`"
         )
     methods.extend(_methods(experiment, correction))
+    methods.extend(exposure_methods(exposure))
     return Analysis(
         experiment=experiment,
         as_of=as_of,
@@ -729,6 +758,7 @@ def analyze(
         skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
         cost_comparison=compared,
         segments=by_segment,
+        exposure=exposure,
     )
 
 def _untested_guardrails(guardrails: list[GuardrailResult]) -> list[str]:
