@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import stat
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from threadlift.api.exposures import Exposure, ExposureLog
 from threadlift.api.settings import ApiSettings
 from threadlift.api.snapshot import build_snapshot
 from threadlift.cli import main
+from threadlift.errors import WorkspaceError
 from threadlift.ingest import ingest_files, rebuild
 from threadlift.loading import load_files
-from threadlift.errors import WorkspaceError
 from threadlift.privacy.pseudonyms import CHECK_LABEL, ENV_KEY, ENV_KEY_FILE, Pseudonymiser, enable
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 from webhooks import meta_body, meta_echo, meta_receipt, whatsapp_body
@@ -60,10 +59,9 @@ def _clear_forms() -> list[str]:
 
 
 @pytest.fixture
-def no_key_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_KEY, raising=False)
     monkeypatch.delenv(ENV_KEY_FILE, raising=False)
-    yield
 
 
 def test_tokens_are_the_hmac_of_the_normalised_address() -> None:
@@ -293,7 +291,8 @@ def test_a_missing_or_wrong_key_is_refused_before_anything_is_written(
     missing = runner.invoke(main, ["load", "identities", str(tmp_path / "ids.csv"), "-w", str(ws)])
     assert missing.exit_code == 2
     assert "needs its key, which was not found" in missing.output
-    assert "--key-file" in missing.output and ENV_KEY_FILE in missing.output
+    assert "--key-file" in missing.output
+    assert ENV_KEY_FILE in missing.output
     with Workspace.open(ws, read_only=True) as opened:
         assert sum(opened.counts().values()) == 0
         assert opened.con.execute("SELECT count(*) FROM raw_bodies").fetchall() == [(0,)]
@@ -303,18 +302,21 @@ def test_a_missing_or_wrong_key_is_refused_before_anything_is_written(
     assert found.exit_code == 0, found.output
     kept = runner.invoke(main, ["ingest", "--platform", "whatsapp", str(files["whatsapp"]),
                                 "--keep-content", "-w", str(ws)])
-    assert kept.exit_code == 2 and "--keep-content" in kept.output
+    assert kept.exit_code == 2
+    assert "--keep-content" in kept.output
     plain = tmp_path / "plain.duckdb"
     assert runner.invoke(main, ["init", "-w", str(plain)]).exit_code == 0
     monkeypatch.delenv(ENV_KEY_FILE)
     stray = runner.invoke(main, ["ingest", "--platform", "whatsapp", str(files["whatsapp"]),
                                  "--key-file", str(other), "-w", str(plain)])
-    assert stray.exit_code == 2 and "not pseudonymised" in stray.output
+    assert stray.exit_code == 2
+    assert "not pseudonymised" in stray.output
     late = runner.invoke(main, ["ingest", "--platform", "whatsapp", str(files["whatsapp"]),
                                 "-w", str(plain)])
     assert late.exit_code == 0
     again = runner.invoke(main, ["init", "--pseudonymise", "--key-file", str(other), "-w", str(plain)])
-    assert again.exit_code == 2 and "in clear" in again.output
+    assert again.exit_code == 2
+    assert "in clear" in again.output
 
 
 def test_loaded_identities_and_their_quarantine_hold_tokens(
@@ -356,10 +358,48 @@ def test_info_warns_about_a_key_file_others_can_read(tmp_path: Path, no_key_env:
         main, ["init", "--pseudonymise", "--key-file", str(key_file), "-w", str(ws)]
     ).exit_code == 0
     quiet = runner.invoke(main, ["info", "-w", str(ws)])
-    assert quiet.exit_code == 0 and "Warning" not in quiet.output
+    assert quiet.exit_code == 0
+    assert "Warning" not in quiet.output
     check = hmac.new(bytes.fromhex(key_file.read_text().strip()), CHECK_LABEL, hashlib.sha256)
     assert f"key check {check.hexdigest()[:12]}" in quiet.output
     key_file.chmod(0o644)
     warned = runner.invoke(main, ["info", "-w", str(ws)])
     assert f"Warning: {key_file.resolve()} is readable by others (mode 0644)" in warned.output
     assert "pseudonym key" in warned.output
+
+
+def test_the_pseudonymised_demo_reports_the_plain_demos_numbers_and_holds_no_number(
+    tmp_path: Path, no_key_env: None
+) -> None:
+    import pandas as pd
+
+    from threadlift.datasets.demo import run_demo
+
+    plain = run_demo(tmp_path / "plain", n_contacts=2_000, seed=4)
+    pseudo = run_demo(tmp_path / "pseudo", n_contacts=2_000, seed=4, pseudonymise=True)
+    key_file = tmp_path / "pseudo" / "demo.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    plain_report = json.loads((tmp_path / "plain" / "report" / "report.json").read_text())
+    pseudo_report = json.loads((tmp_path / "pseudo" / "report" / "report.json").read_text())
+    assert pseudo_report == plain_report  # every metric, guardrail, cost and check
+    assert plain_report["metrics"]
+    assert pseudo.estimate == plain.estimate
+
+    numbers = pd.read_parquet(tmp_path / "pseudo" / "data" / "identities.parquet")["address"]
+    assert len(numbers) == 2_000
+    forms = {form for e164 in numbers for form in (e164, e164[1:])}
+    key = bytes.fromhex(key_file.read_text().strip())
+    with Workspace.open(pseudo.workspace, read_only=True) as ws:
+        values = _text_values(ws)
+        stored = {a for (a,) in ws.con.execute("SELECT address FROM identities").fetchall()}
+        bodies = ws.con.execute("SELECT count(*) FROM raw_bodies").fetchall()[0][0]
+    assert bodies > 0
+    assert stored == {
+        f"tl~{_region(e164)}~{hmac.new(key, e164.encode(), hashlib.sha256).hexdigest()}"
+        for e164 in numbers
+    }
+    text = "\n".join(values)
+    assert [form for form in forms if form in text] == []
+    files = [pseudo.workspace, *pseudo.workspace.parent.glob("demo.duckdb.*")]
+    data = b"".join(path.read_bytes() for path in files if path.is_file())
+    assert [form for form in forms if form.encode() in data] == []
