@@ -373,30 +373,39 @@ def pseudonymise_body(platform: str, body: Any, pseudonyms: Pseudonymiser) -> An
     if not isinstance(body, dict):
         return body
     if platform in FLAT_FIELDS:
-        return {
-            k: kinds[FLAT_FIELDS[platform][k]](v)
-            if k in FLAT_FIELDS[platform] and isinstance(v, str) and v.strip() else v
-            for k, v in body.items()
-        }
+        return _by_key(body, {k: kinds[v] for k, v in FLAT_FIELDS[platform].items()}, deep=False)
     if platform == "apple":
         inbound = body.get("direction") == "inbound"
         user_fields = ("source_id", "source-id") if inbound else ("destination_id", "destination-id")
-        return {
-            k: pseudonyms.opaque(v) if k in user_fields and isinstance(v, str) else v
-            for k, v in body.items()
-        }
+        return _by_key(body, dict.fromkeys(user_fields, pseudonyms.opaque), deep=False)
     return _meta_body(body, pseudonyms)
 
 
-def _by_key(node: Any, fields: dict[str, Callable[[str], str]]) -> Any:
+def _address_text(value: object) -> str | None:
+    """The text of an address value: a non-blank string, or an integer (a number written
+    as a JSON number is read as its digits by the mappers, so it is hashed too)."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _by_key(node: Any, fields: dict[str, Callable[[str], str]], *, deep: bool = True) -> Any:
+    """``node`` with the address value of each key in ``fields`` replaced by its token, at
+    any depth (``deep``) or in the top-level object only."""
     if isinstance(node, list):
-        return [_by_key(element, fields) for element in node]
+        return [_by_key(element, fields) for element in node] if deep else node
     if not isinstance(node, dict):
         return node
-    return {
-        k: fields[k](v) if k in fields and isinstance(v, str) and v.strip() else _by_key(v, fields)
-        for k, v in node.items()
-    }
+    result = {}
+    for k, v in node.items():
+        text = _address_text(v) if k in fields else None
+        if text is not None:
+            result[k] = fields[k](text)
+        else:
+            result[k] = _by_key(v, fields) if deep else v
+    return result
 
 
 def _meta_body(body: dict[str, Any], pseudonyms: Pseudonymiser) -> dict[str, Any]:
@@ -418,8 +427,9 @@ def _meta_body(body: dict[str, Any], pseudonyms: Pseudonymiser) -> dict[str, Any
             echo = isinstance(message, dict) and str(message.get("is_echo")).lower() == "true"
             side = "recipient" if echo else "sender"
             party = event.get(side)
-            if isinstance(party, dict) and isinstance(party.get("id"), str):
-                event = {**event, side: {**party, "id": pseudonyms.opaque(party["id"])}}
+            user = _address_text(party.get("id")) if isinstance(party, dict) else None
+            if isinstance(party, dict) and user is not None:
+                event = {**event, side: {**party, "id": pseudonyms.opaque(user)}}
             new_events.append(event)
         new_entries.append({**entry, "messaging": new_events})
     return {**body, "entry": new_entries}
@@ -431,11 +441,18 @@ def pseudonymise_staged(
     """Replace the addresses of the good bodies in ``_checked`` by tokens (their
     ``body_hash`` stays that of the body as received); return how many changed.
 
-    The status of a status-only WhatsApp body, parsed while staging (``wa``), gets the
-    same tokens. Rejected bodies and lines lose their text (``raw`` NULL in quarantine):
-    they could not be read, so their addresses cannot be found.
+    A status-only WhatsApp body (most traffic; its one status parsed while staging, in
+    ``wa``) is rewritten in SQL, its text and ``wa`` alike; any other body, and a status
+    whose text the SQL rewrite could not check, is parsed and rewritten in Python.
+    Rejected bodies and lines lose their text (``raw`` NULL in quarantine): they could not
+    be read, so their addresses cannot be found.
     """
-    rows = con.execute("SELECT k, body FROM _checked WHERE reason IS NULL").fetchall()
+    in_sql = _pseudonymise_wa_status(con, pseudonyms) if platform == "whatsapp" else 0
+    rows = con.execute(
+        "SELECT k, body FROM _checked WHERE reason IS NULL AND (wa IS NULL OR k IN "
+        "(SELECT k FROM _tl_unchecked))" if in_sql else
+        "SELECT k, body FROM _checked WHERE reason IS NULL"
+    ).fetchall()
     keys: list[int] = []
     bodies: list[str | None] = []
     reasons: list[str | None] = []
@@ -464,36 +481,70 @@ def pseudonymise_staged(
             )
         finally:
             con.unregister("_tl_pseudonymised")
-    if platform == "whatsapp":
-        _pseudonymise_wa_status(con, pseudonyms)
+    con.execute("DROP TABLE IF EXISTS _tl_unchecked")
     con.execute("UPDATE _checked SET body = NULL WHERE reason IS NOT NULL")
     con.execute("UPDATE _stage_rejects SET raw = NULL")
-    return len(keys)
+    return in_sql + len(keys)
 
 
-def _pseudonymise_wa_status(con: duckdb.DuckDBPyConnection, pseudonyms: Pseudonymiser) -> None:
-    """Tokens into the staged status of status-only bodies, as into their text."""
+_WA_STATUS_FIELDS = (
+    ("recipient_id", "phone"), ("recipient_user_id", "opaque"), ("recipient_parent_user_id", "opaque"),
+)
+
+
+def _pseudonymise_wa_status(con: duckdb.DuckDBPyConnection, pseudonyms: Pseudonymiser) -> int:
+    """Tokens into status-only WhatsApp bodies, text and ``wa`` alike, in SQL; return how
+    many. Leaves ``_tl_unchecked(k)``: the bodies whose text still holds an address or lacks
+    its token after the rewrite (a value written with JSON escapes), for the Python path."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _tl_unchecked (k BIGINT)")
     values = con.execute(
         "SELECT DISTINCT v FROM (SELECT unnest([wa.recipient_id, wa.recipient_user_id, "
-        "wa.recipient_parent_user_id]) AS v FROM _checked WHERE wa IS NOT NULL) WHERE v IS NOT NULL"
+        "wa.recipient_parent_user_id]) AS v FROM _checked WHERE reason IS NULL AND wa IS NOT NULL) "
+        "WHERE coalesce(trim(v), '') <> ''"
     ).fetchall()
     if not values:
-        return
+        return 0
     raw = [str(v) for (v,) in values]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _tl_tokens AS SELECT unnest($raw::VARCHAR[]) AS raw, "
         "unnest($phone::VARCHAR[]) AS phone, unnest($opaque::VARCHAR[]) AS opaque",
-        {"raw": raw, "phone": [pseudonyms.phone(v) if v.strip() else v for v in raw],
-         "opaque": [pseudonyms.opaque(v) if v.strip() else v for v in raw]},
+        {"raw": raw, "phone": [pseudonyms.phone(v) for v in raw],
+         "opaque": [pseudonyms.opaque(v) for v in raw]},
+    )
+    joins = " ".join(
+        f"LEFT JOIN _tl_tokens AS t{i} ON t{i}.raw = c.wa.{name}"
+        for i, (name, _kind) in enumerate(_WA_STATUS_FIELDS)
+    )
+    tokens = ", ".join(f"t{i}.{kind} AS new{i}, t{i}.raw AS old{i}"
+                       for i, (_name, kind) in enumerate(_WA_STATUS_FIELDS))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _tl_status AS SELECT c.k, {tokens} FROM _checked AS c "
+        f"{joins} WHERE c.reason IS NULL AND c.wa IS NOT NULL"
+    )
+    body = "_checked.body"
+    for i, (name, _kind) in enumerate(_WA_STATUS_FIELDS):
+        # the first (only) string value of the key: a status-only body has one status
+        body = (f"CASE WHEN s.new{i} IS NULL THEN {body} ELSE regexp_replace({body}, "
+                f"'\"{name}\"(\\s*):(\\s*)\"[^\"\\\\]*\"', "
+                f"'\"{name}\"\\1:\\2\"' || s.new{i} || '\"') END")
+    updates = ", ".join(
+        f"{name} := coalesce(s.new{i}, _checked.wa.{name})"
+        for i, (name, _kind) in enumerate(_WA_STATUS_FIELDS)
     )
     con.execute(
-        """
-        UPDATE _checked SET wa = struct_update(wa,
-            recipient_id := (SELECT phone FROM _tl_tokens WHERE raw = wa.recipient_id),
-            recipient_user_id := (SELECT opaque FROM _tl_tokens WHERE raw = wa.recipient_user_id),
-            recipient_parent_user_id :=
-                (SELECT opaque FROM _tl_tokens WHERE raw = wa.recipient_parent_user_id))
-        WHERE wa IS NOT NULL
-        """
+        f"UPDATE _checked SET body = {body}, wa = struct_update(_checked.wa, {updates}) "
+        "FROM _tl_status AS s WHERE _checked.k = s.k"
     )
+    left = " OR ".join(
+        f"(s.new{i} IS NOT NULL AND (NOT contains(c.body, s.new{i}) "
+        f"OR contains(c.body, '\"' || s.old{i} || '\"')))"
+        for i in range(len(_WA_STATUS_FIELDS))
+    )
+    con.execute(
+        f"INSERT INTO _tl_unchecked SELECT c.k FROM _checked AS c JOIN _tl_status AS s "
+        f"ON s.k = c.k WHERE {left}"
+    )
+    count = con.execute("SELECT count(*) FROM _tl_status").fetchall()[0][0]
     con.execute("DROP TABLE _tl_tokens")
+    con.execute("DROP TABLE _tl_status")
+    return int(count)
