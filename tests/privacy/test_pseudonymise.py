@@ -281,6 +281,10 @@ def test_a_missing_or_wrong_key_is_refused_before_anything_is_written(
     files = _write_stream(tmp_path)
     ws, key_file, other = tmp_path / "ws.duckdb", tmp_path / "ws.key", tmp_path / "other.key"
     runner = CliRunner()
+    keyless = runner.invoke(main, ["init", "--pseudonymise", "-w", str(ws)])
+    assert keyless.exit_code == 2
+    assert "needs a key kept outside the workspace" in keyless.output
+    assert not ws.exists()
     assert runner.invoke(
         main, ["init", "--pseudonymise", "--key-file", str(key_file), "-w", str(ws)]
     ).exit_code == 0
