@@ -22,7 +22,15 @@ from threadlift.cli import main
 from threadlift.errors import WorkspaceError
 from threadlift.ingest import ingest_files, rebuild
 from threadlift.loading import load_files
-from threadlift.privacy.pseudonyms import CHECK_LABEL, ENV_KEY, ENV_KEY_FILE, Pseudonymiser, enable
+from threadlift.privacy.pseudonyms import (
+    CHECK_LABEL,
+    ENV_KEY,
+    ENV_KEY_FILE,
+    FLAT_FIELDS,
+    WHATSAPP_FIELDS,
+    Pseudonymiser,
+    enable,
+)
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 from webhooks import meta_body, meta_echo, meta_receipt, whatsapp_body
 
@@ -417,3 +425,12 @@ def test_the_pseudonymised_demo_reports_the_plain_demos_numbers_and_holds_no_num
     files = [pseudo.workspace, *pseudo.workspace.parent.glob("demo.duckdb.*")]
     data = b"".join(path.read_bytes() for path in files if path.is_file())
     assert [form for form in forms if form.encode() in data] == []
+
+
+def test_docs_list_every_pseudonymised_field() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
+    section = doc.split("## Pseudonymous identities", 1)[1]
+    for name in [*WHATSAPP_FIELDS, *(f for fields in FLAT_FIELDS.values() for f in fields)]:
+        assert f"`{name}`" in section, name
+    for name in ("sender.id", "recipient.id", "source_id", "destination_id"):
+        assert name in section, name

@@ -337,7 +337,7 @@ def for_workspace(
 
 # --- raw bodies ----------------------------------------------------------------------------
 
-_WA_KEYS: dict[str, str] = {
+WHATSAPP_FIELDS: dict[str, str] = {
     "recipient_id": "phone", "wa_id": "phone", "from": "phone", "to": "phone",
     "recipient_user_id": "opaque", "recipient_parent_user_id": "opaque",
     "user_id": "opaque", "parent_user_id": "opaque", "from_user_id": "opaque",
@@ -350,17 +350,9 @@ FLAT_FIELDS: dict[str, dict[str, str]] = {
     "sms": {"to": "phone", "from": "phone"},
     "email": {"to": "email", "from": "email"},
 }
-
-PSEUDONYMISED_FIELDS: dict[str, tuple[str, ...]] = {
-    "whatsapp": tuple(f"{key} (any depth)" for key in _WA_KEYS),
-    "messenger": ("entry[].messaging[].sender.id (recipient.id of an echo)",),
-    "instagram": ("entry[].messaging[].sender.id (recipient.id of an echo)",),
-    "apple": ("source_id / source-id (inbound)", "destination_id / destination-id (outbound)"),
-    "sms": tuple(FLAT_FIELDS["sms"]),
-    "email": tuple(FLAT_FIELDS["email"]),
-}
-"""Per platform, the fields of a stored body that carry a token instead of the address
-(docs/privacy.md lists them)."""
+"""SMS and e-mail CSV rows: the columns that hold a person's address, and its kind.
+Messenger, Instagram and Apple bodies name the user by the side of the event
+(:func:`pseudonymise_body`); docs/privacy.md lists every field (a test keeps it in step)."""
 
 
 def pseudonymise_body(platform: str, body: Any, pseudonyms: Pseudonymiser) -> Any:
@@ -369,7 +361,7 @@ def pseudonymise_body(platform: str, body: Any, pseudonyms: Pseudonymiser) -> An
         "phone": pseudonyms.phone, "email": pseudonyms.email, "opaque": pseudonyms.opaque,
     }
     if platform == "whatsapp":
-        return _by_key(body, {k: kinds[v] for k, v in _WA_KEYS.items()})
+        return _by_key(body, {k: kinds[v] for k, v in WHATSAPP_FIELDS.items()})
     if not isinstance(body, dict):
         return body
     if platform in FLAT_FIELDS:
