@@ -17,6 +17,12 @@ CREATE OR REPLACE TEMP TABLE _c_events (
     message_id VARCHAR, status VARCHAR, ts TIMESTAMP, error_code VARCHAR,
     pricing_category VARCHAR, billable BOOLEAN);
 CREATE OR REPLACE TEMP VIEW _c_messages_all AS SELECT * FROM _c_messages;
+-- sends a mapper has already made one per message id (the columns of _send_aggregates.sql:
+-- the WhatsApp status-only path, wa_status_only.sql); no other candidate names their ids.
+CREATE OR REPLACE TEMP TABLE _c_sends (
+    message_id VARCHAR, obs_id VARCHAR, channel VARCHAR, sender_id VARCHAR,
+    experiment_id VARCHAR, arm VARCHAR, campaign_id VARCHAR, template VARCHAR,
+    category VARCHAR, sent_at TIMESTAMP, source VARCHAR, location VARCHAR, raw VARCHAR);
 CREATE OR REPLACE TEMP VIEW _c_events_all AS SELECT * FROM _c_events;
 CREATE OR REPLACE TEMP TABLE _c_inbound (
     message_id VARCHAR, obs_id VARCHAR, channel VARCHAR, sender_id VARCHAR, ts TIMESTAMP,

@@ -19,10 +19,12 @@ SELECT DISTINCT contact_id, channel, address, scope AS sender_id FROM _id_contac
 CREATE OR REPLACE TEMP TABLE _obs_unresolved AS
 SELECT obs_id,
        CASE WHEN bool_or(ident IS NOT NULL)
-            THEN 'unknown identity ' || string_agg(DISTINCT kind || ' ' || address, ', ')
+            THEN 'unknown identity '
+                 || string_agg(DISTINCT kind || ' ' || address, ', ' ORDER BY kind || ' ' || address)
                  || '; load it into identities (then ingest --rebuild) or ingest with '
                  || '--unknown-identity create'
-            ELSE 'no usable identity: ' || string_agg(DISTINCT kind || ' ' || raw, ', ')
+            ELSE 'no usable identity: '
+                 || string_agg(DISTINCT kind || ' ' || raw, ', ' ORDER BY kind || ' ' || raw)
                  || ' (not a possible phone number / address)'
        END AS reason
 FROM _ids

@@ -5,8 +5,10 @@
 --          JSON array is marked split (check_staged.sql replaces it by its elements).
 --          WhatsApp lines are parsed here once (_wa_json): the parse checks the JSON and
 --          the envelope. A status-only body (one entry with one "messages" change holding
---          exactly one status and no messages, contacts or errors: most traffic) keeps its
---          status as the typed row of _wa_statuses in wa; the mapper never parses it again.
+--          exactly one status and no messages, contacts, errors or message_echoes: most
+--          traffic) keeps its status as the typed row of _wa_statuses in wa; the mapper never
+--          parses it again, redaction skips it (it holds no path redaction.py redacts) and
+--          the status-only path (wa_status_only.sql) maps it.
 -- params:  $path VARCHAR (the file), $file BIGINT (its index in the call, for ordering),
 --          $platform VARCHAR.
 -- The line number is the row's position in _lines (its rowid minus the first one, plus 1:
@@ -40,7 +42,7 @@ heads AS (
     SELECT line_no, line,
            CASE WHEN j IS NOT NULL THEN [j.object, NULL] ELSE _body_head(line) END AS head,
            coalesce(fast AND len(v.statuses) = 1 AND v.messages IS NULL AND v.contacts IS NULL
-                    AND v.errors IS NULL, false) AS status_only,
+                    AND v.errors IS NULL AND v.message_echoes IS NULL, false) AS status_only,
            _wa_sender(v.metadata.display_phone_number) AS sender_id,
            v.statuses[1] AS status
     FROM vals

@@ -3,13 +3,13 @@
 --          profile of the same change (phone wa_id, BSUID user_id, parent BSUID).
 -- grain:   one row per (observation, identifier) into _c_obs.
 -- params:  none. needs: _wa_statuses, _wa_inbound, _wa_preferences, _wa_contacts.
+-- The statuses the status-only path maps are observed there (wa_status_only.sql).
 INSERT INTO _c_obs
 WITH ids AS (
     SELECT 'whatsapp:to:' || message_id AS obs_id, ts, change_id,
-           recipient_id AS phone, recipient_user_id AS bsuid,
-           recipient_parent_user_id AS parent_bsuid
-    FROM _wa_statuses
-    WHERE reason IS NULL AND coalesce(recipient_type, '') <> 'group'
+           -- include: ingest/_wa_status_recipient
+    FROM _wa_statuses_general
+    WHERE reason IS NULL AND _wa_to_person(recipient_type)
     UNION ALL
     SELECT 'whatsapp:from:' || message_id, ts, change_id, from_phone, from_user_id,
            from_parent_user_id
@@ -28,11 +28,5 @@ linked AS (
     JOIN _wa_contacts AS c
       ON c.change_id = i.change_id AND (c.wa_id = i.phone OR c.user_id = i.bsuid)
 )
-SELECT obs_id, 'whatsapp', kind, raw, NULL, min(ts)
-FROM (
-    SELECT obs_id, ts, 'phone' AS kind, phone AS raw FROM linked
-    UNION ALL SELECT obs_id, ts, 'bsuid', bsuid FROM linked
-    UNION ALL SELECT obs_id, ts, 'parent_bsuid', parent_bsuid FROM linked
-)
-WHERE coalesce(raw, '') <> ''
-GROUP BY obs_id, kind, raw;
+-- include: ingest/_wa_observations
+

@@ -4,21 +4,19 @@
 -- grain:   one row per candidate, into the _c_* tables. Several statements that read the
 --          same parsed items; run together by threadlift.ingest.whatsapp. Sends and status
 --          events (a million rows for a million status webhooks) are not copied: the views
---          _c_messages_all and _c_events_all read them from _wa_statuses.
+--          _c_messages_all and _c_events_all read them from _wa_statuses. Sends of the
+--          statuses the status-only path maps are its own (_c_sends,
+--          wa_status_only.sql); their status events are read here like every other.
 -- params:  none. needs: _wa_changes, _wa_statuses, _wa_inbound, _wa_preferences, _bodies.
 -- A status parsed on the fast path has no raw text of its own (NULL): a send keeps NULL
 -- (the writer quarantines the body if it must), a quarantined status gets its JSON here.
 CREATE OR REPLACE TEMP VIEW _c_messages_all AS
 SELECT * FROM _c_messages
 UNION ALL
-SELECT message_id, 'whatsapp:to:' || message_id, 'whatsapp', sender_id,
-       coalesce(_tracking_field(callback, 'experiment_id'), _tracking_field(callback, 'experiment')),
-       _tracking_field(callback, 'arm'),
-       coalesce(_tracking_field(callback, 'campaign_id'), _tracking_field(callback, 'campaign')),
-       _tracking_field(callback, 'template'),
-       pricing_category, ts, status, source, location, raw
-FROM _wa_statuses
-WHERE reason IS NULL AND coalesce(recipient_type, '') <> 'group';
+SELECT
+    -- include: ingest/_wa_status_send
+FROM _wa_statuses_general
+WHERE reason IS NULL AND _wa_to_person(recipient_type);
 
 CREATE OR REPLACE TEMP VIEW _c_events_all AS
 SELECT * FROM _c_events

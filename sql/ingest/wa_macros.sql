@@ -5,7 +5,9 @@
 --          _wa_sender(display) → the business number as digits; _wa_status_row → one
 --          status element as the typed, checked row of _wa_statuses (wa_statuses.sql);
 --          _wa_status_schema() → the from_json structure of one status element, written
---          once for the body parse and for statuses split out of other bodies.
+--          once for the body parse and for statuses split out of other bodies;
+--          _wa_to_person(recipient_type) → whether a status is about a person (not a group);
+--          _wa_named(raw) → whether an identifier value names anyone.
 -- params:  none. Several statements (DDL only), run by threadlift.ingest.raw.create_staging
 --          at the start of every ingest and rebuild (before staging and the mapper).
 -- Fields are read from the parsed struct one nesting level at a time (entry, change, value,
@@ -24,7 +26,15 @@ CREATE OR REPLACE TEMP MACRO _wa_json(body) AS
         "changes": [{"field": "VARCHAR",
                      "value": {"metadata": {"display_phone_number": "VARCHAR"},
                                "messages": "JSON", "contacts": "JSON", "errors": "JSON",
+                               "message_echoes": "JSON",
                                "statuses": [' || _wa_status_schema() || ']}}]}]}'));
+-- whether a status names the person it went to: a status to a group (recipient_type
+-- "group") names the group, so it gives neither an identity observation nor a send row
+-- (its status event is kept).
+CREATE OR REPLACE TEMP MACRO _wa_to_person(recipient_type) AS
+    coalesce(recipient_type, '') <> 'group';
+-- whether an identifier value names anyone (an empty one does not).
+CREATE OR REPLACE TEMP MACRO _wa_named(raw) AS coalesce(raw, '') <> '';
 -- sender_id is the business phone number as digits (metadata.display_phone_number).
 CREATE OR REPLACE TEMP MACRO _wa_sender(display) AS
     nullif(regexp_replace(coalesce(display, ''), '[^0-9]', '', 'g'), '');

@@ -6,28 +6,22 @@
 --          _w_referrals one per referral message; _w_watermarks one per watermark.
 -- params:  none. Several statements. needs: the _c_* tables and views, _obs_contact,
 --          _obs_unresolved.
+-- Sends come from _c_messages_all, one per message id (_send_aggregates.sql), and from
+-- _c_sends, already one per message id (the WhatsApp status-only path, wa_status_only.sql,
+-- with the same aggregates; its message ids are in no other candidate).
 -- Values that differ between items of one message are resolved on the values themselves
 -- (the smallest), never on arrival order, so shuffled and duplicated deliveries give the
 -- same rows.
 CREATE OR REPLACE TEMP TABLE _w_messages AS
 WITH agg AS (
     SELECT message_id,
-           any_value(obs_id) AS obs_id,
-           any_value(channel) AS channel,
-           min(sender_id) AS sender_id,
-           min(experiment_id) AS experiment_id,
-           min(arm) AS arm,
-           min(campaign_id) AS campaign_id,
-           min(template) AS template,
-           arg_min(category, (coalesce(status, 'sent') <> 'sent', sent_at, category))
-               FILTER (WHERE category IS NOT NULL) AS category,
-           coalesce(min(sent_at) FILTER (WHERE coalesce(status, 'sent') = 'sent'), min(sent_at))
-               AS sent_at,
-           any_value(source) AS source,
-           any_value(location) AS location,
-           any_value(raw) AS raw
+           -- include: ingest/_send_aggregates
     FROM _c_messages_all
     GROUP BY message_id
+    UNION ALL
+    SELECT message_id, obs_id, channel, sender_id, experiment_id, arm, campaign_id, template,
+           category, sent_at, source, location, raw
+    FROM _c_sends
 )
 SELECT a.message_id, oc.contact_id, a.channel, a.sender_id, a.experiment_id, a.arm,
        a.campaign_id, a.template, a.category, a.sent_at, a.source, a.location, a.raw,

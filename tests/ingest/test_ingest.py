@@ -321,6 +321,27 @@ def test_bsuid_only_recipient_is_an_identity(workspace: Workspace) -> None:
     assert _rows(workspace, "contacts")[0][:2] == ("whatsapp:US.13491208655302741918", "US")
 
 
+def test_an_impossible_phone_beside_two_identifiers_links_nothing(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Statuses of one message naming a phone, a BSUID and a phone that is not possible
+    ("12"): the first two are one contact, the third is no identity (it once stopped the
+    ingest: the unusable identifier reached the merge of components)."""
+    path = tmp_path / "statuses.jsonl"
+    path.write_text("".join(json.dumps(whatsapp_body({"statuses": [{
+        "id": "wamid.X", "status": status, "timestamp": ts, **recipient}]})) + "\n"
+        for status, ts, recipient in (
+            ("sent", "1750000000", {"recipient_id": "16505550100",
+                                    "recipient_user_id": "US.13491208655302741918"}),
+            ("delivered", "1750000001", {"recipient_id": "12"}))))
+    ingest_files(workspace, "whatsapp", [path])
+    assert _rows(workspace, "identities") == [
+        ("whatsapp:+16505550100", "whatsapp", "+16505550100", None),
+        ("whatsapp:+16505550100", "whatsapp", "US.13491208655302741918", None),
+    ]
+    assert _rows(workspace, "messages")[0][:2] == ("wamid.X", "whatsapp:+16505550100")
+
+
 def test_a_line_over_the_limit_is_refused_with_its_number_and_nothing_is_written(
     workspace: Workspace, tmp_path: Path
 ) -> None:

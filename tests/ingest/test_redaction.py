@@ -6,11 +6,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from threadlift.cli import main
 from threadlift.ingest import ingest_files, rebuild
-from threadlift.ingest.redaction import KEPT_FIELDS, REDACTED_PATHS
+from threadlift.ingest.redaction import KEPT_FIELDS, REDACTED_PATHS, redact
 from threadlift.workspace import CANONICAL_TABLES, Workspace
 from webhooks import meta_body, meta_echo, whatsapp_body
 
@@ -163,3 +166,38 @@ def test_a_body_too_deep_to_redact_is_quarantined_not_stored(workspace: Workspac
     ((location, reason),) = workspace.con.execute("SELECT location, reason FROM quarantine").fetchall()
     assert location == "line 1"
     assert reason.startswith("nested too deeply to redact its content")
+
+
+_STATUS = {"id": "wamid.R1", "status": "sent", "timestamp": "1750000000",
+           "recipient_id": "16505550100"}
+_BESIDE_A_STATUS = {
+    "message_echoes": [{"from": "15550783881", "to": "16505550100", "id": "wamid.E1",
+                        "timestamp": "1750000001", "type": "text",
+                        "text": {"body": "my card is 4111"}}],
+    "contacts": [{"profile": {"name": "Maria Lopes"}, "wa_id": "16505550100"}],
+    "messages": [{"from": "16505550100", "id": "wamid.I1", "timestamp": "1750000002",
+                  "type": "text", "text": {"body": "Rua Augusta 10"}}],
+}
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(beside=st.lists(st.sampled_from(sorted(_BESIDE_A_STATUS)), unique=True, max_size=2),
+       statuses=st.integers(1, 2))
+def test_status_only_bodies_skip_redaction_because_they_hold_nothing_to_redact(
+    tmp_path_factory: pytest.TempPathFactory, beside: list[str], statuses: int
+) -> None:
+    """Status-only bodies (parsed while staging, mapped by the status-only path) are not
+    handed to the redaction: whatever a status body carries beside its statuses, the
+    stored body is what redact() makes of it, so skipping them loses nothing."""
+    root = tmp_path_factory.mktemp("status-redaction")
+    value: dict[str, object] = {"statuses": [_STATUS] * statuses,
+                                **{k: _BESIDE_A_STATUS[k] for k in beside}}
+    body = whatsapp_body(value)
+    path = root / "bodies.jsonl"
+    path.write_text(json.dumps(body) + "\n")
+    with Workspace.create(root / "ws.duckdb") as ws:
+        ingest_files(ws, "whatsapp", [path])
+        stored = [json.loads(b) for (b,) in ws.con.execute("SELECT body FROM raw_bodies").fetchall()]
+    assert stored == [redact("whatsapp", body)]
+    assert not any(secret in json.dumps(stored, ensure_ascii=False) for secret in SECRETS)

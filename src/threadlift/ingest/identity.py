@@ -143,9 +143,10 @@ def resolve(con: duckdb.DuckDBPyConnection, unknown_identity: str) -> None:
 def _components(con: duckdb.DuckDBPyConnection) -> None:
     """Merge identifiers seen together into components (``_ident_comp(ident, comp)``)."""
     # min <> max (cheap) finds the observations with several identifiers before any list
-    # is built; most observations carry one.
+    # is built; most observations carry one. An unusable identifier (ident NULL: a phone
+    # number that is not possible) links nothing.
     groups = con.execute(
-        "SELECT list(DISTINCT ident ORDER BY ident) FROM _ids WHERE obs_id IN "
+        "SELECT list(DISTINCT ident ORDER BY ident) FROM _ids WHERE ident IS NOT NULL AND obs_id IN "
         "(SELECT obs_id FROM _ids GROUP BY obs_id HAVING min(ident) <> max(ident)) "
         "GROUP BY obs_id"
     ).fetchall()
