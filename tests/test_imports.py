@@ -35,13 +35,15 @@ CORE_REPORT_USES = {
     "numpy": "the statistics",
     "scipy.special": "the normal, t and chi-square distributions of the tests",
     "pydantic": "validating the experiment file",
-    "sqlglot": "checking the experiment file's segment queries are read-only",
-    "phonenumbers": "markets by phone number (analysis.cost, imported with the analysis)",
     "jinja2": "the HTML page (written without charts)",
 }
 """What a core report may load beyond the standard library, and why."""
 
-CORE_REPORT_NEVER = tuple(m for m in HEAVY if m != "jinja2")
+CORE_REPORT_NEVER = (
+    *(m for m in HEAVY if m != "jinja2"),
+    "sqlglot",  # only an experiment with an audience or segment query needs it
+    "phonenumbers",  # markets are for ingest and cost, not the core sections
+)
 
 
 def loaded_after(code: str) -> set[str]:
