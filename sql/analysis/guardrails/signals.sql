@@ -34,6 +34,7 @@ failures AS MATERIALIZED (
     FROM message_events AS e
     JOIN messages AS m ON m.message_id = e.message_id
     WHERE e.status = 'failed' AND m.channel IN (SELECT channel FROM read_on)
+      AND (e.error_code IN ('131050', '131048', '131049', '131026') OR m.channel IN ('sms', 'email'))
 )
 SELECT DISTINCT contact_id, arm, channel, kind
 FROM (
@@ -61,8 +62,6 @@ FROM (
         END AS kind
     FROM units AS u
     JOIN failures AS f ON f.contact_id = u.contact_id AND f.channel = u.channel
-    WHERE (f.error_code IN ('131050', '131048', '131049', '131026')
-           OR u.channel IN ('sms', 'email'))
-      AND f.ts >= u.assigned_at AND f.ts < u.window_end
+    WHERE f.ts >= u.assigned_at AND f.ts < u.window_end
 ) AS signals
 WHERE kind IS NOT NULL
