@@ -9,11 +9,11 @@ For each size (200k and 2M contacts by default) on the scale benchmark's data
 * ``bench/core_floor.py``: one Python process, one hand-written DuckDB query for the
   per-arm sums, the same statistics, a JSON file of them.
 
-Each is timed from the parent, start to exit (wall time), with the 1-minute load average
-before it. The floor's numbers are checked against the report's report.json (arms, the
+Each is timed from the parent, start to exit (wall time), with its CPU time (user +
+system) and the 1-minute load average before it. The floor's numbers are checked against the report's report.json (arms, the
 sample-ratio check, every metric's effect, interval and adjusted p-value, the balance
 and guardrail tests) to 1e-9 relative. Prints the medians and the ratio core / floor
-(the median over repeats of the same-repeat ratio).
+(the median over repeats of the same-repeat ratio), in wall and in CPU time.
 
 As in ``bench/startup_bench.py``, the children may write bytecode and one untimed run of
 each comes first, so both load compiled modules.
@@ -111,17 +111,24 @@ def bench_size(data: Path, repeats: int) -> dict[str, Any]:
             order = list(cmds) if repeat % 2 == 0 else list(reversed(cmds))
             for name in order:
                 runs[name].append(timed(cmds[name], ok=(0, 3)))
-                print(f"  {name:5s} repeat {repeat}: {runs[name][-1]['seconds']:6.2f} s "
-                      f"(load {runs[name][-1]['load']:.1f})", flush=True)
+                run = runs[name][-1]
+                print(f"  {name:5s} repeat {repeat}: {run['seconds']:6.2f} s, CPU "
+                      f"{run['cpu_seconds']:6.2f} s (load {run['load']:.1f})", flush=True)
         report = json.loads((out / "core" / "report.json").read_text(encoding="utf-8"))
         floor = json.loads((out / "floor.json").read_text(encoding="utf-8"))
-    ratios = [c["seconds"] / f["seconds"] for c, f in zip(runs["core"], runs["floor"], strict=True)]
+    pairs = list(zip(runs["core"], runs["floor"], strict=True))
+    ratios = [c["seconds"] / f["seconds"] for c, f in pairs]
+    cpu_ratios = [c["cpu_seconds"] / f["cpu_seconds"] for c, f in pairs]
     return {
         "as_of": as_of,
         "median_seconds": {name: round(statistics.median(r["seconds"] for r in rows), 3)
                            for name, rows in runs.items()},
+        "median_cpu_seconds": {name: round(statistics.median(r["cpu_seconds"] for r in rows), 3)
+                               for name, rows in runs.items()},
         "core_vs_floor": round(statistics.median(ratios), 3),
+        "core_vs_floor_cpu": round(statistics.median(cpu_ratios), 3),
         "ratios": [round(r, 3) for r in ratios],
+        "cpu_ratios": [round(r, 3) for r in cpu_ratios],
         "runs": {name: [{k: round(v, 3) for k, v in r.items()} for r in rows]
                  for name, rows in runs.items()},
         "disagreements": disagreements(report, floor),
@@ -140,7 +147,8 @@ def main() -> None:
         data = prepare(args.root, label, parse_size(label))
         print(f"[{label}] core report vs floor", flush=True)
         results[label] = bench_size(data, args.repeats)
-        summary = {k: results[label][k] for k in ("median_seconds", "core_vs_floor", "disagreements")}
+        summary = {k: results[label][k] for k in ("median_seconds", "median_cpu_seconds", "core_vs_floor",
+                                                  "core_vs_floor_cpu", "disagreements")}
         print(json.dumps({label: summary}), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")

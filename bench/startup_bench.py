@@ -41,15 +41,25 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 
 
 def timed(command: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, float]:
-    """Run ``command`` to its end; its wall time and the load average before it."""
+    """Run ``command`` to its end: its wall time, its CPU time (user + system, from
+    ``os.wait4``) and the load average before it.
+
+    On a loaded machine a process waits for a core, so its wall time grows while its CPU
+    time does not: the CPU time is the steadier measure of the work, the wall time the
+    one a user waits for.
+    """
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          check=False, env=CHILD_ENV)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=CHILD_ENV)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    if done.returncode not in ok:
-        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return {"seconds": seconds, "load": load}
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        raise RuntimeError(f"{' '.join(command)} exited {code}: {errors[-2000:]}")
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "load": load}
 
 
 def interleaved(commands: dict[str, tuple[list[str], tuple[int, ...]]],
@@ -68,12 +78,15 @@ def interleaved(commands: dict[str, tuple[list[str], tuple[int, ...]]],
 
 
 def summary(runs: dict[str, list[dict[str, float]]], reference: str) -> dict[str, Any]:
-    """Median seconds per command and its ratio to the reference command's median."""
+    """Median wall and CPU seconds per command and their ratios to the reference's medians."""
     medians = {name: statistics.median(r["seconds"] for r in rows) for name, rows in runs.items()}
+    cpu = {name: statistics.median(r["cpu_seconds"] for r in rows) for name, rows in runs.items()}
     return {
         name: {
             "median_seconds": round(medians[name], 4),
             "ratio_to_" + reference: round(medians[name] / medians[reference], 3),
+            "median_cpu_seconds": round(cpu[name], 4),
+            "cpu_ratio_to_" + reference: round(cpu[name] / cpu[reference], 3),
             "runs": [round(r["seconds"], 4) for r in rows],
             "load_average": [round(r["load"], 2) for r in rows],
         }
@@ -104,7 +117,8 @@ def main() -> None:
         results = summary(interleaved(commands, args.rounds), "import duckdb")
     for name, row in results.items():
         print(f"{name:26s} median {row['median_seconds']:6.3f} s  "
-              f"{row['ratio_to_import duckdb']:5.2f}x import duckdb  "
+              f"{row['ratio_to_import duckdb']:5.2f}x import duckdb; CPU {row['median_cpu_seconds']:6.3f} s "
+              f"{row['cpu_ratio_to_import duckdb']:5.2f}x  "
               f"(load {min(row['load_average']):.1f}-{max(row['load_average']):.1f})")
     if args.json:
         args.json.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(),
