@@ -103,3 +103,22 @@ def test_core_report_loads_only_what_it_uses(demo: Path, tmp_path: Path) -> None
 def test_full_report_page_still_draws_its_charts(demo: Path) -> None:
     html = (demo / "report" / "report.html").read_text(encoding="utf-8")
     assert '<svg role="img" aria-label="Relative effect of each metric' in html
+
+
+def test_full_analysis_to_json_and_markdown_draws_no_chart(demo: Path) -> None:
+    modules = loaded_after(
+        "import threadlift as tl\n"
+        "from threadlift.report.markdown import render_markdown\n"
+        "from threadlift.report.write import report_json_text\n"
+        f"experiment = tl.load_experiment({str(demo / 'experiment.toml')!r})\n"
+        f"with tl.open_workspace({str(demo / 'demo.duckdb')!r}) as ws:\n"
+        "    analysis = tl.analyze(ws, experiment)\n"
+        "report = analysis.to_dict()\n"
+        "assert report['funnel'] and report['cost'], 'a full analysis'\n"
+        "report_json_text(report)\n"
+        "render_markdown(report)\n"
+        "analysis._repr_html_()\n"
+    )
+    assert "threadlift.analysis.funnel" in modules
+    assert "matplotlib" not in modules
+    assert "threadlift.report.charts" not in modules
