@@ -32,9 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlglot import exp
 
 from threadlift.assign.audience import audience_tables
 from threadlift.core.bucketing import BUCKETS, ArmRange, arm_ranges
@@ -411,23 +409,15 @@ class Experiment(_Model):
         return arm_ranges([(arm.name, arm.weight, arm.holdout) for arm in self.arms])
 
 
-_NOT_A_QUERY = (
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Create,
-    exp.Drop,
-    exp.Alter,
-    exp.Copy,
-    exp.Command,
-    exp.Pragma,
-    exp.Set,
-    exp.Use,
-    exp.Attach,
-    exp.Detach,
-    exp.Transaction,
-)
+def _not_a_query() -> tuple[type[Any], ...]:
+    """The statement kinds an audience or segment query may not contain anywhere."""
+    from sqlglot import exp
+
+    return (
+        exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
+        exp.Copy, exp.Command, exp.Pragma, exp.Set, exp.Use, exp.Attach, exp.Detach,
+        exp.Transaction,
+    )
 
 
 def check_audience_sql(text: str) -> None:
@@ -440,6 +430,11 @@ def check_audience_sql(text: str) -> None:
     Raises:
         ValueError: saying what is wrong and what is allowed.
     """
+    # sqlglot is imported here, not with the module: only experiments with an audience
+    # or segment query need it, and a scheduled core report should not pay for it.
+    import sqlglot
+    from sqlglot import exp
+
     allowed = "must be exactly one SELECT statement returning a contact_id column"
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
@@ -454,7 +449,7 @@ def check_audience_sql(text: str) -> None:
     query = statements[0]
     if not isinstance(query, exp.Query):
         raise ValueError(f"{allowed}; found a {query.key.upper()} statement")
-    forbidden = next(iter(query.find_all(*_NOT_A_QUERY)), None)
+    forbidden = next(iter(query.find_all(*_not_a_query())), None)
     if forbidden is not None:
         raise ValueError(f"{allowed}; it contains a {forbidden.key.upper()}")
     names = [name.lower() for name in query.named_selects]
@@ -473,6 +468,9 @@ def check_segment_sql(text: str) -> None:
     Raises:
         ValueError: saying what is wrong and what is allowed.
     """
+    import sqlglot
+    from sqlglot import exp
+
     allowed = "must be exactly one SELECT statement returning contact_id and segment columns"
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
@@ -481,7 +479,7 @@ def check_segment_sql(text: str) -> None:
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise ValueError(f"{allowed}; found {len(statements)} statements or not a SELECT")
     query = statements[0]
-    forbidden = next(iter(query.find_all(*_NOT_A_QUERY)), None)
+    forbidden = next(iter(query.find_all(*_not_a_query())), None)
     if forbidden is not None:
         raise ValueError(f"{allowed}; it contains a {forbidden.key.upper()}")
     names = [name.lower() for name in query.named_selects]

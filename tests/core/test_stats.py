@@ -751,3 +751,103 @@ def test_mean_and_ratio_intervals_are_nested_in_alpha(
     for wide, narrow in zip(results[1:], results[:-1], strict=True):
         assert wide.effect_size_ci_lower <= narrow.effect_size_ci_lower
         assert wide.effect_size_ci_upper >= narrow.effect_size_ci_upper
+
+
+# The core report's tests evaluate scipy.special (and the adjustment steps of
+# statsmodels' multipletests) instead of importing scipy.stats and statsmodels; these
+# check that they give scipy.stats' and statsmodels' numbers to 1e-12.
+EXACT = 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=5_000_000), min_size=2, max_size=5),
+    weights=st.lists(st.floats(min_value=0.5, max_value=100.0), min_size=5, max_size=5),
+)
+def test_srm_is_scipy_chisquare_to_1e12(counts: list[int], weights: list[float]) -> None:
+    weights = weights[: len(counts)]
+    result = srm_test(counts, weights)
+    if sum(counts) == 0:
+        assert result.error == "no_units"
+        return
+    expected = [sum(counts) * w / math.fsum(weights) for w in weights]
+    reference = scipy.stats.chisquare(counts, expected)
+    assert_close(result.statistic, float(reference.statistic), rel=EXACT)
+    assert_close(result.pvalue, float(reference.pvalue), rel=EXACT)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_c=st.integers(min_value=2, max_value=2_000_000),
+    n_t=st.integers(min_value=2, max_value=2_000_000),
+    mean_c=st.floats(min_value=-1e3, max_value=1e3),
+    mean_t=st.floats(min_value=-1e3, max_value=1e3),
+    sd_c=st.floats(min_value=1e-3, max_value=1e3),
+    sd_t=st.floats(min_value=1e-3, max_value=1e3),
+)
+def test_balance_is_scipy_welch_from_stats_to_1e12(
+    n_c: int, n_t: int, mean_c: float, mean_t: float, sd_c: float, sd_t: float
+) -> None:
+    def arm(n: int, mean: float, sd: float) -> SufficientStats:
+        total = mean * n
+        return SufficientStats(units=n, covariate_sum=total,
+                               covariate_sum_squares=sd * sd * (n - 1) + total * total / n)
+
+    def sample_sd(stats: SufficientStats) -> float:
+        n = stats.units
+        return math.sqrt((stats.covariate_sum_squares - stats.covariate_sum ** 2 / n) / (n - 1))
+
+    control, treatment = arm(n_c, mean_c, sd_c), arm(n_t, mean_t, sd_t)
+    result = balance(control, treatment)
+    reference = scipy.stats.ttest_ind_from_stats(
+        result.treatment_mean, sample_sd(treatment), n_t,
+        result.control_mean, sample_sd(control), n_c, equal_var=False,
+    )
+    assert_close(result.statistic, float(reference.statistic), rel=EXACT)
+    assert_close(result.pvalue, float(reference.pvalue), rel=EXACT)
+
+
+@pytest.mark.parametrize(("x_c", "n_c", "x_t", "n_t"), PROPORTION_TABLES)
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_prop_test_is_scipy_stats_norm_and_chi2_to_1e12(
+    x_c: int, n_c: int, x_t: int, n_t: int, alternative: str
+) -> None:
+    result = compare("proportion", binary_stats(x_c, n_c), binary_stats(x_t, n_t),
+                     proportion_test="prop_test", alternative=alternative)  # type: ignore[arg-type]
+    p_c, p_t = x_c / n_c, x_t / n_t
+    inverse_sum = 1 / n_c + 1 / n_t
+    yates = min(0.5, abs(p_t - p_c) / inverse_sum)
+    pooled = (x_c + x_t) / (n_c + n_t)
+    z = (abs(p_t - p_c) - yates * inverse_sum) / math.sqrt(pooled * (1 - pooled) * inverse_sum)
+    if alternative == "two-sided":
+        pvalue = scipy.stats.chi2.sf(z * z, 1)
+        quantile = scipy.stats.norm.ppf(0.975)
+    else:
+        signed = math.copysign(z, p_t - p_c)
+        pvalue = (scipy.stats.norm.sf(signed) if alternative == "greater"
+                  else scipy.stats.norm.cdf(signed))
+        quantile = scipy.stats.norm.ppf(0.95)
+    width = quantile * math.sqrt(p_c * (1 - p_c) / n_c + p_t * (1 - p_t) / n_t)
+    width += yates * inverse_sum
+    assert_close(result.pvalue, float(pvalue), rel=EXACT)
+    if alternative != "less":
+        assert_close(result.effect_size_ci_lower, max(p_t - p_c - width, -1.0), rel=EXACT)
+    if alternative != "greater":
+        assert_close(result.effect_size_ci_upper, min(p_t - p_c + width, 1.0), rel=EXACT)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pvalues=st.lists(
+        st.one_of(st.floats(min_value=0.0, max_value=1.0), st.sampled_from([0.01, 0.05, 0.5])),
+        min_size=1, max_size=30,
+    ),
+    method=st.sampled_from(["holm", "fdr_bh"]),
+)
+def test_adjust_pvalues_is_statsmodels_multipletests_to_1e12(
+    pvalues: list[float], method: str
+) -> None:
+    adjusted = adjust_pvalues(pvalues, method)  # type: ignore[arg-type]
+    reference = multipletests(pvalues, method=method)[1]
+    for value, expected in zip(adjusted, reference, strict=True):
+        assert_close(value, float(expected), rel=EXACT)

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import pandas as pd
-
 from threadlift import __version__
 from threadlift.analysis.alerts import (
     Alert,
@@ -103,6 +101,8 @@ from threadlift.experiment import Experiment
 from threadlift.workspace import Workspace
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from threadlift.report.charts import Drawing
     from threadlift.report.summary import Summary
 
@@ -447,6 +447,8 @@ class Analysis:
         columns = [f.name for f in fields(row_type)]
         if formatted:
             rows = [{column: _formatted(column, row) for column in columns} for row in rows]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=columns)
 
     def _frame_rows(self, name: str) -> list[Any]:

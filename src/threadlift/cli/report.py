@@ -53,7 +53,8 @@ if TYPE_CHECKING:
               help="Spark master URL for --engine spark.")
 @click.option("--core", is_flag=True,
               help="Only arms, sample ratio, lifts, balance and guardrail tests: skips funnel, "
-                   "cost, messaging limits and quality timelines (faster on large logs).")
+                   "cost, messaging limits and quality timelines, and draws no chart (the HTML "
+                   "page has the same tables without them); faster on large logs.")
 @click.option("--fail-on", "fail_on", type=click.Choice(["alert", "warning"]), default="alert",
               show_default=True,
               help="Exit 3 on an alert (guardrail breach, sample-ratio mismatch) or, with "

@@ -12,15 +12,23 @@ Examples:
 
 from __future__ import annotations
 
-import phonenumbers
+from types import ModuleType
 
 NON_GEOGRAPHIC = "001"
 """phonenumbers' region code for non-geographic calling codes."""
 
 
+def _phonenumbers() -> ModuleType:
+    """phonenumbers, imported on first use: a core report imports this module and never
+    asks for a market."""
+    import phonenumbers
+
+    return phonenumbers
+
+
 def main_region(code: int) -> str | None:
     """The market of calling code ``code``, or None for a non-geographic or unknown code."""
-    region_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    region_codes = _phonenumbers().COUNTRY_CODE_TO_REGION_CODE.get(code)
     main = region_codes[0] if region_codes else None
     return None if main in (None, NON_GEOGRAPHIC) else main
 
@@ -29,7 +37,7 @@ def calling_code_markets() -> tuple[list[str], list[str]]:
     """Every geographic calling code and its market, as parallel lists for a SQL parameter."""
     codes: list[str] = []
     regions: list[str] = []
-    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+    for code in sorted(_phonenumbers().COUNTRY_CODE_TO_REGION_CODE):
         region = main_region(code)
         if region is not None:
             codes.append(str(code))

@@ -36,11 +36,14 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, with_charts: bool = True) -> str:
     """The report as one self-contained HTML page.
 
     Args:
         report: the report dict, as ``report.json`` holds it.
+        with_charts: draw each section's chart (default). A core report's page goes
+            without them: drawing needs matplotlib, which costs a scheduled check more
+            than its queries (``threadlift report --core``).
 
     Returns:
         An HTML document: the verdict box, then every section of
@@ -48,7 +51,7 @@ def render_html(report: Report) -> str:
         tables; inline CSS and inline SVG, no script and no external reference, so it
         opens offline. Identical input gives identical text.
     """
-    page = build_page(report, with_charts=True)
+    page = build_page(report, with_charts=with_charts)
     return _environment().get_template("report.html.j2").render(page=page)
 
 

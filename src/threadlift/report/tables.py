@@ -604,7 +604,7 @@ def verdict(report: Report) -> Verdict:
     skipped_texts = (
         (
             "Core report: not computed here: " + ", ".join(str(name) for name in skipped)
-            + " (run the report without --core for them).",
+            + " (run the report without --core for them and for the charts).",
         )
         if skipped
         else ()

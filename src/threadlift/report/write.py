@@ -63,7 +63,8 @@ def report_json_text(report: dict[str, Any]) -> str:
 
 
 def write_report(
-    analysis: Analysis, out_dir: str | Path, *, fail_on: FailOn = "alert"
+    analysis: Analysis, out_dir: str | Path, *, fail_on: FailOn = "alert",
+    charts: bool | None = None,
 ) -> WrittenReport:
     """Write the three report files into ``out_dir`` (created if needed).
 
@@ -72,6 +73,9 @@ def write_report(
         out_dir: the folder of ``report.json``, ``report.md`` and ``report.html``.
         fail_on: ``alert`` (default): exit code 3 on an alert; ``warning``: on any
             warning as well.
+        charts: draw the HTML page's charts. Default: for a full analysis, not for a
+            core one (``analyze(sections="core")``), whose page shows the same tables
+            without them so a scheduled check never imports matplotlib.
     """
     from threadlift.report.html import render_html
     from threadlift.report.markdown import render_markdown
@@ -85,7 +89,8 @@ def write_report(
     html_path = directory / "report.html"
     json_path.write_text(report_json_text(report), encoding="utf-8")
     markdown_path.write_text(render_markdown(report), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    with_charts = not analysis.skipped_sections if charts is None else charts
+    html_path.write_text(render_html(report, with_charts=with_charts), encoding="utf-8")
     summary = summarize(report)
     return WrittenReport(
         directory=directory,
