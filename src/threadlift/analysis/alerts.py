@@ -28,7 +28,8 @@ class Alert:
     """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
 
     kind: str
-    """``srm`` (sample-ratio mismatch) or ``guardrail`` (a breached guardrail)."""
+    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail) or
+    ``contamination`` (a global holdout's held-out contacts were sent programme messages)."""
     message: str
 
 
@@ -41,6 +42,8 @@ WarningKind = Literal[
     "quality_drop",
     "cost",
     "quarantine",
+    "programme_drift",
+    "programme_attrition",
 ]
 """What a warning is about (``warning_details[].kind``)."""
 
@@ -59,7 +62,9 @@ class WarningDetail:
     template paused, disabled or flagged inside the window), ``quality_drop`` (a sender's
     or template's quality rating fell inside the window), ``cost`` (messages without a
     price, a pricing rule not applied) or ``quarantine`` (assignment rows rejected when
-    loaded)."""
+    loaded), ``programme_drift`` (a global holdout's groups no longer balanced on the
+    pre-period metric) or ``programme_attrition`` (too many of a global holdout's units, or
+    of one group more than the other, no longer eligible)."""
     message: str
     """The warning, as in ``warnings``."""
 

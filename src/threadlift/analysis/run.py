@@ -50,6 +50,17 @@ from threadlift.analysis.lift import (
     first_against_control,
     metric_stats,
 )
+from threadlift.analysis.programme import (
+    AttritionRow,
+    ContaminationRow,
+    DecayRow,
+    DriftRow,
+    PartRow,
+    Programme,
+    ProgrammeHealth,
+    programme_methods,
+    programme_report,
+)
 from threadlift.analysis.quality import (
     SenderQualityRow,
     TemplateEvent,
@@ -117,6 +128,10 @@ CORE_SKIPS: tuple[str, ...] = (
     "cost_comparison",
 )
 """The report.json sections a ``sections="core"`` analysis leaves empty."""
+
+PROGRAMME_SECTIONS: tuple[str, ...] = ("programme_decay", "programme_parts", "programme_health")
+"""The sections only a global holdout's full report fills (docs/programme.md); a core
+analysis of a global holdout skips them too."""
 
 @dataclass(frozen=True)
 class Chart:
@@ -228,6 +243,12 @@ class ReportJson:
     template_quality: TemplateQuality | TemplateQualityUnavailable | NotComputed
     cost: list[CostRow]
     cost_comparison: list[CostComparisonRow]
+    programme_decay: list[DecayRow]
+    """A global holdout's lift at 7, 30, 60, 90, 180 and 365 days (as far as as_of reaches)."""
+    programme_parts: list[PartRow]
+    """The experiments run inside a global holdout's programme, their sums and the direct lift."""
+    programme_health: ProgrammeHealth | NotComputed
+    """Contamination, drift and attrition of a global holdout (empty for other experiments)."""
     alerts: list[Alert]
     warnings: list[str]
     warning_details: list[WarningDetail]
@@ -271,6 +292,8 @@ class Analysis:
     """``warnings`` with their kinds (:class:`~threadlift.analysis.alerts.WarningDetail`)."""
     segments: SegmentLifts = field(default_factory=lambda: SegmentLifts([], []))
     """Lift by segment and the heterogeneity tests (empty in a core analysis)."""
+    programme: Programme | None = None
+    """A global holdout's decay curve, sum of parts and health (``None`` otherwise)."""
 
     @property
     def status(self) -> Literal["ok", "alert"]:
@@ -311,6 +334,9 @@ class Analysis:
             ),
             cost=self.cost,
             cost_comparison=self.cost_comparison,
+            programme_decay=self.programme.decay if self.programme else [],
+            programme_parts=self.programme.parts if self.programme else [],
+            programme_health=self.programme.health if self.programme else NotComputed(),
             alerts=self.alerts,
             warnings=self.warnings,
             warning_details=self.warning_details,
@@ -436,6 +462,7 @@ class Analysis:
     def _frame_rows(self, name: str) -> list[Any]:
         """The result rows of one :data:`FRAMES` section."""
         split, templates = self.window_split, self.template_quality
+        health = self.programme.health if self.programme else None
         rows: dict[str, Callable[[], list[Any]]] = {
             "metrics": lambda: [m.row() for m in self.metrics],
             "arms": lambda: list(self.arms),
@@ -457,6 +484,11 @@ class Analysis:
             "template_events": lambda: [] if templates is None else list(templates.events),
             "cost": lambda: list(self.cost),
             "cost_comparison": lambda: list(self.cost_comparison),
+            "programme_decay": lambda: list(self.programme.decay) if self.programme else [],
+            "programme_parts": lambda: list(self.programme.parts) if self.programme else [],
+            "programme_contamination": lambda: list(health.contamination) if health else [],
+            "programme_drift": lambda: list(health.drift) if health else [],
+            "programme_attrition": lambda: list(health.attrition) if health else [],
             "alerts": lambda: list(self.alerts),
             "warnings": lambda: list(self.warning_details),
             "methods": lambda: [MethodLine(text) for text in self.methods],
@@ -557,6 +589,11 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "template_events": (TemplateEvent, "template_quality"),
     "cost": (CostRow, "cost"),
     "cost_comparison": (CostComparisonRow, "cost_comparison"),
+    "programme_decay": (DecayRow, "programme_decay"),
+    "programme_parts": (PartRow, "programme_parts"),
+    "programme_contamination": (ContaminationRow, "programme_health"),
+    "programme_drift": (DriftRow, "programme_health"),
+    "programme_attrition": (AttritionRow, "programme_health"),
     "alerts": (Alert, "alerts"),
     "warnings": (WarningDetail, "warnings"),
     "methods": (MethodLine, "methods"),
@@ -568,6 +605,8 @@ FRAME_ALIASES: dict[str, str] = {
     "template_quality": "templates",
     "window_split_strata": "window_strata",
     "segment": "segments",
+    "decay": "programme_decay",
+    "sum_of_parts": "programme_parts",
 }
 """Other names :meth:`Analysis.to_pandas` accepts."""
 
@@ -655,6 +694,8 @@ def analyze(
     templates: TemplateQuality | TemplateQualityUnavailable | None = None
     cost: list[CostRow] = []
     compared: list[CostComparisonRow] = []
+    programme: Programme | None = None
+    is_programme = experiment.assignment == "global_holdout" and bool(experiment.metrics)
     if sections == "full":
         stage("funnel")
         prepare_sends(con, experiment)
@@ -695,6 +736,16 @@ def analyze(
             con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"), rules
         )
         compared = cost_comparison(experiment, metric_rows, cost, units)
+        if is_programme:
+            stage("programme")
+            programme = programme_report(
+                con,
+                experiment,
+                as_of,
+                alerts,
+                warnings.to("programme_drift"),
+                warnings.to("programme_attrition"),
+            )
 
     rejected = rejected_assignments(con, experiment)
     if rejected:
@@ -703,6 +754,8 @@ def analyze(
             "(unknown arm or contact, duplicates); see `threadlift quarantine`"
         )
     methods.extend(_methods(experiment, correction))
+    if programme is not None:
+        methods.extend(programme_methods())
     return Analysis(
         experiment=experiment,
         as_of=as_of,
@@ -726,9 +779,12 @@ def analyze(
         assignments_quarantined=rejected,
         template_quality=templates,
         window_split=split,
-        skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
+        skipped_sections=[]
+        if sections == "full"
+        else [*CORE_SKIPS, *(PROGRAMME_SECTIONS if is_programme else ())],
         cost_comparison=compared,
         segments=by_segment,
+        programme=programme,
     )
 
 def _untested_guardrails(guardrails: list[GuardrailResult]) -> list[str]:
