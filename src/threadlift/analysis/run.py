@@ -196,7 +196,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class NotComputed:
-    """A section a ``sections="core"`` analysis skips: an empty object in report.json."""
+    """A section not computed (skipped by a ``sections="core"`` analysis, or one of a global
+    holdout's sections in another experiment's report): an empty object in report.json."""
 
 
 @dataclass(frozen=True)

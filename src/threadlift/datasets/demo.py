@@ -151,7 +151,7 @@ def run_demo(
         written = write_report(analysis, out_dir / "report")
         advance("reported")
         programme_written = (
-            _programme_demo(out_dir / "programme", seed) if programme else None
+            _programme_demo(out_dir / "programme", n_contacts, seed) if programme else None
         )
         if programme:
             advance("programme reported")
@@ -178,7 +178,7 @@ def run_demo(
     )
 
 
-def _programme_demo(directory: Path, seed: int) -> WrittenReport:
+def _programme_demo(directory: Path, n_contacts: int, seed: int) -> WrittenReport:
     """The programme demo: generate, load, set the holdout, assign, report (``directory``)."""
     from threadlift.analysis import analyze
     from threadlift.datasets.programme import build_programme_workspace, generate_programme
@@ -190,7 +190,7 @@ def _programme_demo(directory: Path, seed: int) -> WrittenReport:
         _refuse_unless_demo(ws_path)
     for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
         stale.unlink(missing_ok=True)
-    data = generate_programme(seed=seed)
+    data = generate_programme(n_contacts=2 * n_contacts, seed=seed)
     experiment = build_programme_workspace(ws_path, data, directory / "data")
     with Workspace.open(ws_path) as ws:
         analysis = analyze(ws, experiment, as_of=data.as_of)
