@@ -68,6 +68,12 @@ def test_every_report_json_section_has_a_frame(analyses: tuple[Analysis, Analysi
         "template_events": report["template_quality"]["events"],
         "cost": report["cost"],
         "cost_comparison": report["cost_comparison"],
+        # A global holdout's sections (tests/analysis/test_programme.py fills them); empty here.
+        "programme_decay": report["programme_decay"],
+        "programme_parts": report["programme_parts"],
+        "programme_contamination": report["programme_health"].get("contamination", []),
+        "programme_drift": report["programme_health"].get("drift", []),
+        "programme_attrition": report["programme_health"].get("attrition", []),
         "alerts": report["alerts"],
         "warnings": report["warning_details"],
         "methods": [{"method": text} for text in report["methods"]],

@@ -397,6 +397,22 @@ def test_the_demo_programme_sections_reach_pandas_and_the_cli(demo: Path) -> Non
     assert len(result.to_pandas("programme_attrition")) == 2
     assert result.to_pandas("programme_contamination").empty
     assert result.plot("programme_decay").svg.startswith("<?xml")
+    report = result.to_dict()
+    health = report["programme_health"]
+    for section, rows in (
+        ("programme_decay", report["programme_decay"]),
+        ("programme_parts", report["programme_parts"]),
+        ("programme_drift", health["drift"]),
+        ("programme_attrition", health["attrition"]),
+    ):
+        frame = result.to_pandas(section)
+        for index, row in enumerate(rows):
+            for column, value in row.items():
+                shown = frame.iloc[index][column]
+                if isinstance(value, float):
+                    assert shown == pytest.approx(value), (section, column)
+                elif isinstance(value, int | str) and not isinstance(shown, datetime):
+                    assert shown == value, (section, column)
     with Workspace.open(workspace) as ws:
         held = _held_out(ws.con)
         ws.con.execute(

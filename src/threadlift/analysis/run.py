@@ -386,8 +386,8 @@ class Analysis:
         Args:
             chart: ``forest`` (every metric's relative effect), ``cumulative`` (lift by day
                 since assignment), ``funnel``, ``guardrails``, ``quality`` (sender quality
-                timeline), ``template_quality`` (template status and quality timeline) or
-                ``cost``.
+                timeline), ``template_quality`` (template status and quality timeline),
+                ``cost`` or ``programme_decay`` (a global holdout's lift by horizon).
 
         Returns:
             A :class:`Chart` (SVG and PNG); ``.save("forest.svg")`` writes it to a file.
