@@ -407,6 +407,8 @@ class Analysis:
             why = (
                 "a core analysis skips it; run analyze(..., sections='full')"
                 if section in self.skipped_sections
+                else 'only a global holdout\'s report (assignment = "global_holdout") has it'
+                if section in PROGRAMME_SECTIONS and self.programme is None
                 else "this analysis has no rows for it"
             )
             raise InputError(f"nothing to draw for {chart!r}: {why}")
