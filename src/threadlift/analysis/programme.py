@@ -118,7 +118,7 @@ class PartRow:
     shrunk_effect_size: float
     """The empirical-Bayes posterior mean of ``effect_size`` (experiments only)."""
     weight: float
-    """``treated_units / population_units``."""
+    """``treated_units / population_units`` (1 for the programme row, null for the sums)."""
     contribution: float
     """``weight × effect_size``: the part's effect per unit of the programme's population."""
     contribution_ci_lower: float
@@ -449,13 +449,13 @@ def _sums(
     return [
         PartRow(
             "naive_sum", None, None, None, treated, 0, population, None,
-            naive, naive - z * se, naive + z * se, se, nan, 1.0,
+            naive, naive - z * se, naive + z * se, se, nan, nan,
             naive, naive - z * se, naive + z * se, nan,
             "sum of weight × effect; normal interval, parts independent", None,
         ),
         PartRow(
             "shrunk_sum", None, None, None, treated, 0, population, None,
-            shrunk, nan, nan, nan, shrunk, 1.0,
+            shrunk, nan, nan, nan, shrunk, nan,
             shrunk, nan, nan, shrunk,
             f"sum of weight × empirical-Bayes shrunk effect (DerSimonian-Laird tau2 = {tau2:.3g})"
             if not prior_error

@@ -1637,8 +1637,8 @@ def _part_label(row: Row) -> Text:
         label = text(code(row.get("experiment_id")))
         return label if kind == "skipped" else text(label, " ", _arm_vs_control(row))
     if kind == "programme" and row.get("horizon_days") is not None:
-        return text(strong(_PART_LABELS[kind]), f" at {fmt_count(row.get('horizon_days'))} days")
-    return text(strong(_PART_LABELS.get(kind, kind)))
+        return text(f"{_PART_LABELS[kind]} at {fmt_count(row.get('horizon_days'))} days")
+    return text(_PART_LABELS.get(kind, kind))
 
 
 def _programme_tables(report: Report) -> tuple[Table, ...]:
