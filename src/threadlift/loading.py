@@ -36,6 +36,7 @@ import duckdb
 from threadlift.assign.eligibility import LoadSync
 from threadlift.errors import InputError
 from threadlift.experiment import Experiment
+from threadlift.privacy.pseudonyms import Pseudonymiser, for_workspace, is_pseudonymised
 from threadlift.workspace import NATURAL_KEYS, Column, Workspace, count_rows, first_row
 
 LOADABLE_TABLES = tuple(NATURAL_KEYS)
@@ -132,6 +133,7 @@ def load_files(
     on_stage: Callable[[str], None] | None = None,
     experiments: Sequence[Experiment] = (),
     delimiter: str | None = None,
+    key_file: Path | None = None,
 ) -> LoadResult:
     """Load files into a canonical table in one transaction.
 
@@ -145,10 +147,19 @@ def load_files(
         experiments: For ``assignments`` (experiments assigned elsewhere): the experiment
             files whose arm names the rows must use.
         delimiter: The CSV delimiter (one character, or ``tab``); detected when None.
+        key_file: For ``identities`` in a pseudonymised workspace: the key file (else
+            ``$THREADLIFT_KEY_FILE``, ``$THREADLIFT_KEY`` or the file recorded at init);
+            addresses are stored as tokens (:mod:`threadlift.privacy.pseudonyms`).
+
+    In a pseudonymised workspace a quarantined row keeps only the table's own columns (an
+    ignored column may hold a number), its address as a token, and a line that cannot be
+    split into fields keeps no text.
 
     Raises:
         InputError: unknown table, unreadable file, a file that is not UTF-8, a CSV
             delimiter that cannot be told, or a required column missing.
+        WorkspaceError: identities for a pseudonymised workspace whose key is missing or
+            another one.
     """
     if table not in LOADABLE_TABLES:
         raise InputError(
@@ -160,6 +171,11 @@ def load_files(
             "can be checked: add --experiment EXPERIMENT.toml"
         )
     columns = ws.columns(table)
+    pseudonymised = is_pseudonymised(ws.con)
+    pseudonyms = (
+        for_workspace(ws.con, key_file, what="loading identities")
+        if table == "identities" or key_file is not None else None
+    )
     files = [Path(p) for p in paths]
     given = parse_delimiter(delimiter) if delimiter is not None else None
     for path in files:
@@ -175,7 +191,10 @@ def load_files(
     con.execute("BEGIN TRANSACTION")
     try:
         for path in files:
-            loaded = _load_one(con, table, columns, path, experiments, given, on_stage)
+            loaded = _load_one(
+                con, table, columns, path, experiments, given, on_stage,
+                pseudonymised=pseudonymised, pseudonyms=pseudonyms,
+            )
             result.files.append(loaded)
             if on_file is not None:
                 on_file(loaded)
@@ -194,6 +213,9 @@ def _load_one(
     experiments: Sequence[Experiment],
     delimiter: str | None,
     on_stage: Callable[[str], None] | None,
+    *,
+    pseudonymised: bool = False,
+    pseudonyms: Pseudonymiser | None = None,
 ) -> FileLoad:
     fmt = file_format(path)
     source = str(path.resolve())
@@ -216,8 +238,14 @@ def _load_one(
     ignored = tuple(sorted(c for c in present if c not in wanted))
     if on_stage is not None:
         on_stage(f"checking {path.name}")
-    _write_rejects(con, table, source, fmt, rejects)
-    con.execute(_typed_sql(table, columns, present))
+    kept: Sequence[tuple[int, str, str | None]] = (
+        [(line, reason, None) for line, reason, _raw in rejects] if pseudonymised else rejects
+    )
+    _write_rejects(con, table, source, fmt, kept)
+    kept_raw = [c for c in present if c in wanted] if pseudonymised else present
+    con.execute(_typed_sql(table, columns, present, kept_raw))
+    if pseudonyms is not None and table == "identities":
+        _pseudonymise_addresses(con, pseudonyms)
     if table == "assignments":
         _check_assignments(con, experiments)
     location_unit = "row" if fmt == "parquet" else "line"
@@ -267,6 +295,28 @@ def _load_one(
         quarantined=bad + len(rejects),
         ignored_columns=ignored,
     )
+
+
+def _pseudonymise_addresses(con: duckdb.DuckDBPyConnection, pseudonyms: Pseudonymiser) -> None:
+    """Addresses of the staged identities (and of their quarantine text) → tokens."""
+    pairs = con.execute(
+        "SELECT DISTINCT channel, address FROM _typed WHERE address IS NOT NULL"
+    ).fetchall()
+    if not pairs:
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tokens AS SELECT unnest($channel::VARCHAR[]) AS channel, "
+        "unnest($address::VARCHAR[]) AS address, unnest($token::VARCHAR[]) AS token",
+        {"channel": [c for c, _a in pairs], "address": [a for _c, a in pairs],
+         "token": [pseudonyms.address(a, c) for c, a in pairs]},
+    )
+    con.execute(
+        "UPDATE _typed SET address = t.token, "
+        "_raw = json_merge_patch(_raw, json_object('address', t.token))::VARCHAR "
+        "FROM _tokens AS t WHERE t.address = _typed.address "
+        "AND t.channel IS NOT DISTINCT FROM _typed.channel"
+    )
+    con.execute("DROP TABLE _tokens")
 
 
 def _check_assignments(con: duckdb.DuckDBPyConnection, experiments: Sequence[Experiment]) -> None:
@@ -863,7 +913,7 @@ def _write_rejects(
     table: str,
     source: str,
     fmt: str,
-    rejects: list[tuple[int, str, str]],
+    rejects: Sequence[tuple[int, str, str | None]],
 ) -> None:
     if not rejects:
         return
@@ -891,8 +941,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _typed_sql(table: str, columns: list[Column], present: list[str]) -> str:
-    """SQL creating ``_typed``: each column cast to its type, plus ``_reason`` and ``_raw``."""
+def _typed_sql(
+    table: str, columns: list[Column], present: list[str], raw_columns: list[str]
+) -> str:
+    """SQL creating ``_typed``: each column cast to its type, plus ``_reason`` and ``_raw``
+    (the row's ``raw_columns`` as JSON)."""
     selects: list[str] = []
     reasons: list[str] = []
     for column in columns:
@@ -929,7 +982,7 @@ def _typed_sql(table: str, columns: list[Column], present: list[str]) -> str:
                 f"'unknown value in column ' || {label} || ': ' || {text} || "
                 f"' (allowed: {', '.join(allowed)})' END"
             )
-    raw_fields = ", ".join(f"{_sql_string(n)}: {_ident(n)}" for n in present) or "'empty': NULL"
+    raw_fields = ", ".join(f"{_sql_string(n)}: {_ident(n)}" for n in raw_columns) or "'empty': NULL"
     reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
     return f"""
         CREATE TEMP TABLE _typed AS

@@ -68,6 +68,9 @@ def test_every_report_json_section_has_a_frame(analyses: tuple[Analysis, Analysi
         "template_events": report["template_quality"]["events"],
         "cost": report["cost"],
         "cost_comparison": report["cost_comparison"],
+        "exposure": report["exposure"]["arms"],
+        "exposure_mismatches": report["exposure"]["mismatches"],
+        "triggered": report["exposure"]["triggered"],
         # A global holdout's sections (tests/analysis/test_programme.py fills them); empty here.
         "programme_decay": report["programme_decay"],
         "programme_parts": report["programme_parts"],

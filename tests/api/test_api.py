@@ -339,7 +339,11 @@ def test_snapshot_statuses_are_eligibility_snapshot_rows(world: ApiWorld) -> Non
 
 
 def test_exposures_are_idempotent_conflicts_write_nothing_and_import_once(client: TestClient, world: ApiWorld) -> None:
-    contact = _contacts(world)[0]
+    answers = client.post(
+        f"/v1/experiments/{MAIN}/assignments:batch", json={"contact_ids": _contacts(world)[:200]}, headers=world.headers()
+    ).json()["assignments"]
+    # a contact in the arm the exposures name (a mismatched one is tested in test_exposures.py)
+    contact = next(a["contact_id"] for a in answers if a["eligible"] and a["arm"] == "whatsapp")
     item = {"exposure_id": "exp-1", "experiment_id": MAIN, "contact_id": contact, "arm": "whatsapp", "ts": "2026-09-28T10:00:00Z"}
     second = {**item, "exposure_id": "exp-2", "arm": None, "source": "crm"}
     first = client.post("/v1/exposures", json={"exposures": [item, second]}, headers=world.headers(world.write_key))

@@ -88,6 +88,7 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "dimension": "market",
     "market_dimensions": ["market"],
     "activity_dimensions": ["pre_period_activity"],
+    "holdout_arm": "holdout",
     "horizons": [7, 30],
     "experiment_ids": ["welcome-offer", "winback"],
     "programme_start": datetime(2026, 9, 28, 9),
@@ -181,6 +182,7 @@ MOMENT_QUERIES = (
     "analysis/lift/action_moments",
     "analysis/lift/action_moments_one_lookback",
     "analysis/windows/state_moments",
+    "analysis/exposure/triggered_moments",
 )
 
 

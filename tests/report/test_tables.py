@@ -130,7 +130,8 @@ def test_a_core_report_says_which_sections_it_skipped(report: dict[str, Any]) ->
     for key in CORE_SKIPS:
         assert key in skipped
     anchors = {s.anchor for s in page.sections}
-    assert anchors == {"arms", "balance", "effects", "guardrails", "methods"}
+    # exposures are checked in a core report too: a mismatch is an alert
+    assert anchors == {"arms", "balance", "effects", "exposure", "guardrails", "methods"}
 
 
 def test_empty_report_has_no_sections() -> None:

@@ -15,6 +15,8 @@ turns per-arm sufficient statistics into its typed results (frozen dataclasses):
 - :mod:`~threadlift.analysis.segments`: lift by segment and the heterogeneity test;
 - :mod:`~threadlift.analysis.quality`: sender quality rating and template status;
 - :mod:`~threadlift.analysis.cost`: cost and cost per incremental conversion;
+- :mod:`~threadlift.analysis.exposure`: exposures per arm, mismatched exposures, the
+  triggered analysis;
 - :mod:`~threadlift.analysis.alerts`: what makes a report exit with code 3;
 - :mod:`~threadlift.analysis.schema`: report.json's JSON Schema, generated from
   :class:`~threadlift.analysis.run.ReportJson` (``python -m threadlift.analysis.schema``).

@@ -28,8 +28,9 @@ class Alert:
     """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
 
     kind: str
-    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail) or
-    ``contamination`` (a global holdout's held-out contacts were sent programme messages)."""
+    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail),
+    ``exposure_mismatch`` (exposures that do not match the assignment) or ``contamination``
+    (a global holdout's held-out contacts were sent programme messages)."""
     message: str
 
 
@@ -42,6 +43,7 @@ WarningKind = Literal[
     "quality_drop",
     "cost",
     "quarantine",
+    "exposure",
     "programme_drift",
     "programme_attrition",
 ]
@@ -61,10 +63,11 @@ class WarningDetail:
     sender reached more unique contacts than its tier allows), ``template_status`` (a
     template paused, disabled or flagged inside the window), ``quality_drop`` (a sender's
     or template's quality rating fell inside the window), ``cost`` (messages without a
-    price, a pricing rule not applied) or ``quarantine`` (assignment rows rejected when
-    loaded), ``programme_drift`` (a global holdout's groups no longer balanced on the
-    pre-period metric) or ``programme_attrition`` (too many of a global holdout's units, or
-    of one group more than the other, no longer eligible)."""
+    price, a pricing rule not applied), ``quarantine`` (assignment rows rejected when
+    loaded), ``exposure`` (triggered units unbalanced across arms), ``programme_drift`` (a
+    global holdout's groups no longer balanced on the pre-period metric) or
+    ``programme_attrition`` (too many of a global holdout's units, or of one group more than
+    the other, no longer eligible)."""
     message: str
     """The warning, as in ``warnings``."""
 

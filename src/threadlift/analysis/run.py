@@ -35,6 +35,15 @@ from threadlift.analysis.cost import (
     pricing_rules,
 )
 from threadlift.analysis.cumulative import CumulativeRow, cumulative_lift
+from threadlift.analysis.exposure import (
+    NO_EXPOSURES,
+    ExposureAnalysis,
+    ExposureArmRow,
+    ExposureMismatchRow,
+    TriggeredMetricRow,
+    exposure_analysis,
+    exposure_methods,
+)
 from threadlift.analysis.funnel import FunnelRow, funnel
 from threadlift.analysis.guardrails import (
     GuardrailBreakdownRow,
@@ -244,6 +253,8 @@ class ReportJson:
     template_quality: TemplateQuality | TemplateQualityUnavailable | NotComputed
     cost: list[CostRow]
     cost_comparison: list[CostComparisonRow]
+    exposure: ExposureAnalysis
+    """Exposures per arm, mismatches and the triggered analysis (0 exposures: none logged)."""
     programme_decay: list[DecayRow]
     """A global holdout's lift at 7, 30, 60, 90, 180 and 365 days (as far as as_of reaches)."""
     programme_parts: list[PartRow]
@@ -293,6 +304,8 @@ class Analysis:
     """``warnings`` with their kinds (:class:`~threadlift.analysis.alerts.WarningDetail`)."""
     segments: SegmentLifts = field(default_factory=lambda: SegmentLifts([], []))
     """Lift by segment and the heterogeneity tests (empty in a core analysis)."""
+    exposure: ExposureAnalysis = NO_EXPOSURES
+    """Exposures per arm, mismatches and the triggered analysis."""
     programme: Programme | None = None
     """A global holdout's decay curve, sum of parts and health (``None`` otherwise)."""
 
@@ -335,6 +348,7 @@ class Analysis:
             ),
             cost=self.cost,
             cost_comparison=self.cost_comparison,
+            exposure=self.exposure,
             programme_decay=self.programme.decay if self.programme else [],
             programme_parts=self.programme.parts if self.programme else [],
             programme_health=self.programme.health if self.programme else NotComputed(),
@@ -430,7 +444,9 @@ class Analysis:
                 ``window_strata``, ``segments`` (lift per segment), ``heterogeneity``,
                 ``sender_quality``, ``templates`` (or
                 ``template_quality``), ``template_events``, ``cost``,
-                ``cost_comparison``, ``alerts``, ``warnings``, ``methods``. Spaces and
+                ``cost_comparison``, ``exposure`` (exposures per arm),
+                ``exposure_mismatches``, ``triggered`` (the triggered analysis),
+                ``alerts``, ``warnings``, ``methods``. Spaces and
                 hyphens read as underscores (``"window split"``).
             formatted: text instead of numbers, formatted as in the report
                 (:mod:`threadlift.report.format`): p-values to four decimals or
@@ -487,6 +503,9 @@ class Analysis:
             "template_events": lambda: [] if templates is None else list(templates.events),
             "cost": lambda: list(self.cost),
             "cost_comparison": lambda: list(self.cost_comparison),
+            "exposure": lambda: list(self.exposure.arms),
+            "exposure_mismatches": lambda: list(self.exposure.mismatches),
+            "triggered": lambda: list(self.exposure.triggered),
             "programme_decay": lambda: list(self.programme.decay) if self.programme else [],
             "programme_parts": lambda: list(self.programme.parts) if self.programme else [],
             "programme_contamination": lambda: list(health.contamination) if health else [],
@@ -592,6 +611,9 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "template_events": (TemplateEvent, "template_quality"),
     "cost": (CostRow, "cost"),
     "cost_comparison": (CostComparisonRow, "cost_comparison"),
+    "exposure": (ExposureArmRow, "exposure"),
+    "exposure_mismatches": (ExposureMismatchRow, "exposure"),
+    "triggered": (TriggeredMetricRow, "exposure"),
     "programme_decay": (DecayRow, "programme_decay"),
     "programme_parts": (PartRow, "programme_parts"),
     "programme_contamination": (ContaminationRow, "programme_health"),
@@ -608,6 +630,7 @@ FRAME_ALIASES: dict[str, str] = {
     "template_quality": "templates",
     "window_split_strata": "window_strata",
     "segment": "segments",
+    "exposures": "exposure",
     "decay": "programme_decay",
     "sum_of_parts": "programme_parts",
 }
@@ -685,6 +708,11 @@ def analyze(
     if assigned:
         alerts.extend(guardrail_alerts)
         no_data.extend(_untested_guardrails(guardrails))
+    stage("exposures")
+    exposure = exposure_analysis(
+        con, experiment, as_of, correction, alerts, warnings.to("exposure"),
+        warnings.to("no_data"),
+    )
     funnel_rows: list[FunnelRow] = []
     complier: list[ComplierRow] = []
     cumulative: list[CumulativeRow] = []
@@ -757,6 +785,7 @@ def analyze(
             "(unknown arm or contact, duplicates); see `threadlift quarantine`"
         )
     methods.extend(_methods(experiment, correction))
+    methods.extend(exposure_methods(exposure))
     if programme is not None:
         methods.extend(programme_methods())
     return Analysis(
@@ -787,6 +816,7 @@ def analyze(
         else [*CORE_SKIPS, *(PROGRAMME_SECTIONS if is_programme else ())],
         cost_comparison=compared,
         segments=by_segment,
+        exposure=exposure,
         programme=programme,
     )
 

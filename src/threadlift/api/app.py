@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadlift.errors import ConfigError, ThreadliftError
 
 from . import models
-from .exposures import Exposure, ExposureConflictError, ExposureLog, naive_utc
+from .exposures import Exposure, ExposureConflictError, ExposureLog, Mismatch, mismatch, naive_utc
 from .security import ApiKey, KeyRing, load_keys
 from .settings import SETTINGS_ENV, ApiSettings
 from .snapshot import ServedExperiment, Snapshot, SnapshotService
@@ -481,6 +481,7 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
         "/v1/exposures",
         openapi_extra=_SECURED,
         response_model=models.ExposureAck,
+        response_model_exclude_none=True,
         responses=_errors(400, 401, 403, 409, 413, 422, 503),
         tags=["exposures"],
     )
@@ -488,13 +489,18 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
         """Record what the sending system did; acknowledged exposures are on disk (fsynced).
 
         Idempotent by ``exposure_id``: the same exposure again is a ``duplicate``; the same
-        id with different content is 409 and nothing of the request is written.
+        id with different content is 409 and nothing of the request is written. An exposure
+        that contradicts the contact's assignment (another arm, a contact not in the
+        experiment, a real send to a holdout contact, a counterfactual one for a treatment
+        contact) is recorded, since the send happened, and its result names the
+        ``mismatch``; the report raises an ``exposure_mismatch`` alert for it.
         """
         if len(body.exposures) > settings.max_exposures:
             raise ApiError(413, f"at most {settings.max_exposures} exposures per request (got {len(body.exposures)})")
         snapshot = _snapshot(request)
         now = datetime.now(UTC).replace(tzinfo=None)
         exposures = []
+        mismatches: list[tuple[Mismatch, str] | None] = []
         for index, item in enumerate(body.exposures):
             served = snapshot.experiments.get(item.experiment_id)
             where = f"body.exposures[{index}]"
@@ -506,6 +512,13 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
                     f"{where}.arm: {item.arm!r} is not an arm of {item.experiment_id} "
                     f"({', '.join(arm.name for arm in served.experiment.arms)})",
                 )
+            # An experiment assigned externally has no arms in the snapshot to check against;
+            # the report checks its exposures against the loaded assignments.
+            mismatches.append(
+                mismatch(served.status_of(item.contact_id), item.arm, item.source)
+                if served.state == "ok"
+                else None
+            )
             exposures.append(
                 Exposure(
                     exposure_id=item.exposure_id,
@@ -518,7 +531,15 @@ def create_app(settings: ApiSettings, *, snapshots: SnapshotService | None = Non
             )
         recorded = exposure_log.record(exposures, received_at=now)
         return models.ExposureAck(
-            results=[models.ExposureResult(exposure_id=r.exposure_id, status=r.status) for r in recorded]
+            results=[
+                models.ExposureResult(
+                    exposure_id=result.exposure_id,
+                    status=result.status,
+                    mismatch=None if found is None else found[0],
+                    message=None if found is None else found[1],
+                )
+                for result, found in zip(recorded, mismatches, strict=True)
+            ]
         )
 
     return app

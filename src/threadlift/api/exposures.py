@@ -12,6 +12,12 @@ The workspace cannot be written by the server (``threadlift load`` may hold it),
 exposures reach it by :func:`import_exposures` (``threadlift exposures import``), which
 adds the log's rows whose ``exposure_id`` the ``exposures`` table does not hold yet;
 running it again adds nothing.
+
+An exposure that contradicts the contact's assignment (:func:`mismatch`) is recorded all
+the same, since the send it reports has happened and the report must see it, and its
+answer names the mismatch; the report raises an ``exposure_mismatch`` alert
+(``threadlift.analysis.exposure``, which applies the same rules to every exposure,
+imported or loaded from a file).
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pyarrow as pa
 
 from threadlift.engines.sqlfiles import sql_text
 from threadlift.errors import InputError, WorkspaceError
 from threadlift.workspace import Workspace
+
+if TYPE_CHECKING:
+    from threadlift.assign.assignment import ContactStatus
 
 LOG_NAME = "exposures.sqlite3"
 
@@ -47,6 +56,53 @@ CREATE TABLE IF NOT EXISTS exposures (
     received_at TEXT NOT NULL
 )
 """
+
+
+COUNTERFACTUAL = "counterfactual"
+"""The ``source`` of a would-be send logged for a holdout contact instead of sending it."""
+
+Mismatch = Literal["not_assigned", "wrong_arm", "counterfactual_in_treatment", "sent_to_holdout"]
+"""How an exposure contradicts the assignment, in the order the rules are tested (the same
+kinds and order as ``sql/analysis/exposure/exposures.sql``)."""
+
+MISMATCHES: tuple[str, ...] = get_args(Mismatch)
+
+
+def mismatch(status: ContactStatus, arm: str | None, source: str) -> tuple[Mismatch, str] | None:
+    """How an exposure of ``arm`` from ``source`` contradicts the contact's ``status``, and
+    what to do about it; ``None`` when it matches.
+
+    Examples:
+        >>> from threadlift.assign.assignment import ContactStatus
+        >>> held = ContactStatus("e", "c1", 7, True, True, None, "holdout", True, None)
+        >>> mismatch(held, "holdout", "counterfactual") is None
+        True
+        >>> mismatch(held, "holdout", "crm")[0]
+        'sent_to_holdout'
+    """
+    where = f"contact {status.contact_id!r} of {status.experiment_id}"
+    if status.arm is None:
+        return "not_assigned", (
+            f"{where} is not in the experiment ({status.reason or 'not eligible'}); send only "
+            "to contacts the assignment API puts in a treatment arm"
+        )
+    if arm is not None and arm != status.arm:
+        return "wrong_arm", (
+            f"{where} is in arm {status.arm!r}, not {arm!r}; act on the arm the assignment "
+            "API answers"
+        )
+    counterfactual = source == COUNTERFACTUAL
+    if counterfactual and not status.holdout:
+        return "counterfactual_in_treatment", (
+            f"{where} is in treatment arm {status.arm!r}: a counterfactual (would-be) "
+            "exposure is for holdout contacts only; log its real send instead"
+        )
+    if not counterfactual and status.holdout:
+        return "sent_to_holdout", (
+            f"{where} is in the holdout {status.arm!r}, which is never sent to; log its "
+            f'would-be send with source "{COUNTERFACTUAL}" instead of sending'
+        )
+    return None
 
 
 class ExposureConflictError(InputError):

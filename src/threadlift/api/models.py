@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from threadlift.assign.assignment import STATUS_REASONS, ContactStatus
 
+from .exposures import Mismatch
+
 MAX_ID_LENGTH = 256
 """Longest contact, experiment or exposure id accepted."""
 
@@ -163,6 +165,8 @@ class ExposureIn(_In):
     """When it happened; a time without offset is UTC. Part of the exposure, so a retry
     must send the same value (a default of "now" would make retries look like new exposures)."""
     source: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_encodable)] = "api"
+    """Who logged it; ``counterfactual`` for the would-be send of a holdout contact (logged
+    instead of sending), any other value for a real send."""
 
 
 class ExposureBatch(_In):
@@ -177,6 +181,11 @@ class ExposureResult(_Out):
     exposure_id: str
     status: Literal["recorded", "duplicate"]
     """``duplicate``: the same exposure was recorded before; nothing changed."""
+    mismatch: Mismatch | None = None
+    """Set when the exposure contradicts the contact's assignment (it is recorded all the
+    same, and the report raises an ``exposure_mismatch`` alert); absent when it matches."""
+    message: str | None = None
+    """What is wrong and what to do, with ``mismatch``."""
 
 
 class ExposureAck(_Out):

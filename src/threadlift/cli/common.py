@@ -72,6 +72,16 @@ def workspace_option(func: F) -> F:
     )(func)
 
 
+def key_file_option(func: F) -> F:
+    """``--key-file PATH``: a pseudonymised workspace's key (docs/privacy.md)."""
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A pseudonymised workspace's key file (else env THREADLIFT_KEY_FILE or "
+        "THREADLIFT_KEY, or the file given at init).",
+    )(func)
+
+
 def on_terminal() -> bool:
     return sys.stderr.isatty()
 

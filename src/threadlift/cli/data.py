@@ -8,21 +8,45 @@ import click
 
 from threadlift.cli.common import (
     handle_errors,
+    key_file_option,
     workspace_option,
 )
 from threadlift.cli.main import main
 
 
-@main.command(epilog="Example: threadlift init -w my.duckdb")
+@main.command(
+    epilog="Examples:\n\n  threadlift init -w my.duckdb\n\n"
+    "  threadlift init --pseudonymise --key-file ~/.threadlift/shop.key -w shop.duckdb"
+)
+@click.option(
+    "--pseudonymise", is_flag=True,
+    help="Store addresses as keyed HMAC-SHA256 values; the key stays outside the workspace "
+    "(docs/privacy.md). Only for a new workspace.",
+)
+@key_file_option
 @workspace_option
 @handle_errors
-def init(workspace: Path) -> None:
+def init(workspace: Path, pseudonymise: bool, key_file: Path | None) -> None:
     """Create the workspace and every canonical table (or migrate an older one)."""
+    from threadlift.errors import InputError
+    from threadlift.privacy.pseudonyms import enable, init_key, key_check
     from threadlift.workspace import Workspace
 
+    if key_file is not None and not pseudonymise:
+        raise InputError("--key-file goes with --pseudonymise at init; add --pseudonymise or drop it")
+    key = init_key(key_file) if pseudonymise else None
     with Workspace.create(workspace) as ws:
+        if key is not None:
+            enable(ws.con, key[0], key[1])
         version = ws.schema_version()
     click.echo(f"workspace {workspace} ready (schema version {version})")
+    if key is not None:
+        where = f"key file {key[1]}" + (" (new, mode 0600)" if key[2] else "") if key[1] else "$THREADLIFT_KEY"
+        click.echo(
+            f"pseudonymised: addresses stored as HMAC-SHA256 with the key in {where}, key check "
+            f"{key_check(key[0])[:12]}; keep the key safe and out of the workspace's backups: "
+            "without it no new address can be matched"
+        )
 
 
 @main.command(
@@ -44,6 +68,7 @@ def init(workspace: Path) -> None:
     help="The CSV field delimiter: one character, or 'tab' "
     "(default: detected among comma, semicolon, tab and pipe).",
 )
+@key_file_option
 @workspace_option
 @handle_errors
 def load(
@@ -51,6 +76,7 @@ def load(
     files: tuple[Path, ...],
     experiment_files: tuple[Path, ...],
     delimiter: str | None,
+    key_file: Path | None,
     workspace: Path,
 ) -> None:
     """Load canonical rows into TABLE from CSV, Parquet or JSON-lines FILES.
@@ -81,7 +107,7 @@ def load(
         with Workspace.create(workspace) as ws:
             result = load_files(
                 ws, table, files, on_file=report, on_stage=progress.step,
-                experiments=experiments, delimiter=delimiter,
+                experiments=experiments, delimiter=delimiter, key_file=key_file,
             )
     click.echo(
         f"{table}: {result.inserted} rows added, {result.duplicates} already present, "
@@ -115,11 +141,12 @@ def load(
     help="Store bodies as received; by default message texts, media, profile names and other "
     "content no fact needs are redacted first (docs/privacy.md).",
 )
+@key_file_option
 @workspace_option
 @handle_errors
 def ingest(
     platform: str | None, files: tuple[Path, ...], rebuild: bool, unknown_identity: str,
-    delimiter: str | None, keep_content: bool, workspace: Path,
+    delimiter: str | None, keep_content: bool, key_file: Path | None, workspace: Path,
 ) -> None:
     """Ingest raw webhook bodies (one JSON document per line, or a JSON array).
 
@@ -149,7 +176,7 @@ def ingest(
             result = ingest_files(
                 ws, platform, files, unknown_identity=unknown_identity,  # type: ignore[arg-type]
                 on_stage=progress.step, on_file=lambda _path: progress.advance(),
-                delimiter=delimiter, keep_content=keep_content,
+                delimiter=delimiter, keep_content=keep_content, key_file=key_file,
             )
     click.echo(
         f"{result.platform}: {result.files} files, {result.bodies} new bodies, "
@@ -208,16 +235,36 @@ def quarantine(limit: int, workspace: Path) -> None:
 @handle_errors
 def info(workspace: Path) -> None:
     """Row counts of every canonical table; warns about files others can read."""
+    import os
+
     from threadlift.privacy.files import readable_by_others
+    from threadlift.privacy.pseudonyms import (
+        ENV_KEY_FILE,
+        is_pseudonymised,
+        recorded_check,
+        recorded_key_file,
+    )
     from threadlift.workspace import Workspace
 
     with Workspace.open(workspace, read_only=True) as ws:
-        for path, mode in readable_by_others(workspace):
+        pseudonymised = is_pseudonymised(ws.con)
+        key_files = [
+            path for path in (
+                recorded_key_file(ws.con),
+                Path(os.environ[ENV_KEY_FILE]) if os.environ.get(ENV_KEY_FILE, "").strip() else None,
+            ) if path is not None and pseudonymised
+        ]
+        for path, mode in readable_by_others(workspace, key_files=key_files):
+            what = "is the workspace's pseudonym key" if path in key_files else "holds personal data"
             click.secho(
-                f"Warning: {path} is readable by others (mode {mode:04o}) and holds personal "
-                f"data; restrict it with `chmod {'700' if path.is_dir() else '600'} {path}`",
+                f"Warning: {path} is readable by others (mode {mode:04o}) and {what}; restrict "
+                f"it with `chmod {'700' if path.is_dir() else '600'} {path}`",
                 fg="yellow", err=True,
             )
         click.echo(f"workspace {workspace} (schema version {ws.schema_version()})")
+        if pseudonymised:
+            click.echo(
+                f"  pseudonymised: addresses as HMAC-SHA256, key check {recorded_check(ws.con)[:12]}"
+            )
         for table, count in ws.counts().items():
             click.echo(f"  {table:<15} {count:>12,}")

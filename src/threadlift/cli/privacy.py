@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from threadlift.cli.common import handle_errors, parse_as_of, workspace_option
+from threadlift.cli.common import handle_errors, key_file_option, parse_as_of, workspace_option
 from threadlift.cli.main import main
 
 
@@ -19,11 +19,12 @@ from threadlift.cli.main import main
 @click.option("--reason", help="Why (kept in the erasure record; must not name the person).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="The API's state directory (default: WORKSPACE.api).")
+@key_file_option
 @workspace_option
 @handle_errors
 def forget(
     address: str | None, contact: str | None, reason: str | None, state_dir: Path | None,
-    workspace: Path,
+    key_file: Path | None, workspace: Path,
 ) -> None:
     """Erase one person from the workspace, its raw store and the API's state.
 
@@ -33,7 +34,10 @@ def forget(
     """
     from threadlift.privacy.erasure import forget as erase
 
-    result = erase(workspace, address=address, contact=contact, reason=reason, state_dir=state_dir)
+    result = erase(
+        workspace, address=address, contact=contact, reason=reason, state_dir=state_dir,
+        key_file=key_file,
+    )
     click.echo(
         f"erased {result.contacts} contact(s); record {result.subject_hash[:16]} at "
         f"{result.erased_at.isoformat(timespec='seconds')}Z"

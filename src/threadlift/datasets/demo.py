@@ -97,9 +97,15 @@ def run_demo(
     seed: int = 0,
     workspace: str | Path | None = None,
     progress: bool = False,
+    pseudonymise: bool = False,
+    key_file: str | Path | None = None,
     programme: bool = True,
 ) -> DemoResult:
     """Build the demo workspace under ``out`` and write its report to ``out/report``.
+
+    With ``pseudonymise`` the workspace stores addresses as keyed HMAC-SHA256 values
+    (:mod:`threadlift.privacy.pseudonyms`), the key in ``key_file`` (default
+    ``out/demo.key``, created owner-only when missing); the report is the same.
 
     With ``programme`` (the default), also build a second workspace,
     ``out/programme/programme.duckdb``: a global holdout with two experiments run inside it
@@ -116,6 +122,7 @@ def run_demo(
     from threadlift.experiment import load_experiment
     from threadlift.ingest import ingest_files
     from threadlift.loading import LOADABLE_TABLES, load_files
+    from threadlift.privacy.pseudonyms import enable, init_key
     from threadlift.report.write import write_report
     from threadlift.workspace import Workspace
 
@@ -126,6 +133,8 @@ def run_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
         stale.unlink(missing_ok=True)
+    key_path = (Path(key_file) if key_file is not None else out_dir / "demo.key") if pseudonymise else None
+    key = init_key(key_path) if key_path is not None else None
 
     with _Steps(progress, 6 if programme else 5) as steps:
         advance = steps.advance
@@ -138,10 +147,12 @@ def run_demo(
         advance("written")
         with Workspace.create(ws_path) as ws:
             ws.con.execute("INSERT OR REPLACE INTO threadlift_meta VALUES (?, ?)", list(DEMO_MARK))
+            if key is not None:
+                enable(ws.con, key[0], key[1])
             for table, path in files.items():
                 if table in LOADABLE_TABLES:
-                    load_files(ws, table, [path])
-            ingest_files(ws, "whatsapp", [webhooks])
+                    load_files(ws, table, [path], key_file=key_path if table == "identities" else None)
+            ingest_files(ws, "whatsapp", [webhooks], key_file=key_path)
             advance("loaded")
             experiment = load_experiment(experiment_file)
             assign_experiment(ws, experiment)

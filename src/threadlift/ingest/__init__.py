@@ -43,6 +43,7 @@ from threadlift.ingest import (
     writer,
 )
 from threadlift.loading import parse_delimiter
+from threadlift.privacy.pseudonyms import for_workspace
 from threadlift.workspace import Workspace
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "apple", "sms", "email")
@@ -92,6 +93,7 @@ def ingest_files(
     on_file: Callable[[Path], None] | None = None,
     delimiter: str | None = None,
     keep_content: bool = False,
+    key_file: Path | None = None,
 ) -> IngestResult:
     """Ingest files of raw bodies of one platform into the workspace.
 
@@ -114,15 +116,26 @@ def ingest_files(
         keep_content: store bodies as received; by default the content no fact needs
             (message texts, media, profile names…) is redacted first
             (:mod:`threadlift.ingest.redaction`, docs/privacy.md).
+        key_file: in a pseudonymised workspace, the key file (else ``$THREADLIFT_KEY_FILE``,
+            ``$THREADLIFT_KEY`` or the file recorded at init): addresses are stored as
+            tokens (:mod:`threadlift.privacy.pseudonyms`).
 
     Returns:
         What was read, stored, quarantined and added per canonical table.
 
     Raises:
-        InputError: unknown platform or option, a file that does not exist, or a CSV
-            (``sms`` / ``email``) that is not UTF-8 or whose delimiter cannot be told.
+        InputError: unknown platform or option, a file that does not exist, a CSV
+            (``sms`` / ``email``) that is not UTF-8 or whose delimiter cannot be told, or
+            ``keep_content`` in a pseudonymised workspace.
+        WorkspaceError: a pseudonymised workspace whose key is missing or another one.
     """
     _check_options(platform, unknown_identity)
+    pseudonyms = for_workspace(ws.con, key_file, what="ingest")
+    if pseudonyms is not None and keep_content:
+        raise InputError(
+            "--keep-content stores message texts, which may hold phone numbers and addresses "
+            "in clear; a pseudonymised workspace keeps none: drop --keep-content"
+        )
     if delimiter is not None and platform not in sms_email.PLATFORMS:
         raise InputError(
             f"a delimiter applies to the CSV logs of {' and '.join(sms_email.PLATFORMS)}; "
@@ -149,7 +162,7 @@ def ingest_files(
                 on_file(path)
         stage("storing new bodies")
         bodies, duplicates = raw.store_bodies(
-            con, platform, _utc(received_at), keep_content=keep_content
+            con, platform, _utc(received_at), keep_content=keep_content, pseudonyms=pseudonyms
         )
         rejected = writer.insert_quarantine(
             con,

@@ -13,7 +13,9 @@ Phone numbers become E.164. WhatsApp ``wa_id`` values are international digits a
 they are checked against the possible lengths of their country calling code from
 ``phonenumbers``' metadata inside DuckDB (fast for millions of rows); anything else (SMS
 files in national or formatted notation) is parsed by ``phonenumbers`` itself. A number
-that is not possible is not an identity.
+that is not possible is not an identity. In a pseudonymised workspace the bodies carry
+pseudonyms instead (:mod:`threadlift.privacy.pseudonyms`), normalised and hashed before
+they were stored: each stands for itself, with the market it carries.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import phonenumbers
 
 from threadlift.core.markets import main_region
 from threadlift.engines.sqlfiles import sql_text
+from threadlift.privacy.pseudonyms import token_parts
 
 SCOPED_KINDS = ("psid", "igsid", "apple")
 """Identifier kinds that only mean something together with the business id (sender)."""
@@ -62,7 +65,7 @@ def _calling_codes(prefixes: list[str]) -> tuple[list[str], list[str | None], li
     return codes, regions, lengths
 
 
-def _parse_phone(raw: str) -> tuple[str | None, str | None]:
+def parse_phone(raw: str) -> tuple[str | None, str | None]:
     """(E.164, region) of a phone number written any way, or (None, None).
 
     Judged as the digits-only path in SQL judges international digits (phone_digits.sql),
@@ -84,6 +87,17 @@ def _parse_phone(raw: str) -> tuple[str | None, str | None]:
     return e164, main_region(number.country_code)
 
 
+def _normalise_other(raw: str) -> tuple[str | None, str | None]:
+    """(E.164 or token, market) of a phone that is not international digits: a pseudonym
+    (:mod:`threadlift.privacy.pseudonyms`, already normalised and hashed) stands for itself
+    with the market it carries; anything else is parsed."""
+    parts = token_parts(raw)
+    if parts is None:
+        return parse_phone(raw)
+    usable, market = parts
+    return (raw, market) if usable else (None, None)
+
+
 def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
     """Fill ``_phone_norm(raw, e164, region)`` for every phone in ``_c_obs``."""
     leading = con.execute(
@@ -103,7 +117,7 @@ def normalise_phones(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT DISTINCT raw FROM _c_obs WHERE kind = 'phone' AND NOT regexp_full_match(raw, '[0-9]+')"
     ).fetchall()
     if others:
-        parsed = [(raw, *_parse_phone(raw)) for (raw,) in others]
+        parsed = [(raw, *_normalise_other(raw)) for (raw,) in others]
         con.execute(
             "INSERT INTO _phone_norm SELECT unnest($raw::VARCHAR[]), unnest($e164::VARCHAR[]), "
             "unnest($region::VARCHAR[])",

@@ -37,6 +37,7 @@ from threadlift.engines.sqlfiles import quote_identifier, sql_text
 from threadlift.errors import InputError
 from threadlift.ingest import redaction
 from threadlift.loading import reader_rejects
+from threadlift.privacy.pseudonyms import Pseudonymiser, pseudonymise_staged
 
 _PYTHON_FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 """Files read document by document in Python (not JSON lines) must fit in memory."""
@@ -283,13 +284,15 @@ def _is_named_collection(document: dict[str, object]) -> bool:
 
 def store_bodies(
     con: duckdb.DuckDBPyConnection, platform: str, received_at: datetime | None,
-    *, keep_content: bool = False,
+    *, keep_content: bool = False, pseudonyms: Pseudonymiser | None = None,
 ) -> tuple[int, int]:
     """Check what is still unchecked and append the new bodies to ``raw_bodies``.
 
     Returns (new bodies, duplicates). Leaves the new bodies in the temp view ``_bodies`` and
     adds the rejected ones to ``_stage_rejects``. Unless ``keep_content``, good bodies are
-    redacted (:mod:`threadlift.ingest.redaction`) after hashing, before they are stored.
+    redacted (:mod:`threadlift.ingest.redaction`) after hashing, before they are stored;
+    with ``pseudonyms`` (a pseudonymised workspace) their addresses become tokens too, and
+    rejected bodies and lines keep no text (:func:`threadlift.privacy.pseudonyms.pseudonymise_staged`).
     """
     in_order = con.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM _staged) AND NOT EXISTS (SELECT 1 FROM _checked WHERE split)"
@@ -298,6 +301,8 @@ def store_bodies(
     con.execute("DELETE FROM _checked WHERE split")
     if not keep_content:
         redaction.redact_staged(con, platform)
+    if pseudonyms is not None:
+        pseudonymise_staged(con, platform, pseudonyms)
     con.execute(
         "INSERT INTO _stage_rejects SELECT source, location, reason, body "
         "FROM _checked WHERE reason IS NOT NULL"

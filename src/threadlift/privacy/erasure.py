@@ -50,6 +50,7 @@ from threadlift.errors import InputError, WorkspaceError
 from threadlift.ingest.watermarks import IMPLIED
 from threadlift.ingest.writer import TABLES as INGEST_TABLES
 from threadlift.ingest.writer import key_expression
+from threadlift.privacy.pseudonyms import Pseudonymiser, for_workspace
 from threadlift.workspace import Workspace, first_row
 
 SALT_KEY = "erasure_salt"
@@ -120,6 +121,7 @@ def forget(
     reason: str | None = None,
     state_dir: str | Path | None = None,
     now: datetime | None = None,
+    key_file: str | Path | None = None,
 ) -> Erasure:
     """Erase one person (by address or contact id) from the workspace and the API's state.
 
@@ -130,6 +132,9 @@ def forget(
         reason: why (kept in the erasure record; must not hold the identifier).
         state_dir: the API's state directory (default ``<workspace>.api``), if any.
         now: the time recorded (default: now).
+        key_file: in a pseudonymised workspace, the key file (else ``$THREADLIFT_KEY_FILE``,
+            ``$THREADLIFT_KEY`` or the file recorded at init): ``address`` is matched by its
+            pseudonym (:mod:`threadlift.privacy.pseudonyms`).
 
     Raises:
         InputError: neither or both of ``address`` and ``contact``; a malformed phone
@@ -142,6 +147,11 @@ def forget(
     removed: dict[str, int] = {}
     with Workspace.open(path) as ws:
         con = ws.con
+        pseudonyms = for_workspace(
+            con, Path(key_file) if key_file is not None else None, what="forget --address"
+        ) if address is not None else None
+        if pseudonyms is not None:
+            stored_forms = _pseudonymised_forms(pseudonyms, [*stored_forms, asked])
         con.execute("BEGIN TRANSACTION")
         try:
             subject = _subject(con, asked, stored_forms, contact_ids)
@@ -196,6 +206,21 @@ def _asked(address: str | None, contact: str | None) -> tuple[str, list[str], li
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, [e164], []
     return text, [text.lower()], []
+
+
+def _pseudonymised_forms(pseudonyms: Pseudonymiser, stored_forms: list[str]) -> list[str]:
+    """The tokens a pseudonymised workspace stores for the forms of an address: a phone
+    (E.164) its phone token; anything else as an opaque id and, with an ``@``, an e-mail."""
+    tokens: set[str] = set()
+    for form in stored_forms:
+        if form.startswith("+"):
+            tokens.add(pseudonyms.phone(form))
+            continue
+        tokens.add(pseudonyms.opaque(form))
+        if "@" in form:
+            tokens.add(pseudonyms.email(form))
+    # privacy/subject.sql compares lower-cased addresses; a token keeps its market in capitals
+    return sorted(tokens | {token.lower() for token in tokens})
 
 
 def _subject(

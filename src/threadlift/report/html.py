@@ -19,7 +19,7 @@ import jinja2
 from threadlift.report.format import Report
 from threadlift.report.tables import Page, build_page
 
-NOTEBOOK_SECTIONS = ("arms", "effects", "guardrails")
+NOTEBOOK_SECTIONS = ("arms", "effects", "exposure", "guardrails")
 """The sections the notebook display shows below the verdict."""
 
 

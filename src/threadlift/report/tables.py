@@ -516,6 +516,7 @@ def _cost_sentence(row: Row) -> str:
 _ALERT_WORDS = {
     "srm": "sample-ratio mismatch",
     "guardrail": "guardrail breached",
+    "exposure_mismatch": "exposures do not match the assignment",
     "contamination": "holdout contaminated",
 }
 
@@ -528,6 +529,7 @@ _WARNING_WORDS = {
     "quality_drop": "quality rating dropped",
     "cost": "cost incomplete",
     "quarantine": "assignment rows quarantined",
+    "exposure": "triggered units unbalanced",
     "programme_drift": "programme groups drifted",
     "programme_attrition": "programme attrition",
 }
@@ -614,7 +616,7 @@ def verdict(report: Report) -> Verdict:
         level=level,
         headline=_headline(level, found, srm_failed, breached),
         findings=findings,
-        checks=(srm_text, *guard_texts, *skipped_texts),
+        checks=(srm_text, *guard_texts, *exposure_checks(report), *skipped_texts),
         costs=tuple(_cost_sentence(row) for row in cost_rows(report)),
         alerts=tuple(
             f"{text_of(alert.get('kind'))}: {text_of(alert.get('message'))}"
@@ -838,6 +840,159 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
         ),
         tables=(table,),
         notes=tuple(interval_disagreements(metrics)),
+    )
+
+
+def _exposure(report: Report) -> Row:
+    """report.json's ``exposure`` object (empty when the report has none)."""
+    exposure: Row = report.get("exposure") or {}
+    return exposure
+
+
+def exposure_checks(report: Report) -> list[str]:
+    """The verdict's sentence on exposures: shares per arm, mismatches, the triggered
+    analysis (none when no exposure is logged)."""
+    exposure = _exposure(report)
+    if not as_float(exposure.get("exposures")):
+        return []
+    shares = [
+        f"{text_of(row.get('arm'))} "
+        + (
+            f"{fmt_share(row.get('counterfactual_share'))} logged counterfactually"
+            if row.get("holdout")
+            else f"{fmt_share(row.get('exposed_share'))} exposed"
+        )
+        for row in _rows(exposure, "arms")
+    ]
+    mismatched = sum(as_float(row.get("exposures")) or 0 for row in _rows(exposure, "mismatches"))
+    return [
+        f"Exposures: {'; '.join(shares)}; "
+        + (f"{fmt_count(mismatched)} do NOT match the assignment" if mismatched else "all match the assignment")
+        + "; triggered analysis "
+        + ("shown." if exposure.get("triggered_shown") else "not shown (no counterfactual exposures in the holdout).")
+    ]
+
+
+def exposure_section(report: Report, with_charts: bool) -> Section | None:
+    """Who the sending system exposed, mismatched exposures, and the triggered analysis
+    beside the intent-to-treat effect (nothing when no exposure is logged)."""
+    exposure = _exposure(report)
+    if not as_float(exposure.get("exposures")):
+        return None
+    arms = _rows(exposure, "arms")
+    tables = [
+        _table(
+            "Exposures per arm (valid exposures inside each unit's outcome window)",
+            (
+                Column("arm"),
+                *_number_columns(
+                    "units", "exposures", "exposed", "counterfactual", "triggered", "mismatched"
+                ),
+            ),
+            (
+                (
+                    text(code(row.get("arm")), " (holdout)" if row.get("holdout") else ""),
+                    fmt_count(row.get("units")),
+                    fmt_count(row.get("exposures")),
+                    f"{fmt_count(row.get('exposed_units'))} ({fmt_share(row.get('exposed_share'))})",
+                    f"{fmt_count(row.get('counterfactual_units'))} "
+                    f"({fmt_share(row.get('counterfactual_share'))})",
+                    fmt_count(row.get("triggered_units")),
+                    f"{fmt_count(row.get('mismatched_exposures'))} "
+                    f"({fmt_share(row.get('mismatched_share'))})",
+                )
+                for row in arms
+            ),
+            tones=["breach" if as_float(row.get("mismatched_exposures")) else "" for row in arms],
+        )
+    ]
+    mismatches = _rows(exposure, "mismatches")
+    if mismatches:
+        tables.append(
+            _table(
+                "Exposures that do not match the assignment",
+                (
+                    Column("mismatch"),
+                    Column("assigned arm"),
+                    Column("exposure arm"),
+                    Column("source"),
+                    *_number_columns("exposures", "contacts"),
+                    Column("first – last (UTC)"),
+                ),
+                (
+                    (
+                        strong(row.get("mismatch")),
+                        code(row.get("assigned_arm")) if row.get("assigned_arm") else DASH,
+                        code(row.get("exposure_arm")) if row.get("exposure_arm") else DASH,
+                        text_of(row.get("source")) or DASH,
+                        fmt_count(row.get("exposures")),
+                        fmt_count(row.get("contacts")),
+                        f"{short_time(row.get('first_ts'))} – {short_time(row.get('last_ts'))}",
+                    )
+                    for row in mismatches
+                ),
+                tones=["breach"] * len(mismatches),
+            )
+        )
+    triggered = _rows(exposure, "triggered")
+    itt = {
+        (row.get("metric"), row.get("arm"), row.get("control_arm")): row
+        for row in _rows(report, "metrics")
+    }
+    if triggered:
+        tables.append(
+            _table(
+                "Triggered analysis (only triggered units, every arm) beside intent to treat",
+                (
+                    Column("metric"),
+                    _ARM_VS_CONTROL,
+                    *_number_columns(
+                        "triggered units (arm vs control)",
+                        "control",
+                        "treatment",
+                        "triggered effect [CI]",
+                        "triggered rel. effect [CI]",
+                        "p",
+                        "p adj.",
+                        "intent-to-treat rel. effect [CI]",
+                    ),
+                    Column("method"),
+                    Column("note"),
+                ),
+                (
+                    (
+                        code(row.get("metric")),
+                        _arm_vs_control(row),
+                        f"{fmt_count(row.get('treatment_units'))} vs "
+                        f"{fmt_count(row.get('control_units'))}",
+                        fmt_number(row.get("control")),
+                        fmt_number(row.get("treatment")),
+                        _effect_ci(row),
+                        _rel_ci(row),
+                        _pvalue_or_no_data(row),
+                        fmt_pvalue(row.get("pvalue_adjusted")),
+                        _rel_ci(itt.get((row.get("metric"), row.get("arm"), row.get("control_arm")), {})),
+                        text_of(row.get("method")),
+                        _error(row),
+                    )
+                    for row in triggered
+                ),
+                tones=["degenerate" if row.get("error") else "" for row in triggered],
+            )
+        )
+    note = exposure.get("triggered_note")
+    return Section(
+        "exposure",
+        "Exposures",
+        "Exposures and the triggered analysis",
+        "What the sending system reported doing: the share of each arm it exposed (a real "
+        "send in a treatment arm, a would-be send logged with source \"counterfactual\" in "
+        "the holdout), exposures that contradict the assignment, and the lift among "
+        "triggered units only. The triggered lift is larger and noisier than the "
+        "intent-to-treat lift, which stays the headline.",
+        ("exposure",),
+        paragraphs=(text("Triggered analysis: ", text_of(note)),) if note else (),
+        tables=tuple(tables),
     )
 
 
@@ -1855,6 +2010,7 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
     arms_section,
     balance_section,
     effects_section,
+    exposure_section,
     complier_section,
     cumulative_section,
     funnel_section,
