@@ -21,6 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/threadlift demo --out $(DEMO)
 	@echo "Open $(DEMO)/report/report.html in a browser."
+	@echo "The programme (global holdout) report: $(DEMO)/programme/report/report.html"
 
 chromium:
 	bash scripts/install_chromium.sh

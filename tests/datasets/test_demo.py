@@ -91,7 +91,7 @@ def test_the_estimator_recovers_the_true_effect_across_seeds(tmp_path: Path) -> 
     covered = 0
     errors = []
     for seed in seeds:
-        result = run_demo(tmp_path / f"s{seed}", n_contacts=8_000, seed=seed)
+        result = run_demo(tmp_path / f"s{seed}", n_contacts=8_000, seed=seed, programme=False)
         truth = result.truth["conversion_abs_effect"]
         low, high = result.estimate["effect_size_ci_lower"], result.estimate["effect_size_ci_upper"]
         covered += low <= truth <= high

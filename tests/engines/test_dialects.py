@@ -89,6 +89,13 @@ SAMPLE_PARAMS: dict[str, Any] = {
     "market_dimensions": ["market"],
     "activity_dimensions": ["pre_period_activity"],
     "holdout_arm": "holdout",
+    "horizons": [7, 30],
+    "experiment_ids": ["welcome-offer", "winback"],
+    "programme_start": datetime(2026, 9, 28, 9),
+    "programme_id": "programme",
+    "months": [0, 1],
+    "step": 0,
+    "last": 2,
 }
 
 

@@ -35,8 +35,9 @@ def test_report_opens_offline_and_draws_its_charts(tmp_path: Path) -> None:
     assert check.requests == [html_path.resolve().as_uri()]
     assert check.external_requests == []
     assert check.title == "Lift report: br-winback-2026-11"
-    # the sample report includes the template-quality timeline and two segment dimensions
-    assert check.chart_count == 9
+    # the sample report includes the template-quality timeline, two segment dimensions and
+    # the programme's decay curve
+    assert check.chart_count == 10
     assert check.blank_charts == []
     for chart in check.charts:
         assert chart.width > 300, chart

@@ -53,14 +53,16 @@ def test_html_contains_every_section(page: str) -> None:
         "templates",
         "cost",
         "cost-comparison",
+        "programme",
         "methods",
     ):
         assert f'id="{anchor}"' in page, anchor
         if anchor != "verdict":
             assert f'href="#{anchor}"' in page, anchor
-    # seven charts and one forest plot per segment dimension
-    assert page.count("<svg ") == 9
-    assert page.count('role="img"') == 9
+    # eight charts (the programme's decay curve included) and one forest plot per segment
+    # dimension
+    assert page.count("<svg ") == 10
+    assert page.count('role="img"') == 10
     text = page_text(page)
     assert "ALERT" in text
     assert "Welch's t-test" in text

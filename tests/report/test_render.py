@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from report_samples import page_text, parse_number, sample_report
-from threadlift.analysis.run import CORE_SKIPS
+from threadlift.analysis.run import CORE_SKIPS, PROGRAMME_SECTIONS
 from threadlift.datasets.demo import run_demo
 from threadlift.report.format import DASH
 from threadlift.report.html import render_html
@@ -91,6 +91,18 @@ EXPECTED: dict[str, Callable[[Any, Report], list[str]]] = {
     + [m["mismatch"] for m in v["mismatches"]]
     + [f"{t['treatment_units']:,} vs {t['control_units']:,}" for t in v["triggered"]]
     + ([v["triggered_note"]] if v["triggered_note"] else []),
+    "programme_decay": lambda v, r: [f"{d['units_treatment']:,} vs {d['units_control']:,}" for d in v]
+    + ["Programme lift by horizon"],
+    "programme_parts": lambda v, r: [p["experiment_id"] for p in v if p["experiment_id"]]
+    + [p["note"] for p in v if p["note"]]
+    + [f"{p['treated_units']:,}" for p in v],
+    "programme_health": lambda v, r: [
+        f"{v['contaminated_contacts']:,} of {v['held_out_units']:,} held-out contacts",
+        *(c["tag"] for c in v["contamination"] if c["tag"]),
+        *(d["covariate"] for d in v["drift"]),
+        *(f"{a['eligible_at_start']:,}" for a in v["attrition"]),
+        *(f"{b['reason']} {b['units']:,}" for a in v["attrition"] for b in a["by_reason"]),
+    ],
     "alerts": lambda v, r: [a["message"] for a in v],
     "warnings": lambda v, r: list(v),
     "warning_details": lambda v, r: [d["message"] for d in v],
@@ -155,7 +167,7 @@ def test_every_key_of_the_demo_report_reaches_markdown_and_html(
 def test_a_core_report_names_its_skipped_sections_in_both() -> None:
     report = sample_report()
     report["skipped_sections"] = list(CORE_SKIPS)
-    for key in CORE_SKIPS:
+    for key in (*CORE_SKIPS, *PROGRAMME_SECTIONS):
         report[key] = {} if isinstance(report[key], dict) else []
     markdown, page = render_markdown(report), render_html(report)
     _assert_every_key_shown(report, markdown, page)
@@ -232,8 +244,10 @@ def test_every_number_missing_still_renders(missing: float | None) -> None:
 
     for key in ("metrics", "complier", "funnel", "cumulative", "guardrails", "cost", "arms",
                 "balance", "guardrail_breakdown", "messaging_limits", "window_share",
-                "cost_comparison"):
+                "cost_comparison", "programme_decay", "programme_parts"):
         blank(report[key])
+    health = report["programme_health"]
+    blank([health, *health["contamination"], *health["drift"], *health["attrition"]])
     blank(report["window_split"]["metrics"] + report["window_split"]["strata"])
     for row in report["sender_quality"] + report["template_quality"]["events"]:
         row["ts"] = "not a time"

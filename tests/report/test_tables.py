@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from report_samples import parse_number, sample_report
-from threadlift.analysis.run import CORE_SKIPS
+from threadlift.analysis.run import CORE_SKIPS, PROGRAMME_SECTIONS
 from threadlift.report.tables import (
     CONTEXT_KEYS,
     SECTION_BUILDERS,
@@ -121,8 +121,9 @@ def test_srm_failure_makes_the_verdict_alert(report: dict[str, Any]) -> None:
 
 
 def test_a_core_report_says_which_sections_it_skipped(report: dict[str, Any]) -> None:
-    report["skipped_sections"] = list(CORE_SKIPS)
-    for key in CORE_SKIPS:
+    # A core report of a global holdout skips its programme sections as well.
+    report["skipped_sections"] = [*CORE_SKIPS, *PROGRAMME_SECTIONS]
+    for key in report["skipped_sections"]:
         report[key] = {} if isinstance(report[key], dict) else []
     page = build_page(report)
     skipped = next(c for c in page.verdict.checks if c.startswith("Core report: not computed here"))

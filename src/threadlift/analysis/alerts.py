@@ -28,8 +28,9 @@ class Alert:
     """Something that makes the report untrustworthy or the experiment harmful (exit code 3)."""
 
     kind: str
-    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail) or
-    ``exposure_mismatch`` (exposures that do not match the assignment)."""
+    """``srm`` (sample-ratio mismatch), ``guardrail`` (a breached guardrail),
+    ``exposure_mismatch`` (exposures that do not match the assignment) or ``contamination``
+    (a global holdout's held-out contacts were sent programme messages)."""
     message: str
 
 
@@ -43,6 +44,8 @@ WarningKind = Literal[
     "cost",
     "quarantine",
     "exposure",
+    "programme_drift",
+    "programme_attrition",
 ]
 """What a warning is about (``warning_details[].kind``)."""
 
@@ -61,7 +64,10 @@ class WarningDetail:
     template paused, disabled or flagged inside the window), ``quality_drop`` (a sender's
     or template's quality rating fell inside the window), ``cost`` (messages without a
     price, a pricing rule not applied), ``quarantine`` (assignment rows rejected when
-    loaded) or ``exposure`` (triggered units unbalanced across arms)."""
+    loaded), ``exposure`` (triggered units unbalanced across arms), ``programme_drift`` (a
+    global holdout's groups no longer balanced on the pre-period metric) or
+    ``programme_attrition`` (too many of a global holdout's units, or of one group more than
+    the other, no longer eligible)."""
     message: str
     """The warning, as in ``warnings``."""
 

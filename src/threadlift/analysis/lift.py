@@ -196,7 +196,7 @@ def _stats_by_metric(
     for metric in experiment.metrics:
         per_arm = by_spec.get((metric.action, metric.cuped_days or 0), {})
         result[metric.name] = {
-            arm.name: _to_stats(metric, per_arm.get(arm.name)) for arm in experiment.arms
+            arm.name: moments_to_stats(metric, per_arm.get(arm.name)) for arm in experiment.arms
         }
     return result
 
@@ -218,7 +218,9 @@ def action_moments(engine: Engine, specs: Sequence[tuple[str, int]]) -> list[dic
     params["lookback"] = lookbacks.pop() if lookbacks else 0
     return engine.run("analysis/lift/action_moments_one_lookback", params).dicts()
 
-def _to_stats(metric: Metric, row: dict[str, Any] | None) -> SufficientStats:
+def moments_to_stats(metric: Metric, row: dict[str, Any] | None) -> SufficientStats:
+    """The sufficient statistics of ``metric`` in one arm's moment ``row`` (the columns of
+    ``analysis/lift/action_moments``); no units when ``row`` is None."""
     if row is None:
         return SufficientStats(units=0)
     units = int(row["units"])

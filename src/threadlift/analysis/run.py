@@ -57,6 +57,17 @@ from threadlift.analysis.lift import (
     first_against_control,
     metric_stats,
 )
+from threadlift.analysis.programme import (
+    AttritionRow,
+    ContaminationRow,
+    DecayRow,
+    DriftRow,
+    PartRow,
+    Programme,
+    ProgrammeHealth,
+    programme_methods,
+    programme_report,
+)
 from threadlift.analysis.quality import (
     SenderQualityRow,
     TemplateEvent,
@@ -127,6 +138,10 @@ CORE_SKIPS: tuple[str, ...] = (
 )
 """The report.json sections a ``sections="core"`` analysis leaves empty."""
 
+PROGRAMME_SECTIONS: tuple[str, ...] = ("programme_decay", "programme_parts", "programme_health")
+"""The sections only a global holdout's full report fills (docs/programme.md); a core
+analysis of a global holdout skips them too."""
+
 @dataclass(frozen=True)
 class Chart:
     """A chart that renders itself in notebooks and saves as an SVG or a PNG file.
@@ -190,7 +205,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class NotComputed:
-    """A section a ``sections="core"`` analysis skips: an empty object in report.json."""
+    """A section not computed (skipped by a ``sections="core"`` analysis, or one of a global
+    holdout's sections in another experiment's report): an empty object in report.json."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,12 @@ class ReportJson:
     cost_comparison: list[CostComparisonRow]
     exposure: ExposureAnalysis
     """Exposures per arm, mismatches and the triggered analysis (0 exposures: none logged)."""
+    programme_decay: list[DecayRow]
+    """A global holdout's lift at 7, 30, 60, 90, 180 and 365 days (as far as as_of reaches)."""
+    programme_parts: list[PartRow]
+    """The experiments run inside a global holdout's programme, their sums and the direct lift."""
+    programme_health: ProgrammeHealth | NotComputed
+    """Contamination, drift and attrition of a global holdout (empty for other experiments)."""
     alerts: list[Alert]
     warnings: list[str]
     warning_details: list[WarningDetail]
@@ -284,6 +306,8 @@ class Analysis:
     """Lift by segment and the heterogeneity tests (empty in a core analysis)."""
     exposure: ExposureAnalysis = NO_EXPOSURES
     """Exposures per arm, mismatches and the triggered analysis."""
+    programme: Programme | None = None
+    """A global holdout's decay curve, sum of parts and health (``None`` otherwise)."""
 
     @property
     def status(self) -> Literal["ok", "alert"]:
@@ -325,6 +349,9 @@ class Analysis:
             cost=self.cost,
             cost_comparison=self.cost_comparison,
             exposure=self.exposure,
+            programme_decay=self.programme.decay if self.programme else [],
+            programme_parts=self.programme.parts if self.programme else [],
+            programme_health=self.programme.health if self.programme else NotComputed(),
             alerts=self.alerts,
             warnings=self.warnings,
             warning_details=self.warning_details,
@@ -373,8 +400,8 @@ class Analysis:
         Args:
             chart: ``forest`` (every metric's relative effect), ``cumulative`` (lift by day
                 since assignment), ``funnel``, ``guardrails``, ``quality`` (sender quality
-                timeline), ``template_quality`` (template status and quality timeline) or
-                ``cost``.
+                timeline), ``template_quality`` (template status and quality timeline),
+                ``cost`` or ``programme_decay`` (a global holdout's lift by horizon).
 
         Returns:
             A :class:`Chart` (SVG and PNG); ``.save("forest.svg")`` writes it to a file.
@@ -394,6 +421,8 @@ class Analysis:
             why = (
                 "a core analysis skips it; run analyze(..., sections='full')"
                 if section in self.skipped_sections
+                else 'only a global holdout\'s report (assignment = "global_holdout") has it'
+                if section in PROGRAMME_SECTIONS and self.programme is None
                 else "this analysis has no rows for it"
             )
             raise InputError(f"nothing to draw for {chart!r}: {why}")
@@ -454,6 +483,7 @@ class Analysis:
     def _frame_rows(self, name: str) -> list[Any]:
         """The result rows of one :data:`FRAMES` section."""
         split, templates = self.window_split, self.template_quality
+        health = self.programme.health if self.programme else None
         rows: dict[str, Callable[[], list[Any]]] = {
             "metrics": lambda: [m.row() for m in self.metrics],
             "arms": lambda: list(self.arms),
@@ -478,6 +508,11 @@ class Analysis:
             "exposure": lambda: list(self.exposure.arms),
             "exposure_mismatches": lambda: list(self.exposure.mismatches),
             "triggered": lambda: list(self.exposure.triggered),
+            "programme_decay": lambda: list(self.programme.decay) if self.programme else [],
+            "programme_parts": lambda: list(self.programme.parts) if self.programme else [],
+            "programme_contamination": lambda: list(health.contamination) if health else [],
+            "programme_drift": lambda: list(health.drift) if health else [],
+            "programme_attrition": lambda: list(health.attrition) if health else [],
             "alerts": lambda: list(self.alerts),
             "warnings": lambda: list(self.warning_details),
             "methods": lambda: [MethodLine(text) for text in self.methods],
@@ -581,6 +616,11 @@ FRAMES: dict[str, tuple[type[Any], str]] = {
     "exposure": (ExposureArmRow, "exposure"),
     "exposure_mismatches": (ExposureMismatchRow, "exposure"),
     "triggered": (TriggeredMetricRow, "exposure"),
+    "programme_decay": (DecayRow, "programme_decay"),
+    "programme_parts": (PartRow, "programme_parts"),
+    "programme_contamination": (ContaminationRow, "programme_health"),
+    "programme_drift": (DriftRow, "programme_health"),
+    "programme_attrition": (AttritionRow, "programme_health"),
     "alerts": (Alert, "alerts"),
     "warnings": (WarningDetail, "warnings"),
     "methods": (MethodLine, "methods"),
@@ -593,6 +633,8 @@ FRAME_ALIASES: dict[str, str] = {
     "window_split_strata": "window_strata",
     "segment": "segments",
     "exposures": "exposure",
+    "decay": "programme_decay",
+    "sum_of_parts": "programme_parts",
 }
 """Other names :meth:`Analysis.to_pandas` accepts."""
 
@@ -685,6 +727,8 @@ def analyze(
     templates: TemplateQuality | TemplateQualityUnavailable | None = None
     cost: list[CostRow] = []
     compared: list[CostComparisonRow] = []
+    programme: Programme | None = None
+    is_programme = experiment.assignment == "global_holdout" and bool(experiment.metrics)
     if sections == "full":
         stage("funnel")
         prepare_sends(con, experiment)
@@ -725,6 +769,16 @@ def analyze(
             con, experiment, metric_rows, units, ingest_tables, warnings.to("cost"), rules
         )
         compared = cost_comparison(experiment, metric_rows, cost, units)
+        if is_programme:
+            stage("programme")
+            programme = programme_report(
+                con,
+                experiment,
+                as_of,
+                alerts,
+                warnings.to("programme_drift"),
+                warnings.to("programme_attrition"),
+            )
 
     rejected = rejected_assignments(con, experiment)
     if rejected:
@@ -734,6 +788,8 @@ def analyze(
         )
     methods.extend(_methods(experiment, correction))
     methods.extend(exposure_methods(exposure))
+    if programme is not None:
+        methods.extend(programme_methods())
     return Analysis(
         experiment=experiment,
         as_of=as_of,
@@ -757,10 +813,13 @@ def analyze(
         assignments_quarantined=rejected,
         template_quality=templates,
         window_split=split,
-        skipped_sections=[] if sections == "full" else list(CORE_SKIPS),
+        skipped_sections=[]
+        if sections == "full"
+        else [*CORE_SKIPS, *(PROGRAMME_SECTIONS if is_programme else ())],
         cost_comparison=compared,
         segments=by_segment,
         exposure=exposure,
+        programme=programme,
     )
 
 def _untested_guardrails(guardrails: list[GuardrailResult]) -> list[str]:

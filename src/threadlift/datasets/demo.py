@@ -38,6 +38,8 @@ class DemoResult:
     estimate: dict[str, float]
     alerts: list[str]
     exit_code: int = 0
+    programme_report: WrittenReport | None = None
+    """The programme report (a global holdout with two experiments inside it), when built."""
 
     def summary(self) -> str:
         """A few lines for the terminal: where things are and estimate vs truth."""
@@ -58,6 +60,8 @@ class DemoResult:
                     self.truth["conversion_abs_effect"],
                 )
             )
+        if self.programme_report is not None:
+            lines.append(f"programme:   {self.programme_report.html_path}")
         lines.extend(f"alert: {alert}" for alert in self.alerts)
         return "\n".join(lines)
 
@@ -95,12 +99,18 @@ def run_demo(
     progress: bool = False,
     pseudonymise: bool = False,
     key_file: str | Path | None = None,
+    programme: bool = True,
 ) -> DemoResult:
     """Build the demo workspace under ``out`` and write its report to ``out/report``.
 
     With ``pseudonymise`` the workspace stores addresses as keyed HMAC-SHA256 values
     (:mod:`threadlift.privacy.pseudonyms`), the key in ``key_file`` (default
     ``out/demo.key``, created owner-only when missing); the report is the same.
+
+    With ``programme`` (the default), also build a second workspace,
+    ``out/programme/programme.duckdb``: a global holdout with two experiments run inside it
+    (:mod:`threadlift.datasets.programme`), and write its report to ``out/programme/report``.
+    The first workspace has no global holdout, so its report is the same either way.
     """
     from threadlift.analysis import analyze
     from threadlift.assign.assignment import assign_experiment
@@ -126,7 +136,7 @@ def run_demo(
     key_path = (Path(key_file) if key_file is not None else out_dir / "demo.key") if pseudonymise else None
     key = init_key(key_path) if key_path is not None else None
 
-    with _Steps(progress, 5) as steps:
+    with _Steps(progress, 6 if programme else 5) as steps:
         advance = steps.advance
         data = generate_whatsapp_experiment(n_contacts=n_contacts, seed=seed)
         advance("generated")
@@ -151,6 +161,11 @@ def run_demo(
             analysis = analyze(ws, experiment, as_of=as_of)
         written = write_report(analysis, out_dir / "report")
         advance("reported")
+        programme_written = (
+            _programme_demo(out_dir / "programme", n_contacts, seed) if programme else None
+        )
+        if programme:
+            advance("programme reported")
 
     primary = next(iter(analysis.first_against_control("proportion").values()), None)
     estimate = {}
@@ -170,7 +185,27 @@ def run_demo(
         truth=dict(data.truth),
         estimate=estimate,
         alerts=[a.message for a in analysis.alerts],
+        programme_report=programme_written,
     )
+
+
+def _programme_demo(directory: Path, n_contacts: int, seed: int) -> WrittenReport:
+    """The programme demo: generate, load, set the holdout, assign, report (``directory``)."""
+    from threadlift.analysis import analyze
+    from threadlift.datasets.programme import build_programme_workspace, generate_programme
+    from threadlift.report.write import write_report
+    from threadlift.workspace import Workspace
+
+    ws_path = directory / "programme.duckdb"
+    if ws_path.exists():
+        _refuse_unless_demo(ws_path)
+    for stale in (ws_path, ws_path.with_name(ws_path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    data = generate_programme(n_contacts=2 * n_contacts, seed=seed)
+    experiment = build_programme_workspace(ws_path, data, directory / "data")
+    with Workspace.open(ws_path) as ws:
+        analysis = analyze(ws, experiment, as_of=data.as_of)
+    return write_report(analysis, directory / "report")
 
 
 def _refuse_unless_demo(path: Path) -> None:

@@ -393,6 +393,59 @@ def cumulative_drawing(cumulative: Sequence[Row]) -> Drawing | None:
         return Drawing(figure, "cumulative", "Cumulative effect by day since assignment")
 
 
+def programme_decay_drawing(decay: Sequence[Row]) -> Drawing | None:
+    """A global holdout's lift at each horizon since its start, with its interval."""
+    points = [
+        (
+            float(row["horizon_days"]),
+            as_float(row.get("effect_size")),
+            as_float(row.get("effect_size_ci_lower")),
+            as_float(row.get("effect_size_ci_upper")),
+        )
+        for row in decay
+        if as_float(row.get("horizon_days")) is not None
+    ]
+    points = [p for p in points if p[1] is not None]
+    if not points:
+        return None
+    metric = text_of(decay[0].get("metric"))
+    with _style("programme_decay"):
+        figure = Figure(figsize=(_WIDTH, 3.2))
+        axes = figure.add_subplot()
+        days = [day for day, _, _, _ in points]
+        values = [float(value) for _, value, _, _ in points if value is not None]
+        lower = [
+            value - lo if lo is not None else 0.0
+            for _, value, lo, _ in points
+            if value is not None
+        ]
+        upper = [
+            hi - value if hi is not None else 0.0
+            for _, value, _, hi in points
+            if value is not None
+        ]
+        axes.errorbar(
+            days,
+            values,
+            yerr=[lower, upper],
+            color=PALETTE[0],
+            linewidth=2,
+            marker="o",
+            markersize=5,
+            capsize=4,
+            label="everyone_else vs global_holdout",
+        )
+        axes.axhline(0, color=MUTED, linewidth=1)
+        axes.grid(color=GRID)
+        axes.set_axisbelow(True)
+        axes.set_xticks(days)
+        axes.set_title(f"{metric}: programme lift by days since the holdout started")
+        axes.set_ylabel("everyone else − holdout")
+        axes.set_xlabel("days since the holdout started (outcome window)")
+        figure.tight_layout()
+        return Drawing(figure, "programme_decay", "Programme lift by days since the holdout started")
+
+
 def funnel_drawing(funnel: Sequence[Row]) -> Drawing | None:
     """Share of assigned units reaching each stage, bars grouped by stage, one per arm."""
     if not funnel:
@@ -770,6 +823,11 @@ def template_quality_plot(template_quality: Row) -> str | None:
     return _element(template_quality_drawing(template_quality))
 
 
+def programme_decay_plot(decay: Sequence[Row]) -> str | None:
+    """:func:`programme_decay_drawing` as an inline ``<svg>`` element."""
+    return _element(programme_decay_drawing(decay))
+
+
 def cost_plot(cost: Sequence[Row]) -> str | None:
     """:func:`cost_drawing` as an inline ``<svg>`` element."""
     return _element(cost_drawing(cost))
@@ -789,6 +847,9 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], Drawing | None]] = {
         report.get("template_quality") or {}
     ),
     "cost": lambda report: cost_drawing(report.get("cost") or []),
+    "programme_decay": lambda report: programme_decay_drawing(
+        report.get("programme_decay") or []
+    ),
 }
 """Every report chart by name, drawn from the report dict as the HTML report draws it."""
 
@@ -798,7 +859,7 @@ def draw(chart: str, report: Mapping[str, Any]) -> Drawing | None:
 
     Args:
         chart: ``forest``, ``cumulative``, ``funnel``, ``guardrails``, ``quality``,
-            ``template_quality`` or ``cost``.
+            ``template_quality``, ``cost`` or ``programme_decay``.
         report: the report dict, as ``report.json`` holds it.
 
     Returns:

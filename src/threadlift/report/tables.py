@@ -517,6 +517,7 @@ _ALERT_WORDS = {
     "srm": "sample-ratio mismatch",
     "guardrail": "guardrail breached",
     "exposure_mismatch": "exposures do not match the assignment",
+    "contamination": "holdout contaminated",
 }
 
 _WARNING_WORDS = {
@@ -529,6 +530,8 @@ _WARNING_WORDS = {
     "cost": "cost incomplete",
     "quarantine": "assignment rows quarantined",
     "exposure": "triggered units unbalanced",
+    "programme_drift": "programme groups drifted",
+    "programme_attrition": "programme attrition",
 }
 
 
@@ -1776,6 +1779,216 @@ def cost_comparison_section(report: Report, with_charts: bool) -> Section | None
     )
 
 
+_PART_LABELS = {
+    "naive_sum": "naive sum of the parts",
+    "shrunk_sum": "shrunk sum of the parts (empirical Bayes)",
+    "programme": "programme holdout, direct",
+}
+
+
+def _part_label(row: Row) -> Text:
+    kind = text_of(row.get("kind"))
+    if kind in ("experiment", "skipped"):
+        label = text(code(row.get("experiment_id")))
+        return label if kind == "skipped" else text(label, " ", _arm_vs_control(row))
+    if kind == "programme" and row.get("horizon_days") is not None:
+        return text(f"{_PART_LABELS[kind]} at {fmt_count(row.get('horizon_days'))} days")
+    return text(_PART_LABELS.get(kind, kind))
+
+
+def _programme_tables(report: Report) -> tuple[Table, ...]:
+    """The decay, sum-of-parts, contamination, drift and attrition tables."""
+    decay = _rows(report, "programme_decay")
+    parts = _rows(report, "programme_parts")
+    health: Row = report.get("programme_health") or {}
+    tables = [
+        _table(
+            "Programme lift by horizon (everyone_else vs global_holdout, outcome window = horizon)",
+            (
+                Column("metric"),
+                *_number_columns(
+                    "horizon (days)", "units (arm vs holdout)", "holdout", "everyone else",
+                    "effect [CI]", "rel. effect [CI]", "p",
+                ),
+                Column("method"),
+                Column("note"),
+            ),
+            (
+                (
+                    code(row.get("metric")),
+                    fmt_count(row.get("horizon_days")),
+                    f"{fmt_count(row.get('units_treatment'))} vs "
+                    f"{fmt_count(row.get('units_control'))}",
+                    fmt_number(row.get("control")),
+                    fmt_number(row.get("treatment")),
+                    _effect_ci(row),
+                    _rel_ci(row),
+                    _pvalue_or_no_data(row),
+                    text_of(row.get("method")),
+                    _error(row),
+                )
+                for row in decay
+            ),
+            tones=["degenerate" if row.get("error") else "" for row in decay],
+        ),
+        _table(
+            "Sum of parts: each experiment inside the programme on the shared metric, scaled "
+            "to the programme's population (contribution = effect × treated / population)",
+            (
+                Column("part"),
+                *_number_columns(
+                    "treated units", "effect per treated unit [CI]", "shrunk effect",
+                    "weight", "contribution [CI]", "shrunk contribution",
+                ),
+                Column("method"),
+                Column("note"),
+            ),
+            (
+                (
+                    _part_label(row),
+                    fmt_count(row.get("treated_units")),
+                    _effect_ci(row),
+                    fmt_effect(row.get("shrunk_effect_size")),
+                    fmt_number(row.get("weight")),
+                    with_interval(
+                        fmt_effect(row.get("contribution")),
+                        fmt_interval(
+                            row.get("contribution_ci_lower"),
+                            row.get("contribution_ci_upper"),
+                            fmt_effect,
+                        ),
+                    ),
+                    fmt_effect(row.get("shrunk_contribution")),
+                    text_of(row.get("method")),
+                    text_of(row.get("note")) if row.get("note") else "",
+                )
+                for row in parts
+            ),
+            tones=["degenerate" if row.get("kind") == "skipped" else "" for row in parts],
+        ),
+    ]
+    contamination = _rows(health, "contamination")
+    tables.extend(
+        [
+            _table(
+            "Contamination: held-out contacts sent a programme message after the start, by "
+            "source and sender (counts only)",
+            (Column("source"), Column("sent by"), Column("tag"),
+             *_number_columns("contacts", "messages"), Column("first sent"),
+             Column("last sent")),
+            (
+                (
+                    text_of(row.get("source")),
+                    text_of(row.get("sent_by")),
+                    code(row.get("tag")) if row.get("tag") else DASH,
+                    fmt_count(row.get("contacts")),
+                    fmt_count(row.get("messages")),
+                    short_time(row.get("first_sent_at")),
+                    short_time(row.get("last_sent_at")),
+                )
+                for row in contamination
+            ),
+            tones=["breach" for _ in contamination],
+            )
+        ]
+        if contamination
+        else []
+    )
+    drift = _rows(health, "drift")
+    tables.append(
+        _table(
+            "Drift: pre-period balance of the groups still eligible at each month's start",
+            (
+                *_number_columns("month"), Column("from"), Column("covariate"),
+                *_number_columns("units (arm vs holdout)", "holdout", "everyone else",
+                                 "SMD", "p"),
+                Column("note"),
+            ),
+            (
+                (
+                    fmt_count(row.get("month")),
+                    short_time(row.get("month_start")),
+                    text_of(row.get("covariate")),
+                    f"{fmt_count(row.get('units_treatment'))} vs "
+                    f"{fmt_count(row.get('units_control'))}",
+                    fmt_number(row.get("control_mean")),
+                    fmt_number(row.get("treatment_mean")),
+                    fmt_smd(row.get("standardized_mean_difference")),
+                    _pvalue_or_no_data(row),
+                    strong("drifted") if row.get("drifted") else _error(row),
+                )
+                for row in drift
+            ),
+            tones=["breach" if row.get("drifted") else "" for row in drift],
+        )
+    )
+    attrition = _rows(health, "attrition")
+    tables.append(
+        _table(
+            "Attrition: units eligible at the start that are not eligible now",
+            (Column("group"), *_number_columns("eligible at start", "no longer eligible",
+                                               "share"), Column("why (first rule failed now)")),
+            (
+                (
+                    code(row.get("arm")),
+                    fmt_count(row.get("eligible_at_start")),
+                    fmt_count(row.get("no_longer_eligible")),
+                    fmt_share(row.get("share")),
+                    ", ".join(
+                        f"{text_of(r.get('reason'))} {fmt_count(r.get('units'))}"
+                        for r in _rows(row, "by_reason")
+                    )
+                    or DASH,
+                )
+                for row in attrition
+            ),
+        )
+    )
+    return tuple(tables)
+
+
+def programme_section(report: Report, with_charts: bool) -> Section | None:
+    """A global holdout's decay curve, sum of parts and health checks."""
+    health: Row = report.get("programme_health") or {}
+    if not _rows(report, "programme_decay") and not _rows(report, "programme_parts") and not health:
+        return None
+    held = health.get("held_out_units")
+    contaminated = health.get("contaminated_contacts")
+    paragraphs = [
+        text(
+            strong("Contamination:"),
+            f" {fmt_count(contaminated)} of {fmt_count(held)} held-out contacts "
+            f"({fmt_share(health.get('contaminated_share'))}) were sent a programme message "
+            "after the start"
+            + (" (ALERT: the holdout is contaminated)." if as_float(contaminated) else "."),
+        ),
+        text(
+            strong("Attrition gap:"),
+            f" global_holdout minus everyone_else {fmt_share(health.get('attrition_gap'))} of "
+            "the units eligible at the start.",
+        ),
+    ]
+    svg = _charts().programme_decay_plot(_rows(report, "programme_decay")) if with_charts else None
+    return Section(
+        "programme",
+        "Programme",
+        "Programme holdout over months",
+        "The whole programme (every message of its category) against the global holdout: "
+        "its lift at each horizon since the holdout started, the experiments run inside it "
+        "added up (naive, and shrunk for the winner's curse) beside the direct lift, and "
+        "the holdout's health (contamination, drift, attrition; thresholds in "
+        "docs/programme.md).",
+        ("programme_decay", "programme_parts", "programme_health"),
+        paragraphs=tuple(paragraphs),
+        figure=_figure(
+            svg,
+            "Dot: everyone_else − global_holdout over the first N days since the holdout "
+            "started; bar: its interval.",
+        ),
+        tables=_programme_tables(report),
+    )
+
+
 def methods_section(report: Report, with_charts: bool) -> Section | None:
     """The methods used, as sentences."""
     methods: Sequence[object] = report.get("methods") or []
@@ -1808,6 +2021,7 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (
     templates_section,
     cost_section,
     cost_comparison_section,
+    programme_section,
     methods_section,
 )
 """Every section, in page order."""
