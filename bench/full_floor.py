@@ -116,7 +116,7 @@ SENDS = """
 -- the experiment's sends in their units' windows, each with its status summary and the
 -- contact's last inbound message before it
 CREATE TEMP TABLE s AS
-WITH sent AS (
+WITH sent AS MATERIALIZED (
     SELECT u.arm, m.message_id, m.contact_id, m.channel, m.sender_id, m.template, m.category,
            m.sent_at, u.window_end
     FROM messages AS m JOIN u ON u.contact_id = m.contact_id
@@ -193,16 +193,24 @@ FROM s GROUP BY arm ORDER BY arm
 """
 
 BREAKDOWN = """
-WITH exposed AS (
+-- units exposed to each sender / template, and those of them with each signal (sig holds
+-- one row per unit and kind, so a count of joined rows counts units)
+WITH exposed AS MATERIALIZED (
     SELECT DISTINCT contact_id, arm, 'sender' AS dimension, sender_id AS value FROM s
     UNION ALL
     SELECT DISTINCT contact_id, arm, 'template' AS dimension, template AS value FROM s
+),
+units AS (SELECT arm, dimension, value, count(*) AS units FROM exposed GROUP BY ALL),
+events AS (
+    SELECT e.arm, e.dimension, e.value, g.kind, count(*) AS n
+    FROM exposed AS e JOIN sig AS g ON g.contact_id = e.contact_id GROUP BY ALL
 )
-SELECT e.arm, e.dimension, e.value, count(DISTINCT e.contact_id) AS units,
-       count(DISTINCT e.contact_id) FILTER (WHERE g.kind = 'block') AS block,
-       count(DISTINCT e.contact_id) FILTER (WHERE g.kind = 'report') AS report,
-       count(DISTINCT e.contact_id) FILTER (WHERE g.kind = 'opt_out') AS opt_out
-FROM exposed AS e LEFT JOIN sig AS g ON g.contact_id = e.contact_id
+SELECT u.arm, u.dimension, u.value, u.units,
+       coalesce(max(v.n) FILTER (WHERE v.kind = 'block'), 0) AS block,
+       coalesce(max(v.n) FILTER (WHERE v.kind = 'report'), 0) AS report,
+       coalesce(max(v.n) FILTER (WHERE v.kind = 'opt_out'), 0) AS opt_out
+FROM units AS u
+LEFT JOIN events AS v ON v.arm = u.arm AND v.dimension = u.dimension AND v.value = u.value
 GROUP BY ALL ORDER BY ALL
 """
 
@@ -326,8 +334,19 @@ def floor(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
         "quality_since": experiment.assigned_at - timedelta(days=7), "codes": codes, "regions": regions,
     }
     out: dict[str, Any] = {}
-    for statement in (UNITS, PER_UNIT, SIGNALS, SENDS, PER_UNIT_SENDS):
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        steps[name] = now - started
+        started = now
+
+    for name, statement in (("units", UNITS), ("per-unit outcomes", PER_UNIT), ("signals", SIGNALS),
+                            ("sends", SENDS), ("per-unit sends", PER_UNIT_SENDS)):
         con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+        step(name)
 
     # units, metrics (CUPED), balance, guardrails, SRM
     per_arm = {str(r["arm"]): _sums(r) for r in _rows(con, SUMS.format(key="''"), params)}
@@ -342,6 +361,7 @@ def floor(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
     out["srm_pvalue"] = core["srm_pvalue"]
     out["balance"] = {arm: s["pre_val_sum"] / s["units"] for arm, s in per_arm.items()}
 
+    step("core sums and tests")
     # funnel and take-up (complier: the ITT effect over the treatment arm's take-up share)
     funnel = {str(r["arm"]): r for r in _rows(con, FUNNEL, params)}
     out["funnel"] = {
@@ -366,6 +386,7 @@ def floor(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
                 complier[f"{metric.name}:{arm}:{stage}"] = estimate.effect_size
     out["complier"] = complier
 
+    step("funnel and take-up")
     # cumulative conversion by day since assignment
     daily = {(str(r["arm"]), int(r["day"])): r for r in _rows(con, CUMULATIVE, params)}
     cumulative: dict[str, list[float]] = {}
@@ -380,6 +401,7 @@ def floor(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
             cumulative[f"{arm}:{day}"] = [int(c["units"] + t["units"]), test.effect_size]
     out["cumulative"] = cumulative
 
+    step("cumulative")
     # segments: market and pre-period activity, each segment compared as the whole experiment
     segments: dict[str, Any] = {}
     for dimension, key in (("market", "market"), ("pre_period_activity", ACTIVITY)):
@@ -396,21 +418,28 @@ def floor(data: Path, experiment: Any, as_of: datetime) -> dict[str, Any]:
                 segments[f"{dimension}:{segment}:{name}"] = value
     out["segments"] = segments
 
+    step("segments")
     out["window_share"] = {str(r["arm"]): [int(v) for v in list(r.values())[1:]]
                            for r in _rows(con, WINDOW_SHARE, params)}
+    step("window share")
     out["guardrail_breakdown"] = {
         f"{r['arm']}:{r['dimension']}:{r['value']}:{kind}": [int(r["units"]), int(r[kind])]
         for r in _rows(con, BREAKDOWN, params) for kind in ("block", "report", "opt_out")
     }
+    step("guardrail breakdown")
     peak = _rows(con, MESSAGING_LIMIT, params)[0]
     tier = con.execute(TIER, {"sender_id": experiment.sender_id, "peak_at": peak["peak_at"]}).fetchall()
     out["messaging_limits"] = [int(peak["peak"]), peak["peak_at"].isoformat(), tier[0][0] if tier else None]
+    step("messaging limits")
     out["cost"] = {f"{r['arm']}:{r['category']}:{r['currency']}": [int(r["messages"]), int(r["messages_billed"]),
                                                                    float(r["cost"])]
                    for r in _rows(con, COST, params)}
+    step("cost")
     out["templates"] = {str(r["template"]): int(r["messages"]) for r in _rows(con, TEMPLATES, params)}
     out["sender_quality"] = int(_rows(con, SENDER_QUALITY, params)[0]["count_star"])
+    step("quality")
     con.close()
+    out["steps"] = steps
     return out
 
 
