@@ -28,6 +28,8 @@ DEFAULT_WORKSPACE = "threadlift.duckdb"
 ENV_WORKSPACE = "THREADLIFT_WORKSPACE"
 ENV_LOCK_WAIT = "THREADLIFT_LOCK_WAIT"
 DEFAULT_LOCK_WAIT = 10.0
+ENV_MEMORY_LIMIT = "THREADLIFT_MEMORY_LIMIT"
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$", re.IGNORECASE)
 
 CANONICAL_TABLES = (
     "contacts",
@@ -144,6 +146,7 @@ class Workspace:
             # personal data: readable by its owner only, before any row is written
             os.chmod(resolved, 0o600)
         try:
+            apply_memory_limit(workspace.con, None)
             workspace.migrate()
         except BaseException:
             workspace.close()
@@ -151,8 +154,24 @@ class Workspace:
         return workspace
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Self:
-        """Open an existing workspace (``threadlift init`` creates one)."""
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+    ) -> Self:
+        """Open an existing workspace (``threadlift init`` creates one).
+
+        Args:
+            path: The workspace file (default :func:`default_workspace_path`).
+            read_only: Open without the write lock (reports, exports).
+            memory_limit: DuckDB's memory limit for this connection (``8GB``, ``512MiB``,
+                ``50%`` of the machine's memory); default ``$THREADLIFT_MEMORY_LIMIT``, else
+                DuckDB's own (80 % of the machine's memory). Past it DuckDB spills to its
+                temp directory, ``<workspace>.tmp`` beside the file, removed when the
+                connection closes (:func:`memory_limit_setting`).
+        """
         resolved = Path(path) if path is not None else default_workspace_path()
         if not resolved.exists():
             raise WorkspaceError(
@@ -160,6 +179,11 @@ class Workspace:
                 f"`threadlift init --workspace {resolved}` (or `threadlift demo`)"
             )
         workspace = cls(resolved, _connect(resolved, read_only=read_only))
+        try:
+            apply_memory_limit(workspace.con, memory_limit)
+        except BaseException:
+            workspace.close()
+            raise
         try:
             workspace._check_schema(read_only=read_only)
         except BaseException:
@@ -313,6 +337,41 @@ def lock_wait_seconds() -> float:
     if seconds < 0:
         raise WorkspaceError(f"{ENV_LOCK_WAIT}={raw!r} is negative; use 0 to fail at once")
     return seconds
+
+
+def memory_limit_setting(raw: str, source: str) -> str:
+    """``raw`` checked as a DuckDB memory limit: a positive number with a unit (KB, MB, GB,
+    TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024) or a percentage of the
+    machine's memory up to 100 %.
+
+    Raises:
+        WorkspaceError: naming ``source`` (where the value came from) and the accepted forms.
+    """
+    match = _MEMORY.match(raw)
+    amount = float(match.group(1)) if match else 0.0
+    percent = match is not None and match.group(2) == "%"
+    if match is None or amount <= 0 or (percent and amount > 100):
+        raise WorkspaceError(
+            f"{source}={raw!r} is not a memory limit; give a positive size with its unit, "
+            "e.g. 16GB, 512MB, 8GiB, or a share of the machine's memory such as 50%"
+        )
+    return f"{match.group(1)}{match.group(2)}"
+
+
+def apply_memory_limit(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> None:
+    """``SET memory_limit`` on ``con`` from ``memory_limit`` or ``$THREADLIFT_MEMORY_LIMIT``.
+
+    Neither given: DuckDB's default stays (80 % of the machine's memory). Queries that need
+    more spill to DuckDB's temp directory (``<workspace>.tmp`` for a workspace file).
+    """
+    source = "memory_limit"
+    if memory_limit is None:
+        memory_limit = os.environ.get(ENV_MEMORY_LIMIT, "").strip() or None
+        source = ENV_MEMORY_LIMIT
+    if memory_limit is None:
+        return
+    # checked against a closed pattern above, so the literal is safe to write in
+    con.execute(f"SET memory_limit = '{memory_limit_setting(memory_limit, source)}'")
 
 
 def _is_lock_conflict(exc: duckdb.IOException) -> bool:

@@ -5,35 +5,44 @@
 -- params:  $kinds VARCHAR[].
 -- needs:   temp tables _sends (analysis/units/sends.sql) and _signals.
 -- A unit's signals are those on the channel of the messages that reached it.
--- One pass over the experiment's messages gives both dimensions; units per group are
--- counted once (not once per kind), and only the few exposed units with a signal are
--- joined to _signals.
-WITH sends AS (
-    SELECT DISTINCT contact_id, arm, channel, sender_id, template FROM _sends
-),
-exposed AS (
-    SELECT DISTINCT contact_id, arm, channel, 'sender' AS dimension,
-           coalesce(sender_id, '(none)') AS value
-    FROM sends
+-- Units per group are counted from one distinct row per (unit, group), without the
+-- channel, so a plain count counts units; only the few exposed units with a signal are
+-- joined to _signals, on the channel of the messages that reached them.
+WITH exposed AS (
+    SELECT DISTINCT contact_id, arm, 'sender' AS dimension, coalesce(sender_id, '(none)') AS value
+    FROM _sends
     UNION ALL
-    SELECT DISTINCT contact_id, arm, channel, 'template' AS dimension,
+    SELECT DISTINCT contact_id, arm, 'template' AS dimension,
            coalesce(template, '(free-form)') AS value
-    FROM sends
+    FROM _sends
 ),
 kinds AS (
     SELECT unnest($kinds) AS kind
 ),
 exposed_units AS (
-    SELECT arm, dimension, value, count(DISTINCT contact_id) AS units
+    SELECT arm, dimension, value, count(*) AS units
     FROM exposed
     GROUP BY arm, dimension, value
 ),
+signalled AS (
+    SELECT DISTINCT s.contact_id, s.arm, s.channel, s.sender_id, s.template
+    FROM _sends AS s
+    WHERE s.contact_id IN (SELECT contact_id FROM _signals)
+),
 exposed_events AS (
-    SELECT e.arm, e.dimension, e.value, s.kind, count(DISTINCT e.contact_id) AS events
-    FROM exposed AS e
-    JOIN _signals AS s
-      ON s.contact_id = e.contact_id AND s.arm = e.arm AND s.channel = e.channel
-    GROUP BY e.arm, e.dimension, e.value, s.kind
+    SELECT e.arm, e.dimension, e.value, g.kind, count(DISTINCT e.contact_id) AS events
+    FROM (
+        SELECT contact_id, arm, channel, 'sender' AS dimension,
+               coalesce(sender_id, '(none)') AS value
+        FROM signalled
+        UNION ALL
+        SELECT contact_id, arm, channel, 'template' AS dimension,
+               coalesce(template, '(free-form)') AS value
+        FROM signalled
+    ) AS e
+    JOIN _signals AS g
+      ON g.contact_id = e.contact_id AND g.arm = e.arm AND g.channel = e.channel
+    GROUP BY e.arm, e.dimension, e.value, g.kind
 )
 SELECT
     u.arm,

@@ -5,8 +5,11 @@
 -- grain:   one row per (dimension, segment, arm, action, cuped_days).
 -- params:  $actions VARCHAR[], $cuped_days INTEGER[] (parallel lists; 0 = no pre-period).
 -- includes: analysis/lift/_unit_variables.sql, analysis/lift/_moment_sums.sql.
--- needs:   temp table _segment_units from analysis/segments/units.sql.
--- variables per unit as in action_moments.sql.
+-- needs:   temp tables _units (analysis/units/units.sql) and _segment_units
+--          (analysis/segments/units.sql).
+-- variables per unit as in action_moments.sql, computed once per unit from _units (not
+-- once per dimension): a unit's outcomes do not depend on its segments, so each dimension
+-- joins the units that acted to their segment labels.
 WITH specs AS (
     SELECT DISTINCT unnest($actions) AS action, unnest($cuped_days) AS cuped_days
 ),
@@ -14,25 +17,28 @@ horizons AS (
     SELECT action, max(cuped_days) AS lookback FROM specs GROUP BY action
 ),
 windowed AS MATERIALIZED (
-    SELECT u.contact_id, u.arm, u.dimension, u.segment, u.assigned_at, a.action, a.ts, a.value
-    FROM _segment_units AS u
+    SELECT u.contact_id, u.assigned_at, a.action, a.ts, a.value
+    FROM _units AS u
     JOIN actions AS a ON a.contact_id = u.contact_id
     JOIN horizons AS h ON a.action = h.action
     WHERE a.ts >= u.assigned_at - to_days(h.lookback)
       AND a.ts < u.window_end
 ),
-per_unit AS (
+unit_variables AS (
     SELECT
-        w.arm,
-        w.dimension,
-        w.segment,
+        w.contact_id,
         s.action,
         s.cuped_days,
         -- include: analysis/lift/_unit_variables
     FROM windowed AS w
     JOIN specs AS s ON s.action = w.action
     WHERE w.ts >= w.assigned_at - to_days(s.cuped_days)
-    GROUP BY w.contact_id, w.arm, w.dimension, w.segment, s.action, s.cuped_days
+    GROUP BY w.contact_id, s.action, s.cuped_days
+),
+per_unit AS (
+    SELECT u.arm, u.dimension, u.segment, v.* EXCLUDE (contact_id)
+    FROM unit_variables AS v
+    JOIN _segment_units AS u ON u.contact_id = v.contact_id
 ),
 sums AS (
     SELECT

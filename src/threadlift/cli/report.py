@@ -64,6 +64,10 @@ if TYPE_CHECKING:
               show_default=True,
               help="json: print the summary (level, primary lift, cost per incremental "
                    "conversion, alerts, warnings, paths written) as one JSON object on stdout.")
+@click.option("--memory-limit", "memory_limit", envvar="THREADLIFT_MEMORY_LIMIT",
+              help="DuckDB's memory limit, e.g. 16GB or 50% (env THREADLIFT_MEMORY_LIMIT; "
+                   "default DuckDB's, 80% of the machine's memory). Past it, queries spill to "
+                   "WORKSPACE.tmp beside the workspace, removed when the report ends.")
 @workspace_option
 @handle_errors
 def report(
@@ -78,6 +82,7 @@ def report(
     core: bool,
     fail_on: FailOn,
     output_format: str,
+    memory_limit: str | None,
     workspace: Path,
 ) -> None:
     """Write report.json, report.md and report.html for an experiment (or, with --all, each).
@@ -91,9 +96,11 @@ def report(
     from threadlift.engines.base import Engine
     from threadlift.experiment import load_experiment
     from threadlift.report.write import write_report
-    from threadlift.workspace import Workspace
+    from threadlift.workspace import Workspace, memory_limit_setting
 
     moment = parse_as_of(as_of)
+    if memory_limit is not None:
+        memory_limit_setting(memory_limit, "--memory-limit (or THREADLIFT_MEMORY_LIMIT)")  # refused before any work
     if (experiment_file is None) == (all_dir is None):
         raise click.UsageError("give either EXPERIMENT_FILE or --all EXPERIMENTS_DIR")
     experiment = load_experiment(experiment_file) if experiment_file is not None else None
@@ -113,6 +120,7 @@ def report(
             run = report_all(
                 workspace, all_dir, out, as_of=moment or default_as_of(), correction=correction,
                 engine=sql_engine, sections="core" if core else "full", fail_on=fail_on,
+                memory_limit=memory_limit,
             )
             if output_format == "json":
                 click.echo(json.dumps({"exit_code": run.exit_code, "reports": run.reports},
@@ -122,7 +130,7 @@ def report(
         # Stages on a terminal only (cli/progress.py); `report --all` prints a line per
         # experiment instead, which a live display would garble.
         with Progress(f"report {experiment.id}") as progress:
-            with Workspace.open(workspace, read_only=True) as ws:
+            with Workspace.open(workspace, read_only=True, memory_limit=memory_limit) as ws:
                 analysis = analyze(ws, experiment, as_of=moment, correction=correction,  # type: ignore[arg-type]
                                    engine=sql_engine, sections="core" if core else "full",
                                    on_stage=progress.step)

@@ -63,6 +63,7 @@ def report_all(
     engine: Engine | None = None,
     sections: Literal["full", "core"] = "full",
     fail_on: FailOn = "alert",
+    memory_limit: str | None = None,
 ) -> ScheduledRun:
     """Report every ``*.toml`` in ``experiments_dir``; return the worst exit code and what
     each experiment gave.
@@ -76,6 +77,7 @@ def report_all(
         engine: Where the SQL runs (default: DuckDB on the workspace); the caller owns it.
         sections: ``"full"`` or ``"core"`` (see :func:`threadlift.analysis.analyze`).
         fail_on: ``"alert"``: exit code 3 on an alert; ``"warning"``: on any warning too.
+        memory_limit: DuckDB's memory limit (see :meth:`threadlift.workspace.Workspace.open`).
     """
     from threadlift.analysis import analyze
     from threadlift.experiment import load_experiment
@@ -88,7 +90,7 @@ def report_all(
     codes: list[int] = []
     reports: list[dict[str, Any]] = []
     date = as_of.date().isoformat()
-    with Workspace.open(workspace, read_only=True) as ws:
+    with Workspace.open(workspace, read_only=True, memory_limit=memory_limit) as ws:
         for file in files:
             target = out / (file.stem if file.stem not in (".", "..") else file.name) / date
             try:
