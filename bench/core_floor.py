@@ -9,9 +9,9 @@ balance, the guardrail tests) and writes them as JSON. It reads the experiment f
 with ``tomllib`` and validates nothing.
 
 Its statistics are :mod:`threadlift.core.stats`, the pure functions the report uses: they
-import only numpy and ``scipy.special``, what a hand-written script needs for the same
-distributions, and run in microseconds, so the floor's time is its interpreter, its
-imports and its query. ``bench/core_bench.py`` checks that its numbers are the core
+call scipy and statsmodels (the libraries a careful script would call for the same tests
+and the Holm adjustment) and run in microseconds, so the floor's time is its interpreter,
+its imports and its query. ``bench/core_bench.py`` checks that its numbers are the core
 report's.
 
 Usage::

@@ -753,8 +753,8 @@ def test_mean_and_ratio_intervals_are_nested_in_alpha(
         assert wide.effect_size_ci_upper >= narrow.effect_size_ci_upper
 
 
-# The core report's tests evaluate scipy.special (and the adjustment steps of
-# statsmodels' multipletests) instead of importing scipy.stats and statsmodels; these
+# The core report's proportion test evaluates scipy.special's distribution functions
+# (and the other tests call scipy.stats and statsmodels through threadlift); these
 # check that they give scipy.stats' and statsmodels' numbers to 1e-12.
 EXACT = 1e-12
 

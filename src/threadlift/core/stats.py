@@ -51,10 +51,10 @@ Alternative = Literal["two-sided", "greater", "less"]
 def _distributions() -> Any:
     """``scipy.stats``, imported when a test first needs it (the CLI starts without scipy).
 
-    Only the full report's sections use it (complier effects, heterogeneity). The core
-    report's tests call :func:`_special` instead: ``scipy.special`` holds the same
-    distribution functions ``scipy.stats`` evaluates (``norm.cdf`` is ``ndtr``, ``t.sf``
-    is ``stdtr``, ``chi2.sf`` is ``chdtrc``) and imports in a third of the time.
+    The tests scipy provides whole (the sample-ratio chi-square, the balance Welch test)
+    are called from it. Where a test only needs a distribution function, :func:`_special`
+    evaluates it: ``scipy.special`` holds the functions ``scipy.stats`` evaluates
+    (``norm.cdf`` is ``ndtr``, ``t.sf`` is ``stdtr``, ``chi2.sf`` is ``chdtrc``).
     """
     import scipy.stats
 
@@ -66,6 +66,13 @@ def _special() -> Any:
     import scipy.special
 
     return scipy.special
+
+
+def _multipletests(pvalues: Any, method: str) -> Any:
+    """statsmodels' ``multipletests``, imported when first needed (it loads pandas)."""
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(pvalues, method=method)
 
 
 ERROR_CODES: dict[str, str] = {
@@ -1063,13 +1070,10 @@ def srm_test(
     error = "single_arm" if len(counts) < 2 else "no_units" if total == 0 else None
     if error is not None:
         return SRMResult(_NAN, _NAN, True, expected, counts, alpha, error)
-    # scipy.stats.chisquare's statistic and p-value (tests/core/test_stats.py checks them
-    # against it), without importing scipy.stats.
-    statistic = float(np.sum((np.asarray(counts, dtype=float) - np.asarray(expected)) ** 2
-                             / np.asarray(expected)))
-    pvalue = float(_special().chdtrc(len(counts) - 1, statistic))
+    result = _distributions().chisquare(np.asarray(counts, dtype=float), np.asarray(expected))
+    pvalue = float(result.pvalue)
     return SRMResult(
-        statistic=statistic,
+        statistic=float(result.statistic),
         pvalue=pvalue,
         passed=not pvalue < alpha,
         expected=expected,
@@ -1099,9 +1103,9 @@ def adjust_pvalues(
           Scand. J. Statist. 6(2), 65–70.
         - Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate.
           JRSS B 57(1), 289–300.
-        - ``statsmodels.stats.multitest.multipletests``, whose ``holm`` and ``fdr_bh``
-          steps this follows operation for operation (tests/core/test_stats.py checks
-          it against statsmodels): importing statsmodels costs a report two seconds.
+        - ``statsmodels.stats.multitest.multipletests``, which computes them. A single
+          p-value is its own adjusted value under both methods, so a report with one
+          finite p-value does not import statsmodels.
     """
     if method not in ("holm", "fdr_bh"):
         raise InputError(f"p-value adjustment {method!r} is not known; use 'holm' or 'fdr_bh'")
@@ -1109,24 +1113,9 @@ def adjust_pvalues(
     finite = ~np.isnan(values)
     adjusted = np.full(values.shape, _NAN)
     if finite.any():
-        adjusted[finite] = _step_adjusted(values[finite], method)
+        kept = values[finite]
+        adjusted[finite] = kept if len(kept) == 1 else _multipletests(kept, method)[1]
     return [float(x) for x in adjusted]
-
-
-def _step_adjusted(pvalues: np.ndarray[Any, Any], method: Literal["holm", "fdr_bh"]) -> Any:
-    """Holm's step-down or Benjamini–Hochberg's step-up adjusted p-values, input order."""
-    order = np.argsort(pvalues)
-    ranked = pvalues[order]
-    count = len(ranked)
-    if method == "holm":
-        ranked_adjusted = np.maximum.accumulate(ranked * np.arange(count, 0, -1))
-    else:
-        ecdf = np.arange(1, count + 1) / float(count)
-        ranked_adjusted = np.minimum.accumulate((ranked / ecdf)[::-1])[::-1]
-    ranked_adjusted[ranked_adjusted > 1] = 1
-    adjusted = np.empty_like(ranked_adjusted)
-    adjusted[order] = ranked_adjusted
-    return adjusted
 
 
 @dataclass(frozen=True)
@@ -1217,18 +1206,16 @@ def balance(
     if variances[0] + variances[1] == 0:
         return BalanceResult(variable, *means, _NAN, _NAN, _NAN, "zero_variance")
     smd = (means[1] - means[0]) / math.sqrt((variances[0] + variances[1]) / 2)
-    # scipy.stats.ttest_ind_from_stats(equal_var=False) step by step, its variances
-    # squared back from the standard deviations it is given (tests/core/test_stats.py
-    # checks the result against it), without importing scipy.stats.
-    scale, df = _welch_scale_df(math.sqrt(variances[0]) ** 2, control.units,
-                                math.sqrt(variances[1]) ** 2, treatment.units)
-    statistic = (means[1] - means[0]) / scale
-    pvalue = 2 * _t_sf(abs(statistic), df)
+    result = _distributions().ttest_ind_from_stats(
+        means[1], math.sqrt(variances[1]), treatment.units,
+        means[0], math.sqrt(variances[0]), control.units,
+        equal_var=False,
+    )
     return BalanceResult(
         variable=variable,
         control_mean=means[0],
         treatment_mean=means[1],
         standardized_mean_difference=smd,
-        statistic=statistic,
-        pvalue=pvalue,
+        statistic=float(result.statistic),
+        pvalue=float(result.pvalue),
     )
