@@ -179,11 +179,31 @@ def test_parallel_list_parameters_become_a_values_table() -> None:
 
 
 MOMENT_QUERIES = (
-    "analysis/lift/action_moments",
+    "analysis/lift/_action_moments_over_units",
     "analysis/lift/action_moments_one_lookback",
     "analysis/windows/state_moments",
-    "analysis/exposure/triggered_moments",
 )
+"""The files that include the per-unit variables and the 27 sums themselves."""
+
+OVER_UNITS_QUERIES = ("analysis/lift/action_moments", "analysis/exposure/triggered_moments")
+"""Every unit's and the triggered units' moments: one body over a `moment_units` CTE."""
+
+
+def runnable(query: str) -> list[str]:
+    """The queries that run ``query``'s text: itself, or those that include a body fragment."""
+    return list(OVER_UNITS_QUERIES) if query.endswith("/_action_moments_over_units") else [query]
+
+
+def test_every_units_and_the_triggered_units_moments_are_one_body() -> None:
+    body = sqlfiles.strip_header(sql_text("analysis/lift/_action_moments_over_units")).strip()
+    for query in OVER_UNITS_QUERIES:
+        raw = sqlfiles.strip_header(
+            (sqlfiles.sql_dir() / f"{query}.sql").read_text(encoding="utf-8")
+        ).strip().splitlines()
+        assert len(raw) == 2, raw  # the units CTE, then the body
+        assert raw[0].startswith("WITH moment_units AS (SELECT ")
+        assert raw[1] == "-- include: analysis/lift/_action_moments_over_units"
+        assert body in sql_text(query)
 
 
 def test_the_moment_sums_are_written_once_and_included_by_each_moments_query() -> None:
@@ -198,10 +218,11 @@ def test_the_moment_sums_are_written_once_and_included_by_each_moments_query() -
         # the fragment, indented like the include line, once
         assert expanded.count("    fsum(pre_cnt * pre_cnt) AS pre_cnt_sum_squares") == 1
         assert [line.strip() for line in expanded.splitlines() if "fsum(" in line][-27:] == fragment.splitlines()
-        for dialect in dialects.DIALECTS:
-            rendered = dialects.render(query, dialect)
-            assert "pre_val_pre_cnt_sum_product" in rendered
-            assert "pre_cnt_sum_squares" in rendered
+        for whole in runnable(query):
+            for dialect in dialects.DIALECTS:
+                rendered = dialects.render(whole, dialect)
+                assert "pre_val_pre_cnt_sum_product" in rendered
+                assert "pre_cnt_sum_squares" in rendered
 
 
 def test_a_units_outcome_variables_are_written_once_and_included_by_each_moments_query() -> None:
@@ -216,8 +237,9 @@ def test_a_units_outcome_variables_are_written_once_and_included_by_each_moments
         expanded = [line.strip() for line in sql_text(query).splitlines()]
         start = expanded.index(fragment[0])
         assert expanded[start : start + len(fragment)] == fragment
-        for dialect in dialects.DIALECTS:
-            assert "pre_cnt" in dialects.render(query, dialect)
+        for whole in runnable(query):
+            for dialect in dialects.DIALECTS:
+                assert "pre_cnt" in dialects.render(whole, dialect)
 
 
 def test_fragments_are_not_queries() -> None:
