@@ -222,6 +222,11 @@ def test_a_clean_programme_raises_no_programme_alert_or_warning(clean: Analysis)
     assert not kinds & {"programme_drift", "programme_attrition"}
     assert all(not row.drifted for row in health.drift)
     assert [row.month for row in health.drift] == [0, 1, 2, 3]
+    # The health labels are flagged (red) only when they report a problem.
+    page = clean.to_html()
+    assert "Contamination:" in page and "Attrition gap:" in page
+    assert 'class="flag">Contamination:' not in page
+    assert 'class="flag">Attrition gap:' not in page
 
 
 def _held_out(con: Any) -> list[str]:
@@ -271,6 +276,7 @@ def test_a_contamination_of_one_in_a_thousand_raises_the_alert(
     assert "1 of" in alerts[0].message
     assert held[0] not in alerts[0].message, "no contact id is shown"
     assert result.summary().verdict.level == "alert"
+    assert 'class="flag">Contamination:' in result.to_html()
 
 
 def test_drift_is_warned_when_injected_and_not_otherwise(

@@ -1954,16 +1954,21 @@ def programme_section(report: Report, with_charts: bool) -> Section | None:
         return None
     held = health.get("held_out_units")
     contaminated = health.get("contaminated_contacts")
+    from threadlift.analysis.programme import ATTRITION_GAP
+
+    gap = as_float(health.get("attrition_gap"))
+    # The labels are flagged (strong, red) only when they report a problem.
     paragraphs = [
         text(
-            strong("Contamination:"),
+            strong("Contamination:") if as_float(contaminated) else "Contamination:",
             f" {fmt_count(contaminated)} of {fmt_count(held)} held-out contacts "
             f"({fmt_share(health.get('contaminated_share'))}) were sent a programme message "
             "after the start"
             + (" (ALERT: the holdout is contaminated)." if as_float(contaminated) else "."),
         ),
         text(
-            strong("Attrition gap:"),
+            strong("Attrition gap:")
+            if gap is not None and abs(gap) > ATTRITION_GAP else "Attrition gap:",
             f" global_holdout minus everyone_else {fmt_share(health.get('attrition_gap'))} of "
             "the units eligible at the start.",
         ),
