@@ -224,7 +224,8 @@ def test_a_clean_programme_raises_no_programme_alert_or_warning(clean: Analysis)
     assert [row.month for row in health.drift] == [0, 1, 2, 3]
     # The health labels are flagged (red) only when they report a problem.
     page = clean.to_html()
-    assert "Contamination:" in page and "Attrition gap:" in page
+    assert "Contamination:" in page
+    assert "Attrition gap:" in page
     assert 'class="flag">Contamination:' not in page
     assert 'class="flag">Attrition gap:' not in page
 

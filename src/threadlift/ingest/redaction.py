@@ -19,6 +19,7 @@ it in step).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -119,38 +120,54 @@ def redact_staged(con: duckdb.DuckDBPyConnection, platform: str) -> int:
     received); return how many changed. A body too deeply nested to parse in Python gets a
     reason, so it is quarantined as received instead of stored unredacted."""
     candidates = _CANDIDATES.get(platform, "true")
-    rows = con.execute(
-        f"SELECT k, body FROM _checked WHERE reason IS NULL AND {candidates}"
-    ).fetchall()
+    return rewrite_checked_bodies(
+        con,
+        f"SELECT k, body FROM _checked WHERE reason IS NULL AND {candidates}",
+        lambda document: redact(platform, document),
+        "nested too deeply to redact its content (more than about 900 levels); "
+        "webhook bodies nest a few levels, so check what wrote this line",
+    )
+
+
+def rewrite_checked_bodies(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    rewrite: Callable[[Any], Any],
+    too_deep: str,
+) -> int:
+    """Parse the bodies ``query`` selects from ``_checked`` (``k, body``), apply ``rewrite``
+    to each and store the ones it changed; return how many changed.
+
+    Redaction and pseudonymisation both rewrite staged bodies this way. DuckDB reads any
+    depth but Python's parser stops near 1000 levels: such a body cannot be rewritten, so
+    it is not stored; it gets the reason ``too_deep`` and goes to quarantine.
+    """
     keys: list[int] = []
     bodies: list[str | None] = []
     reasons: list[str | None] = []
-    for k, body in rows:
+    for k, body in con.execute(query).fetchall():
         try:
             document = json.loads(body)
         except RecursionError:
-            # DuckDB reads any depth; Python's parser stops near 1000 levels. Such a body
-            # cannot be redacted, so it is not stored: it goes to quarantine with this reason.
             keys.append(int(k))
             bodies.append(None)
-            reasons.append("nested too deeply to redact its content (more than about 900 levels); "
-                           "webhook bodies nest a few levels, so check what wrote this line")
+            reasons.append(too_deep)
             continue
-        redacted = redact(platform, document)
-        if redacted != document:
+        changed = rewrite(document)
+        if changed != document:
             keys.append(int(k))
-            bodies.append(json.dumps(redacted, ensure_ascii=False, separators=(",", ":")))
+            bodies.append(json.dumps(changed, ensure_ascii=False, separators=(",", ":")))
             reasons.append(None)
     if not keys:
         return 0
     changes = pa.table({"k": pa.array(keys, pa.int64()), "body": pa.array(bodies, pa.string()),
                         "reason": pa.array(reasons, pa.string())})
-    con.register("_tl_redacted", changes)
+    con.register("_tl_rewritten", changes)
     try:
         con.execute(
             "UPDATE _checked SET body = coalesce(r.body, _checked.body), reason = r.reason "
-            "FROM _tl_redacted AS r WHERE _checked.k = r.k"
+            "FROM _tl_rewritten AS r WHERE _checked.k = r.k"
         )
     finally:
-        con.unregister("_tl_redacted")
+        con.unregister("_tl_rewritten")
     return len(keys)

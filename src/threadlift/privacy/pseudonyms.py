@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -38,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from threadlift.errors import InputError, WorkspaceError
 
@@ -440,43 +438,21 @@ def pseudonymise_staged(
     be read, so their addresses cannot be found.
     """
     in_sql = _pseudonymise_wa_status(con, pseudonyms) if platform == "whatsapp" else 0
-    rows = con.execute(
+    from threadlift.ingest.redaction import rewrite_checked_bodies
+
+    rewritten = rewrite_checked_bodies(
+        con,
         "SELECT k, body FROM _checked WHERE reason IS NULL AND (wa IS NULL OR k IN "
         "(SELECT k FROM _tl_unchecked))" if in_sql else
-        "SELECT k, body FROM _checked WHERE reason IS NULL"
-    ).fetchall()
-    keys: list[int] = []
-    bodies: list[str | None] = []
-    reasons: list[str | None] = []
-    for k, body in rows:
-        try:
-            document = json.loads(body)
-        except RecursionError:
-            keys.append(int(k))
-            bodies.append(None)
-            reasons.append("nested too deeply to find its addresses (more than about 900 "
-                           "levels); webhook bodies nest a few levels, so check what wrote it")
-            continue
-        changed = pseudonymise_body(platform, document, pseudonyms)
-        if changed != document:
-            keys.append(int(k))
-            bodies.append(json.dumps(changed, ensure_ascii=False, separators=(",", ":")))
-            reasons.append(None)
-    if keys:
-        changes = pa.table({"k": pa.array(keys, pa.int64()), "body": pa.array(bodies, pa.string()),
-                            "reason": pa.array(reasons, pa.string())})
-        con.register("_tl_pseudonymised", changes)
-        try:
-            con.execute(
-                "UPDATE _checked SET body = coalesce(r.body, _checked.body), reason = r.reason "
-                "FROM _tl_pseudonymised AS r WHERE _checked.k = r.k"
-            )
-        finally:
-            con.unregister("_tl_pseudonymised")
+        "SELECT k, body FROM _checked WHERE reason IS NULL",
+        lambda document: pseudonymise_body(platform, document, pseudonyms),
+        "nested too deeply to find its addresses (more than about 900 levels); webhook "
+        "bodies nest a few levels, so check what wrote it",
+    )
     con.execute("DROP TABLE IF EXISTS _tl_unchecked")
     con.execute("UPDATE _checked SET body = NULL WHERE reason IS NOT NULL")
     con.execute("UPDATE _stage_rejects SET raw = NULL")
-    return in_sql + len(keys)
+    return in_sql + rewritten
 
 
 _WA_STATUS_FIELDS = (
