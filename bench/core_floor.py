@@ -29,39 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from scale_run import COLUMNS, HANDWRITTEN
+from scale_run import COLUMNS, HANDWRITTEN, metric_stats
 
 from threadlift.core import stats
-from threadlift.core.moments import SufficientStats, proportion_stats
+from threadlift.core.moments import proportion_stats
 
 QUARANTINED = """
 SELECT count(*) FROM quarantine
 WHERE target_table = 'assignments' AND json_extract_string(raw, '$.experiment_id') = $experiment_id
 """
-
-
-def metric_stats(kind: str, r: dict[str, float]) -> SufficientStats:
-    """One arm's sufficient statistics of a metric of the bench's experiment (orders)."""
-    n = int(r["units"])
-    if kind == "proportion":
-        return proportion_stats(n, r["ind_sum"])
-    if kind == "mean":
-        return SufficientStats(
-            units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
-            denominator_sum=n, denominator_sum_squares=n, main_denominator_sum_product=r["val_sum"],
-            covariate_sum=r["pre_val_sum"], covariate_sum_squares=r["pre_val_sq"],
-            main_covariate_sum_product=r["val_pre_val"],
-            denominator_covariate_sum_product=r["pre_val_sum"],
-            covariate_denominator_sum=n, covariate_denominator_sum_squares=n,
-            main_covariate_denominator_sum_product=r["val_sum"],
-            denominator_covariate_denominator_sum_product=n,
-            covariate_covariate_denominator_sum_product=r["pre_val_sum"],
-        )
-    return SufficientStats(
-        units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
-        denominator_sum=r["cnt_sum"], denominator_sum_squares=r["cnt_sq"],
-        main_denominator_sum_product=r["val_cnt"],
-    )
 
 
 def core_numbers(experiment: dict[str, Any], per_arm: dict[str, dict[str, float]],

@@ -110,33 +110,40 @@ COLUMNS = (
 )
 
 
+def metric_stats(kind: str, r: dict[str, float]) -> Any:
+    """One arm's sufficient statistics of a metric of the bench's experiment (orders), from
+    the per-arm sums of :data:`COLUMNS`."""
+    from threadlift.core.moments import SufficientStats, proportion_stats
+
+    n = int(r["units"])
+    if kind == "proportion":
+        return proportion_stats(n, r["ind_sum"])
+    if kind == "mean":
+        return SufficientStats(
+            units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
+            denominator_sum=n, denominator_sum_squares=n, main_denominator_sum_product=r["val_sum"],
+            covariate_sum=r["pre_val_sum"], covariate_sum_squares=r["pre_val_sq"],
+            main_covariate_sum_product=r["val_pre_val"],
+            denominator_covariate_sum_product=r["pre_val_sum"],
+            covariate_denominator_sum=n, covariate_denominator_sum_squares=n,
+            main_covariate_denominator_sum_product=r["val_sum"],
+            denominator_covariate_denominator_sum_product=n,
+            covariate_covariate_denominator_sum_product=r["pre_val_sum"],
+        )
+    return SufficientStats(
+        units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
+        denominator_sum=r["cnt_sum"], denominator_sum_squares=r["cnt_sq"],
+        main_denominator_sum_product=r["val_cnt"],
+    )
+
+
 def _stats_from_sums(experiment: Any, per_arm: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Lifts, guardrails and SRM from per-arm sums (the part every method shares)."""
     from threadlift.core import stats
     from threadlift.core.moments import SufficientStats, proportion_stats
 
     def metric(arm: str, kind: str) -> SufficientStats:
-        r = per_arm[arm]
-        n = int(r["units"])
-        if kind == "proportion":
-            return proportion_stats(n, r["ind_sum"])
-        if kind == "mean":
-            return SufficientStats(
-                units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
-                denominator_sum=n, denominator_sum_squares=n, main_denominator_sum_product=r["val_sum"],
-                covariate_sum=r["pre_val_sum"], covariate_sum_squares=r["pre_val_sq"],
-                main_covariate_sum_product=r["val_pre_val"],
-                denominator_covariate_sum_product=r["pre_val_sum"],
-                covariate_denominator_sum=n, covariate_denominator_sum_squares=n,
-                main_covariate_denominator_sum_product=r["val_sum"],
-                denominator_covariate_denominator_sum_product=n,
-                covariate_covariate_denominator_sum_product=r["pre_val_sum"],
-            )
-        return SufficientStats(
-            units=n, main_sum=r["val_sum"], main_sum_squares=r["val_sq"],
-            denominator_sum=r["cnt_sum"], denominator_sum_squares=r["cnt_sq"],
-            main_denominator_sum_product=r["val_cnt"],
-        )
+        return metric_stats(kind, per_arm[arm])
 
     control = experiment.control_arm
     out: dict[str, Any] = {"metrics": {}, "guardrails": {}}
