@@ -255,6 +255,18 @@ def _pvalue_or_no_data(row: Row) -> str:
     return fmt_pvalue(row.get("pvalue"))
 
 
+def _comparison_cells(row: Row) -> tuple[str, str, str, str, str]:
+    """The cells every comparison table shows alike: the control's and the arm's values,
+    the effect and the relative effect with their intervals, and the p-value."""
+    return (
+        fmt_number(row.get("control")),
+        fmt_number(row.get("treatment")),
+        _effect_ci(row),
+        _rel_ci(row),
+        _pvalue_or_no_data(row),
+    )
+
+
 def _excludes_zero(lower: object, upper: object) -> bool | None:
     low, high = as_float(lower), as_float(upper)
     if low is None or high is None:
@@ -809,11 +821,7 @@ def effects_section(report: Report, with_charts: bool) -> Section | None:
         cells: list[Inline] = [
             text(code(row.get("metric")), f" ({text_of(row.get('type'))})"),
             _arm_vs_control(row),
-            fmt_number(row.get("control")),
-            fmt_number(row.get("treatment")),
-            _effect_ci(row),
-            _rel_ci(row),
-            _pvalue_or_no_data(row),
+            *_comparison_cells(row),
         ]
         if adjusted:
             cells.append(fmt_pvalue(row.get("pvalue_adjusted")))
@@ -965,11 +973,7 @@ def exposure_section(report: Report, with_charts: bool) -> Section | None:
                         _arm_vs_control(row),
                         f"{fmt_count(row.get('treatment_units'))} vs "
                         f"{fmt_count(row.get('control_units'))}",
-                        fmt_number(row.get("control")),
-                        fmt_number(row.get("treatment")),
-                        _effect_ci(row),
-                        _rel_ci(row),
-                        _pvalue_or_no_data(row),
+                        *_comparison_cells(row),
                         fmt_pvalue(row.get("pvalue_adjusted")),
                         _rel_ci(itt.get((row.get("metric"), row.get("arm"), row.get("control_arm")), {})),
                         text_of(row.get("method")),
@@ -1584,11 +1588,7 @@ def segments_section(report: Report, with_charts: bool) -> Section | None:
                 _arm_vs_control(row),
                 f"{fmt_count(row.get('units_treatment'))} vs "
                 f"{fmt_count(row.get('units_control'))}",
-                fmt_number(row.get("control")),
-                fmt_number(row.get("treatment")),
-                _effect_ci(row),
-                _rel_ci(row),
-                _pvalue_or_no_data(row),
+                *_comparison_cells(row),
                 fmt_pvalue(row.get("pvalue_adjusted")),
                 text_of(row.get("method")),
                 _error(row),
@@ -1819,11 +1819,7 @@ def _programme_tables(report: Report) -> tuple[Table, ...]:
                     fmt_count(row.get("horizon_days")),
                     f"{fmt_count(row.get('units_treatment'))} vs "
                     f"{fmt_count(row.get('units_control'))}",
-                    fmt_number(row.get("control")),
-                    fmt_number(row.get("treatment")),
-                    _effect_ci(row),
-                    _rel_ci(row),
-                    _pvalue_or_no_data(row),
+                    *_comparison_cells(row),
                     text_of(row.get("method")),
                     _error(row),
                 )
