@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from experiments import CONVERSION, two_arm_toml
 from threadlift.cli import main
 from threadlift.errors import WorkspaceError
 from threadlift.workspace import ENV_MEMORY_LIMIT, Workspace
@@ -66,25 +67,7 @@ def test_bad_values_are_refused_naming_where_they_came_from(
         Workspace.open(path, read_only=True)
 
 
-EXPERIMENT = """
-id = "mem"
-channel = "whatsapp"
-assigned_at = 2026-03-02T08:00:00Z
-
-[[arms]]
-name = "control"
-weight = 50
-holdout = true
-
-[[arms]]
-name = "message"
-weight = 50
-
-[[metrics]]
-name = "conversion"
-type = "proportion"
-action = "order"
-"""
+EXPERIMENT = two_arm_toml("mem", assigned_at="2026-03-02T08:00:00Z", tables=CONVERSION)
 
 
 def test_report_passes_its_option_to_duckdb_and_refuses_a_bad_one(
